@@ -1,0 +1,15 @@
+import type { RequestIdVariables } from 'hono/request-id'
+
+/** The caller, as proven by a verified token. Set only by src/auth.ts. */
+export interface User {
+  /** The token's `sub`: every task query is scoped by it. */
+  id: string
+  email: string | null
+  name: string | null
+}
+
+/** `Env` is generated from wrangler.toml by `npm run cf-typegen` (`wrangler types`). */
+export interface AppEnv {
+  Bindings: Env
+  Variables: RequestIdVariables & { user: User }
+}

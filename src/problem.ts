@@ -1,0 +1,86 @@
+/**
+ * The API's one error shape: RFC 9457 problem details (application/problem+json).
+ * Code throws a Problem; `onError` renders it (and maps everything else) in one place.
+ */
+import type { Context, ErrorHandler, NotFoundHandler } from 'hono'
+import { HTTPException } from 'hono/http-exception'
+import type { ContentfulStatusCode } from 'hono/utils/http-status'
+import { DatabaseError } from './db'
+import type { AppEnv } from './env'
+
+/** One invalid input: `pointer` (JSON Pointer into the body) or `parameter` (query), per RFC 9457. */
+export type InvalidParam = { pointer: string; detail: string } | { parameter: string; detail: string }
+
+export const RETRY_AFTER_SECONDS = 5
+
+export class Problem extends Error {
+  constructor(
+    readonly status: ContentfulStatusCode,
+    /** Stable identifier; the `type` member is `/problems/<slug>`. */
+    readonly slug: string,
+    readonly title: string,
+    readonly detail: string,
+    readonly errors?: InvalidParam[],
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(detail)
+  }
+}
+
+export const invalidRequest = (detail: string, errors?: InvalidParam[]) =>
+  new Problem(400, 'invalid-request', 'Invalid request', detail, errors)
+export const forbidden = (detail: string) => new Problem(403, 'forbidden', 'Forbidden', detail)
+export const notFound = (detail: string) => new Problem(404, 'not-found', 'Not found', detail)
+export const methodNotAllowed = (allow: readonly string[]) =>
+  new Problem(405, 'method-not-allowed', 'Method not allowed', `Allowed methods: ${allow.join(', ')}.`, undefined, {
+    Allow: allow.join(', '),
+  })
+export const payloadTooLarge = (limit: number) =>
+  new Problem(413, 'payload-too-large', 'Payload too large', `The request body must not exceed ${limit} bytes.`)
+export const unsupportedMediaType = () =>
+  new Problem(415, 'unsupported-media-type', 'Unsupported media type', 'The request body must be application/json.')
+export const serverMisconfigured = () =>
+  new Problem(500, 'server-misconfigured', 'Server misconfigured', 'The server is not configured to verify tokens.')
+export const serviceUnavailable = () =>
+  new Problem(503, 'service-unavailable', 'Service unavailable', 'The database is unavailable; try again shortly.', undefined, {
+    'Retry-After': String(RETRY_AFTER_SECONDS),
+  })
+
+export function renderProblem(c: Context<AppEnv>, problem: Problem): Response {
+  const body = {
+    type: `/problems/${problem.slug}`,
+    title: problem.title,
+    status: problem.status,
+    detail: problem.detail,
+    ...(problem.errors && { errors: problem.errors }),
+    requestId: c.var.requestId,
+  }
+  return c.body(JSON.stringify(body), problem.status, {
+    ...problem.headers,
+    'Content-Type': 'application/problem+json',
+  })
+}
+
+export const onError: ErrorHandler<AppEnv> = (err, c) => {
+  if (err instanceof Problem) return renderProblem(c, err)
+  if (err instanceof HTTPException && err.status < 500) {
+    // Raised inside hono itself, e.g. "Malformed JSON in request body" from the JSON validator.
+    return renderProblem(c, new Problem(err.status, 'invalid-request', 'Invalid request', err.message))
+  }
+  const database = err instanceof DatabaseError
+  console.error(
+    JSON.stringify({
+      level: 'error',
+      message: database ? 'database failure' : 'unhandled error',
+      requestId: c.var.requestId,
+      method: c.req.method,
+      path: c.req.path,
+      error: String(database ? err.cause : err),
+    }),
+  )
+  if (database) return renderProblem(c, serviceUnavailable())
+  return renderProblem(c, new Problem(500, 'internal-error', 'Internal server error', 'An unexpected error occurred.'))
+}
+
+export const onNotFound: NotFoundHandler<AppEnv> = (c) =>
+  renderProblem(c, notFound('There is no such resource.'))

@@ -1,0 +1,41 @@
+/**
+ * Opaque keyset cursor: the (createdAt, id) of the last task on the page, plus the filter it was
+ * made for. Keyset (not offset) pagination stays correct while tasks are added or deleted between
+ * pages. It is not signed: every query is scoped by the caller, so a forged cursor can only move
+ * within the caller's own tasks.
+ */
+
+export interface Cursor {
+  createdAt: string
+  id: string
+}
+
+export interface ListFilter {
+  completed?: boolean
+}
+
+export const filterKey = (filter: ListFilter): string => `completed=${filter.completed ?? ''}`
+
+const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
+
+export function encodeCursor(position: Cursor, key: string): string {
+  const json = JSON.stringify({ c: position.createdAt, i: position.id, f: key })
+  return btoa(json).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '')
+}
+
+/** The position, or why the cursor is refused. */
+export function decodeCursor(raw: string, key: string): Cursor | string {
+  let value: unknown
+  try {
+    value = JSON.parse(atob(raw.replace(/-/g, '+').replace(/_/g, '/')))
+  } catch {
+    return 'is not a valid cursor'
+  }
+  const { c, i, f } = (typeof value === 'object' && value !== null ? value : {}) as Record<string, unknown>
+  if (typeof c !== 'string' || !ISO_INSTANT.test(c) || typeof i !== 'string' || !UUID.test(i)) {
+    return 'is not a valid cursor'
+  }
+  if (f !== key) return 'was made for different filters; start again without a cursor'
+  return { createdAt: c, id: i }
+}

@@ -1,0 +1,160 @@
+/**
+ * Every SQL statement for tasks. The user id is always the first argument and `user_id = ?1` is
+ * in every WHERE that reads or writes a task, so no statement can touch another user's row.
+ * Values are always bound; column names only ever come from the constants below.
+ */
+import { d1 } from '../db'
+import type { Cursor, ListFilter } from './cursor'
+import type { PRIORITIES, TaskInput, TaskPatch } from './schema'
+
+export interface Task {
+  id: string
+  title: string
+  description: string
+  completed: boolean
+  priority: (typeof PRIORITIES)[number]
+  dueAt: string | null
+  tags: string[]
+  createdAt: string
+  updatedAt: string
+  completedAt: string | null
+}
+
+interface TaskRow {
+  id: string
+  title: string
+  description: string
+  completed: 0 | 1
+  priority: Task['priority']
+  due_at: string | null
+  tags: string
+  created_at: string
+  updated_at: string
+  completed_at: string | null
+}
+
+const COLUMNS = 'id, title, description, completed, priority, due_at, tags, created_at, updated_at, completed_at'
+
+const toTask = (row: TaskRow): Task => ({
+  id: row.id,
+  title: row.title,
+  description: row.description,
+  completed: row.completed === 1,
+  priority: row.priority,
+  dueAt: row.due_at,
+  tags: JSON.parse(row.tags) as string[],
+  createdAt: row.created_at,
+  updatedAt: row.updated_at,
+  completedAt: row.completed_at,
+})
+
+export async function insertTask(db: D1Database, userId: string, input: TaskInput, now: string): Promise<Task> {
+  const row = await d1(() =>
+    db
+      .prepare(
+        `INSERT INTO tasks (id, user_id, title, description, completed, priority, due_at, tags, created_at, updated_at, completed_at)
+         VALUES (?2, ?1, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, CASE WHEN ?5 = 1 THEN ?9 END)
+         RETURNING ${COLUMNS}`,
+      )
+      .bind(
+        userId,
+        crypto.randomUUID(),
+        input.title,
+        input.description,
+        input.completed ? 1 : 0,
+        input.priority,
+        input.dueAt,
+        JSON.stringify(input.tags),
+        now,
+      )
+      .first<TaskRow>(),
+  )
+  return toTask(row!)
+}
+
+export async function getTask(db: D1Database, userId: string, id: string): Promise<Task | null> {
+  const row = await d1(() =>
+    db.prepare(`SELECT ${COLUMNS} FROM tasks WHERE user_id = ?1 AND id = ?2`).bind(userId, id).first<TaskRow>(),
+  )
+  return row && toTask(row)
+}
+
+export interface ListOptions {
+  limit: number
+  filter: ListFilter
+  after: Cursor | undefined
+}
+
+/** Newest first, served by the (user_id[, completed], created_at, id) indexes. */
+export async function listTasks(db: D1Database, userId: string, { limit, filter, after }: ListOptions): Promise<Task[]> {
+  const where = ['user_id = ?1']
+  const params: unknown[] = [userId]
+  if (filter.completed !== undefined) {
+    params.push(filter.completed ? 1 : 0)
+    where.push(`completed = ?${params.length}`)
+  }
+  if (after) {
+    params.push(after.createdAt, after.id)
+    where.push(`(created_at, id) < (?${params.length - 1}, ?${params.length})`)
+  }
+  params.push(limit)
+  const sql = `SELECT ${COLUMNS} FROM tasks WHERE ${where.join(' AND ')}
+               ORDER BY created_at DESC, id DESC LIMIT ?${params.length}`
+  const { results } = await d1(() => db.prepare(sql).bind(...params).all<TaskRow>())
+  return results.map(toTask)
+}
+
+// Allow-list of the columns a write may set, keyed by the API field.
+const WRITABLE = {
+  title: 'title',
+  description: 'description',
+  completed: 'completed',
+  priority: 'priority',
+  dueAt: 'due_at',
+  tags: 'tags',
+} as const satisfies Record<keyof TaskInput, string>
+
+/** Sets the given fields (PATCH) or all of them (PUT) in one statement; null when no such task is the user's. */
+export async function updateTask(
+  db: D1Database,
+  userId: string,
+  id: string,
+  changes: TaskPatch | TaskInput,
+  now: string,
+): Promise<Task | null> {
+  const params: unknown[] = [userId, id, now]
+  const sets = ['updated_at = ?3']
+  for (const [field, column] of Object.entries(WRITABLE) as [keyof typeof WRITABLE, string][]) {
+    const value = changes[field]
+    if (value === undefined) continue
+    params.push(field === 'tags' ? JSON.stringify(value) : field === 'completed' ? (value ? 1 : 0) : value)
+    sets.push(`${column} = ?${params.length}`)
+    if (field === 'completed') {
+      // Completing keeps the first completion time; reopening clears it.
+      sets.push(`completed_at = CASE WHEN ?${params.length} = 1 THEN COALESCE(completed_at, ?3) END`)
+    }
+  }
+  const row = await d1(() =>
+    db
+      .prepare(`UPDATE tasks SET ${sets.join(', ')} WHERE user_id = ?1 AND id = ?2 RETURNING ${COLUMNS}`)
+      .bind(...params)
+      .first<TaskRow>(),
+  )
+  return row && toTask(row)
+}
+
+/** True when the user's task existed and is now gone. */
+export async function deleteTask(db: D1Database, userId: string, id: string): Promise<boolean> {
+  const row = await d1(() =>
+    db.prepare('DELETE FROM tasks WHERE user_id = ?1 AND id = ?2 RETURNING id').bind(userId, id).first(),
+  )
+  return row !== null
+}
+
+/**
+ * Whether a task with this id exists for anyone. The one unscoped query: it returns no data and
+ * runs only after a scoped statement matched nothing, to tell 403 from 404.
+ */
+export async function taskExists(db: D1Database, id: string): Promise<boolean> {
+  return (await d1(() => db.prepare('SELECT 1 FROM tasks WHERE id = ?1').bind(id).first())) !== null
+}

@@ -1,0 +1,83 @@
+/** /tasks: thin handlers from validated input to the repo. Every route requires a user. */
+import { Hono } from 'hono'
+import { bodyLimit } from 'hono/body-limit'
+import { validator } from 'hono/validator'
+import { requireUser } from '../auth'
+import type { AppEnv } from '../env'
+import { forbidden, methodNotAllowed, notFound, payloadTooLarge } from '../problem'
+import { jsonBody, queryParams } from '../validation'
+import { encodeCursor } from './cursor'
+import * as repo from './repo'
+import { listQuery, noQuery, taskInput, taskPatch } from './schema'
+
+export const MAX_BODY_BYTES = 16 * 1024
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
+
+// Ids are server-made UUIDs: anything else cannot name a task.
+const taskId = validator('param', (params) => {
+  const id = params.id ?? ''
+  if (!UUID.test(id)) throw notFound('No task has this id.')
+  return { id }
+})
+
+/** After a user-scoped statement matched nothing: someone else's task (403) or none at all (404). */
+async function refuseMissing(db: D1Database, id: string): Promise<never> {
+  throw (await repo.taskExists(db, id)) ? forbidden('This task belongs to another user.') : notFound('No task has this id.')
+}
+
+const now = () => new Date().toISOString()
+
+export const taskRoutes = new Hono<AppEnv>()
+  // Authentication first: nothing below runs, and no body is read, for an unauthenticated request.
+  .use(requireUser)
+  .use(bodyLimit({ maxSize: MAX_BODY_BYTES, onError: () => { throw payloadTooLarge(MAX_BODY_BYTES) } }))
+
+  .get('/', queryParams(listQuery), async (c) => {
+    const { limit, filter, filterKey, after } = c.req.valid('query')
+    const rows = await repo.listTasks(c.env.DB, c.var.user.id, { limit: limit + 1, filter, after })
+    const items = rows.slice(0, limit)
+    const last = items.at(-1)
+    const nextCursor = rows.length > limit && last ? encodeCursor(last, filterKey) : null
+    return c.json({ items, nextCursor })
+  })
+
+  .post('/', queryParams(noQuery), jsonBody(taskInput), async (c) => {
+    const task = await repo.insertTask(c.env.DB, c.var.user.id, c.req.valid('json'), now())
+    return c.json(task, 201, { Location: `/tasks/${task.id}` })
+  })
+
+  .get('/:id', taskId, queryParams(noQuery), async (c) => {
+    const { id } = c.req.valid('param')
+    const task = (await repo.getTask(c.env.DB, c.var.user.id, id)) ?? (await refuseMissing(c.env.DB, id))
+    return c.json(task)
+  })
+
+  .put('/:id', taskId, queryParams(noQuery), jsonBody(taskInput), async (c) => {
+    const { id } = c.req.valid('param')
+    const task =
+      (await repo.updateTask(c.env.DB, c.var.user.id, id, c.req.valid('json'), now())) ??
+      (await refuseMissing(c.env.DB, id))
+    return c.json(task)
+  })
+
+  .patch('/:id', taskId, queryParams(noQuery), jsonBody(taskPatch), async (c) => {
+    const { id } = c.req.valid('param')
+    const task =
+      (await repo.updateTask(c.env.DB, c.var.user.id, id, c.req.valid('json'), now())) ??
+      (await refuseMissing(c.env.DB, id))
+    return c.json(task)
+  })
+
+  .delete('/:id', taskId, queryParams(noQuery), async (c) => {
+    const { id } = c.req.valid('param')
+    if (!(await repo.deleteTask(c.env.DB, c.var.user.id, id))) await refuseMissing(c.env.DB, id)
+    return c.body(null, 204)
+  })
+
+  .all('/', () => {
+    throw methodNotAllowed(['GET', 'HEAD', 'POST'])
+  })
+  .all('/:id', () => {
+    throw methodNotAllowed(['GET', 'HEAD', 'PUT', 'PATCH', 'DELETE'])
+  })
