@@ -70,7 +70,11 @@ export const taskPatch = z
     dueAt: fields.dueAt.optional(),
     tags: fields.tags.optional(),
   })
-  .refine((patch) => Object.keys(patch).length > 0, 'must change at least one field')
+  .refine((patch) => Object.keys(patch).length > 0, {
+    message: 'must change at least one field',
+    // Only for an otherwise valid body: `{"user_id": …}` should name user_id, not this.
+    when: (payload) => payload.issues.length === 0,
+  })
 export type TaskPatch = z.output<typeof taskPatch>
 
 // A repeated parameter arrives as an array; say that rather than "expected string".
