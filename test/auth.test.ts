@@ -1,0 +1,327 @@
+import { env } from 'cloudflare:workers'
+import { describe, expect, it } from 'vitest'
+import { app } from '../src/app'
+import { base64url, expectProblem, newUserId, nowSeconds, request, signIn, signJwt, tokenFor } from './helpers'
+
+const CHALLENGE = 'Bearer realm="tasks"'
+
+/** 401 problem+json, with the challenge for `error` (none when no token was presented). */
+async function expectUnauthorized(res: Response, error?: 'invalid_token' | 'invalid_request') {
+  const problem = await expectProblem(res, 401)
+  expect(problem.type).toBe('/problems/unauthorized')
+  const challenge = res.headers.get('WWW-Authenticate') ?? ''
+  if (error) expect(challenge).toMatch(new RegExp(`^${CHALLENGE}, error="${error}"`))
+  else expect(challenge).toBe(CHALLENGE)
+  return { problem, challenge }
+}
+
+const me = (token: string, env?: Partial<Env>) => request('/me', { token, ...(env && { env }) })
+
+describe("the spec's four", () => {
+  it('rejects a request with no token', async () => {
+    await expectUnauthorized(await request('/tasks'))
+  })
+
+  it('rejects an invalid token', async () => {
+    await expectUnauthorized(await request('/tasks', { token: 'not-a-jwt' }), 'invalid_token')
+  })
+
+  it('allows a valid token', async () => {
+    const user = await signIn()
+    const res = await user.request('/tasks')
+    expect(res.status).toBe(200)
+    expect(await res.json()).toEqual({ items: [], nextCursor: null })
+  })
+
+  it('keeps user A out of user B tasks (covered in depth by isolation.test.ts)', async () => {
+    const a = await signIn()
+    const b = await signIn()
+    const task = await b.createTask()
+    expect((await a.request(`/tasks/${task.id}`)).status).toBe(403)
+  })
+})
+
+describe('the Authorization header', () => {
+  it('accepts the scheme in any case', async () => {
+    const token = await tokenFor(newUserId())
+    for (const scheme of ['bearer', 'BEARER', 'bEaReR']) {
+      const res = await request('/me', { headers: { Authorization: `${scheme} ${token}` } })
+      expect(res.status, scheme).toBe(200)
+    }
+  })
+
+  it('refuses other schemes', async () => {
+    const token = await tokenFor(newUserId())
+    for (const value of [`Basic ${btoa('a:b')}`, `Token ${token}`, `JWT ${token}`, token]) {
+      await expectUnauthorized(await request('/me', { headers: { Authorization: value } }), 'invalid_request')
+    }
+  })
+
+  it('refuses two tokens in one header', async () => {
+    const token = await tokenFor(newUserId())
+    const res = await request('/me', { headers: { Authorization: `Bearer ${token} ${token}` } })
+    await expectUnauthorized(res, 'invalid_request')
+  })
+
+  it('refuses an empty bearer token', async () => {
+    await expectUnauthorized(await request('/me', { headers: { Authorization: 'Bearer ' } }), 'invalid_request')
+  })
+
+  it('ignores a token in the query string', async () => {
+    const token = await tokenFor(newUserId())
+    for (const name of ['access_token', 'token', 'jwt']) {
+      await expectUnauthorized(await request(`/me?${name}=${token}`))
+      await expectUnauthorized(await request(`/tasks?${name}=${token}`))
+    }
+  })
+
+  it('ignores a token in a cookie', async () => {
+    const token = await tokenFor(newUserId())
+    const cookie = ['token', 'jwt', 'better-auth.session_token', 'better-auth.session_data'].map((n) => `${n}=${token}`)
+    await expectUnauthorized(await request('/me', { headers: { Cookie: cookie.join('; ') } }))
+  })
+
+  it('refuses an oversized header before verifying anything', async () => {
+    const res = await request('/me', { headers: { Authorization: `Bearer ${'a'.repeat(9000)}` } })
+    await expectUnauthorized(res, 'invalid_request')
+  })
+
+  it('never echoes the URL or the token in the challenge', async () => {
+    const token = await tokenFor(newUserId(), { exp: nowSeconds() - 3600 })
+    const { problem, challenge } = await expectUnauthorized(
+      await request('/tasks?marker=url-marker', { token }),
+      'invalid_token',
+    )
+    for (const text of [challenge, JSON.stringify(problem)]) {
+      expect(text).not.toContain('url-marker')
+      expect(text).not.toContain('tasks.test')
+      expect(text).not.toContain(token.split('.')[2])
+    }
+  })
+})
+
+describe('signature and algorithm', () => {
+  it('refuses a token signed with another secret', async () => {
+    const token = await tokenFor(newUserId(), {}, { secret: 'another-secret-that-is-also-long-enough-000' })
+    await expectUnauthorized(await me(token), 'invalid_token')
+  })
+
+  it('refuses a token whose payload was changed after signing', async () => {
+    const [header, , signature] = (await tokenFor('victim')).split('.')
+    const forged = base64url(JSON.stringify({ sub: 'attacker', exp: nowSeconds() + 900 }))
+    await expectUnauthorized(await me(`${header}.${forged}.${signature}`), 'invalid_token')
+  })
+
+  it('refuses alg "none" with or without a signature', async () => {
+    const payload = base64url(JSON.stringify({ sub: newUserId(), exp: nowSeconds() + 900 }))
+    for (const alg of ['none', 'None', 'NONE']) {
+      const header = base64url(JSON.stringify({ alg, typ: 'JWT' }))
+      await expectUnauthorized(await me(`${header}.${payload}.`), 'invalid_token')
+      await expectUnauthorized(await me(`${header}.${payload}`), 'invalid_token')
+    }
+  })
+
+  it('refuses HS384 and HS512 even with the right secret', async () => {
+    for (const alg of ['HS384', 'HS512'] as const) {
+      const token = await tokenFor(newUserId(), {}, { alg, header: { alg, typ: 'JWT' } })
+      await expectUnauthorized(await me(token), 'invalid_token')
+    }
+  })
+
+  it('refuses a token whose header claims an asymmetric algorithm (alg confusion)', async () => {
+    for (const alg of ['RS256', 'ES256', 'EdDSA', 'PS256']) {
+      const token = await tokenFor(newUserId(), {}, { header: { alg, typ: 'JWT' } })
+      await expectUnauthorized(await me(token), 'invalid_token')
+    }
+  })
+
+  it('refuses a typ other than JWT, and accepts a missing typ', async () => {
+    for (const typ of ['JWS', 'at+jwt', 'JOSE', 42]) {
+      const token = await tokenFor(newUserId(), {}, { header: { alg: 'HS256', typ } })
+      await expectUnauthorized(await me(token), 'invalid_token')
+    }
+    expect((await me(await tokenFor(newUserId(), {}, { header: { alg: 'HS256' } }))).status).toBe(200)
+  })
+
+  it('refuses a token with a crit header', async () => {
+    for (const crit of [['exp'], ['b64'], ['x-unknown']]) {
+      const token = await tokenFor(newUserId(), {}, { header: { alg: 'HS256', typ: 'JWT', crit } })
+      await expectUnauthorized(await me(token), 'invalid_token')
+    }
+  })
+
+  it('never answers 500 for a malformed token', async () => {
+    const goodHeader = base64url(JSON.stringify({ alg: 'HS256', typ: 'JWT' }))
+    const malformed = [
+      'a.b.c',
+      'a.b',
+      'a.b.c.d',
+      '...',
+      '%%%.%%%.%%%',
+      `${goodHeader}.${base64url('null')}.sig`,
+      `${base64url('[]')}.${base64url('{}')}.sig`,
+      `${base64url('"x"')}.${base64url('{}')}.sig`,
+      `${goodHeader}.${base64url('{not json')}.sig`,
+      `${goodHeader}.${base64url(JSON.stringify({ sub: 'x', exp: 1e12 }))}.***`,
+      await signJwt(null),
+      await signJwt([1, 2]),
+      await signJwt('a string'),
+      await signJwt(42),
+    ]
+    for (const token of malformed) {
+      await expectUnauthorized(await me(token), 'invalid_token')
+    }
+  })
+
+  it('works with a secret that contains "PUBLIC" or "PRIVATE" (not mistaken for a PEM key)', async () => {
+    for (const secret of ['THIS-IS-NOT-A-PUBLIC-KEY-0123456789abcdef', 'a-PRIVATE-looking-secret-0123456789abcdef']) {
+      const token = await tokenFor(newUserId(), {}, { secret })
+      expect((await me(token, { BETTER_AUTH_SECRET: secret })).status).toBe(200)
+    }
+  })
+})
+
+describe('time claims', () => {
+  it('refuses a token without exp', async () => {
+    const token = await signJwt({ sub: newUserId(), iat: nowSeconds() })
+    const { problem } = await expectUnauthorized(await me(token), 'invalid_token')
+    expect(problem.detail).toMatch(/exp/)
+  })
+
+  it('refuses an expired token', async () => {
+    const token = await tokenFor(newUserId(), { exp: nowSeconds() - 61 })
+    const { problem } = await expectUnauthorized(await me(token), 'invalid_token')
+    expect(problem.detail).toMatch(/expired/)
+  })
+
+  it('tolerates 60 seconds of clock skew by default, on exp, nbf and iat', async () => {
+    const now = nowSeconds()
+    expect((await me(await tokenFor(newUserId(), { exp: now - 30 }))).status).toBe(200)
+    expect((await me(await tokenFor(newUserId(), { nbf: now + 30, iat: now + 30 }))).status).toBe(200)
+  })
+
+  it('refuses a token that is not valid yet (nbf beyond the skew)', async () => {
+    await expectUnauthorized(await me(await tokenFor(newUserId(), { nbf: nowSeconds() + 120 })), 'invalid_token')
+  })
+
+  it('refuses a token issued in the future (iat beyond the skew)', async () => {
+    await expectUnauthorized(await me(await tokenFor(newUserId(), { iat: nowSeconds() + 120 })), 'invalid_token')
+  })
+
+  it('refuses time claims that are not numbers', async () => {
+    const now = nowSeconds()
+    for (const claims of [
+      { exp: String(now + 900) },
+      { exp: null },
+      { exp: [now + 900] },
+      { nbf: String(now) },
+      { iat: 'yesterday' },
+      { iat: null },
+    ]) {
+      await expectUnauthorized(await me(await tokenFor(newUserId(), claims)), 'invalid_token')
+    }
+  })
+
+  it('uses JWT_CLOCK_SKEW_SECONDS when configured', async () => {
+    const token = await tokenFor(newUserId(), { exp: nowSeconds() - 30 })
+    await expectUnauthorized(await me(token, { JWT_CLOCK_SKEW_SECONDS: '0' }), 'invalid_token')
+    expect((await me(token, { JWT_CLOCK_SKEW_SECONDS: '45' })).status).toBe(200)
+  })
+})
+
+describe('identity claims', () => {
+  it('refuses a token without sub', async () => {
+    await expectUnauthorized(await me(await signJwt({ exp: nowSeconds() + 900 })), 'invalid_token')
+  })
+
+  it('refuses a sub that is not a non-empty string of at most 255 characters', async () => {
+    for (const sub of [42, 0, true, null, '', ['a'], { id: 'a' }, 'x'.repeat(256)]) {
+      await expectUnauthorized(await me(await signJwt({ sub, exp: nowSeconds() + 900 })), 'invalid_token')
+    }
+    expect((await me(await signJwt({ sub: 'x'.repeat(255), exp: nowSeconds() + 900 }))).status).toBe(200)
+  })
+
+  it('refuses email or name claims that are not strings', async () => {
+    for (const claims of [{ email: 42 }, { name: { first: 'A' } }]) {
+      await expectUnauthorized(await me(await tokenFor(newUserId(), claims)), 'invalid_token')
+    }
+  })
+
+  it('puts sub, email and name on /me, and nothing else from the token', async () => {
+    const sub = newUserId()
+    const res = await me(await tokenFor(sub, { name: 'Ada', role: 'admin', user_id: 'someone-else' }))
+    expect(res.status).toBe(200)
+    expect(await res.json()).toEqual({ sub, email: `${sub}@example.com`, name: 'Ada' })
+  })
+
+  it('reports absent email and name as null', async () => {
+    const sub = newUserId()
+    const res = await me(await signJwt({ sub, exp: nowSeconds() + 900 }))
+    expect(await res.json()).toEqual({ sub, email: null, name: null })
+  })
+})
+
+describe('issuer and audience', () => {
+  const configured = { JWT_ISSUER: 'https://auth.example.com', JWT_AUDIENCE: 'https://api.example.com' }
+  const good = { iss: configured.JWT_ISSUER, aud: configured.JWT_AUDIENCE }
+
+  it('accepts the configured iss and aud, including aud as an array', async () => {
+    expect((await me(await tokenFor(newUserId(), good), configured)).status).toBe(200)
+    const aud = ['https://other.example.com', configured.JWT_AUDIENCE]
+    expect((await me(await tokenFor(newUserId(), { ...good, aud }), configured)).status).toBe(200)
+  })
+
+  it('refuses a wrong or missing iss when JWT_ISSUER is set', async () => {
+    for (const iss of ['https://evil.example.com', undefined, 42]) {
+      const token = await tokenFor(newUserId(), { ...good, iss })
+      await expectUnauthorized(await me(token, configured), 'invalid_token')
+    }
+  })
+
+  it('refuses a wrong or missing aud when JWT_AUDIENCE is set', async () => {
+    for (const aud of ['https://evil.example.com', ['https://evil.example.com'], undefined, [], 42]) {
+      const token = await tokenFor(newUserId(), { ...good, aud })
+      await expectUnauthorized(await me(token, configured), 'invalid_token')
+    }
+  })
+
+  it('does not require iss or aud when neither is configured', async () => {
+    expect((await me(await tokenFor(newUserId()))).status).toBe(200)
+  })
+})
+
+describe('configuration fails closed', () => {
+  const cases: [string, Partial<Env>][] = [
+    ['no secret', { BETTER_AUTH_SECRET: undefined as unknown as string }],
+    ['an empty secret', { BETTER_AUTH_SECRET: '' }],
+    ['a secret shorter than 32 characters', { BETTER_AUTH_SECRET: 'short-secret' }],
+    ['an invalid clock skew', { JWT_CLOCK_SKEW_SECONDS: 'lots' }],
+    ['an excessive clock skew', { JWT_CLOCK_SKEW_SECONDS: '86400' }],
+  ]
+  for (const [what, override] of cases) {
+    it(`answers 500 "server misconfigured" and accepts nothing with ${what}`, async () => {
+      const secret = override.BETTER_AUTH_SECRET || env.BETTER_AUTH_SECRET
+      const token = await tokenFor(newUserId(), {}, { secret })
+      for (const path of ['/me', '/tasks']) {
+        const problem = await expectProblem(await request(path, { token, env: override }), 500)
+        expect(problem).toMatchObject({ type: '/problems/server-misconfigured', title: 'Server misconfigured' })
+      }
+      expect((await request('/health', { env: override })).status).toBe(200)
+    })
+  }
+})
+
+describe('protection by design', () => {
+  it('requires a token on every route except /health', async () => {
+    const routes = app.routes.filter((r) => r.path !== '/health' && r.path !== '/*')
+    expect(routes.length).toBeGreaterThan(5)
+    for (const { method, path } of routes) {
+      const concrete = path.replace(':id', crypto.randomUUID()).replace('/*', '')
+      const methods = method === 'ALL' ? ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] : [method]
+      for (const m of methods) {
+        const res = await request(concrete, { method: m, ...(m !== 'GET' && { body: { title: 'x' } }) })
+        expect(res.status, `${m} ${concrete}`).toBe(401)
+      }
+    }
+  })
+})

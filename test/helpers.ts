@@ -1,0 +1,179 @@
+import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test'
+import { env, exports } from 'cloudflare:workers'
+import { expect } from 'vitest'
+import { app } from '../src/app'
+import type { Task } from '../src/tasks/repo'
+
+export const BASE = 'https://tasks.test'
+
+const encoder = new TextEncoder()
+
+export function base64url(data: string | Uint8Array | ArrayBuffer): string {
+  const bytes = typeof data === 'string' ? encoder.encode(data) : new Uint8Array(data)
+  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '')
+}
+
+const HASHES = { HS256: 'SHA-256', HS384: 'SHA-384', HS512: 'SHA-512' } as const
+
+export interface SignOptions {
+  secret?: string
+  alg?: keyof typeof HASHES
+  /** Replaces the whole protected header, so tests can forge any `alg`, `typ` or `crit`. */
+  header?: Record<string, unknown>
+}
+
+/** Signs anything, including payloads and headers a real issuer never would. */
+export async function signJwt(payload: unknown, options: SignOptions = {}): Promise<string> {
+  const alg = options.alg ?? 'HS256'
+  const header = options.header ?? { alg, typ: 'JWT' }
+  const input = `${base64url(JSON.stringify(header))}.${base64url(JSON.stringify(payload))}`
+  const key = await crypto.subtle.importKey(
+    'raw',
+    encoder.encode(options.secret ?? env.BETTER_AUTH_SECRET),
+    { name: 'HMAC', hash: HASHES[alg] },
+    false,
+    ['sign'],
+  )
+  return `${input}.${base64url(await crypto.subtle.sign('HMAC', key, encoder.encode(input)))}`
+}
+
+export const nowSeconds = () => Math.floor(Date.now() / 1000)
+
+/** A token as Better Auth would issue it for `sub`, with `claims` merged over the defaults. */
+export const tokenFor = (sub: string, claims: Record<string, unknown> = {}, options?: SignOptions) =>
+  signJwt({ sub, email: `${sub}@example.com`, iat: nowSeconds(), exp: nowSeconds() + 900, ...claims }, options)
+
+export const newUserId = () => `user-${crypto.randomUUID()}`
+
+export interface RequestOptions {
+  method?: string
+  token?: string
+  /** Sent as JSON with Content-Type application/json; a string or stream is sent as it is. */
+  body?: unknown
+  headers?: Record<string, string>
+  /** Runs the app with these bindings replaced (configuration or a wrapped D1). */
+  env?: Partial<Env>
+}
+
+export async function request(path: string, options: RequestOptions = {}): Promise<Response> {
+  const headers = new Headers(options.headers)
+  if (options.token !== undefined) headers.set('Authorization', `Bearer ${options.token}`)
+  let body: BodyInit | undefined
+  if (options.body !== undefined) {
+    const raw = typeof options.body === 'string' || options.body instanceof ReadableStream
+    body = raw ? (options.body as BodyInit) : JSON.stringify(options.body)
+    if (!headers.has('Content-Type')) headers.set('Content-Type', 'application/json')
+  }
+  const init: RequestInit = { method: options.method ?? 'GET', headers, ...(body !== undefined && { body }) }
+  if (!options.env) return exports.default.fetch(`${BASE}${path}`, init)
+  const ctx = createExecutionContext()
+  const response = await app.fetch(new Request(`${BASE}${path}`, init), { ...env, ...options.env }, ctx)
+  await waitOnExecutionContext(ctx)
+  return response
+}
+
+/** A signed-in user: their id, a valid token, and requests made with it. */
+export async function signIn(claims: Record<string, unknown> = {}) {
+  const id = newUserId()
+  const token = await tokenFor(id, claims)
+  return {
+    id,
+    token,
+    request: (path: string, options: Omit<RequestOptions, 'token'> = {}) => request(path, { ...options, token }),
+    async createTask(body: Record<string, unknown> = {}): Promise<Task> {
+      const res = await request('/tasks', { method: 'POST', token, body: { title: 'A task', ...body } })
+      expect(res.status).toBe(201)
+      return res.json<Task>()
+    },
+  }
+}
+export type SignedIn = Awaited<ReturnType<typeof signIn>>
+
+export interface StoredTask {
+  id: string
+  user_id: string
+  title: string
+  description: string
+  completed: number
+  priority: string
+  due_at: string | null
+  tags: string
+  created_at: string
+  updated_at: string
+  completed_at: string | null
+}
+
+/** The row as D1 holds it, read directly, to assert what a request really stored or changed. */
+export const storedTask = (id: string) =>
+  env.DB.prepare('SELECT * FROM tasks WHERE id = ?1').bind(id).first<StoredTask>()
+
+export interface Problem {
+  type: string
+  title: string
+  status: number
+  detail: string
+  errors?: ({ pointer: string; detail: string } | { parameter: string; detail: string })[]
+  requestId: string
+}
+
+/** Asserts an RFC 9457 problem response with this status, and returns its body. */
+export async function expectProblem(res: Response, status: number): Promise<Problem> {
+  expect(res.status).toBe(status)
+  expect(res.headers.get('Content-Type')).toBe('application/problem+json')
+  const problem = await res.json<Problem>()
+  expect(problem).toMatchObject({ status, type: expect.stringMatching(/^\/problems\/[a-z-]+$/) })
+  expect(problem.title).toBeTruthy()
+  expect(problem.detail).toBeTruthy()
+  expect(problem.requestId).toBe(res.headers.get('X-Request-Id'))
+  return problem
+}
+
+/** Names of the fields or parameters a 400 problem lists. */
+export const invalidNames = (problem: Problem) =>
+  (problem.errors ?? []).map((e) => ('pointer' in e ? e.pointer : e.parameter))
+
+/** Wraps D1 so a test can count round trips: each first/all/run/raw, or one batch(). */
+export function countingDb(db: D1Database) {
+  const counter = { roundTrips: 0, statements: [] as string[] }
+  const wrapStatement = (statement: D1PreparedStatement, sql: string): D1PreparedStatement =>
+    new Proxy(statement, {
+      get(target, prop) {
+        if (prop === 'bind') return (...values: unknown[]) => wrapStatement(target.bind(...values), sql)
+        const value = Reflect.get(target, prop, target)
+        if (typeof value !== 'function') return value
+        if (['first', 'all', 'run', 'raw'].includes(String(prop))) {
+          return (...args: unknown[]) => {
+            counter.roundTrips++
+            counter.statements.push(sql)
+            return (value as (...a: unknown[]) => unknown).apply(target, args)
+          }
+        }
+        return value.bind(target)
+      },
+    })
+  const wrapped = new Proxy(db, {
+    get(target, prop) {
+      if (prop === 'prepare') return (sql: string) => wrapStatement(target.prepare(sql), sql)
+      if (prop === 'batch') {
+        return (statements: D1PreparedStatement[]) => {
+          counter.roundTrips++
+          return target.batch(statements)
+        }
+      }
+      const value = Reflect.get(target, prop, target)
+      return typeof value === 'function' ? value.bind(target) : value
+    },
+  })
+  return { db: wrapped, counter }
+}
+
+/** A D1 binding whose every call fails, as during an outage. */
+export function failingDb(message = 'D1_ERROR: Network connection lost.'): D1Database {
+  const fail = () => Promise.reject(new Error(message))
+  const statement: D1PreparedStatement = new Proxy({} as D1PreparedStatement, {
+    get: (_target, prop) => (prop === 'bind' ? () => statement : fail),
+  })
+  return new Proxy({} as D1Database, {
+    get: (_target, prop) => (prop === 'prepare' ? () => statement : fail),
+  })
+}

@@ -1,0 +1,154 @@
+import { env } from 'cloudflare:workers'
+import { beforeEach, describe, expect, it } from 'vitest'
+import type { Task } from '../src/tasks/repo'
+import { expectProblem, invalidNames, type SignedIn, signIn } from './helpers'
+
+interface Page {
+  items: Task[]
+  nextCursor: string | null
+}
+
+let user: SignedIn
+beforeEach(async () => {
+  user = await signIn()
+})
+
+async function page(query: string): Promise<Page> {
+  const res = await user.request(`/tasks?${query}`)
+  expect(res.status).toBe(200)
+  return res.json<Page>()
+}
+
+/** Seeds tasks with distinct, known creation times, oldest first, straight into D1. */
+async function seed(count: number, { completedEvery = 0 } = {}): Promise<string[]> {
+  const base = Date.UTC(2026, 0, 1)
+  const ids: string[] = []
+  const statements = Array.from({ length: count }, (_, i) => {
+    const id = crypto.randomUUID()
+    ids.push(id)
+    const at = new Date(base + i * 1000).toISOString()
+    const completed = completedEvery > 0 && i % completedEvery === 0 ? 1 : 0
+    return env.DB.prepare(
+      `INSERT INTO tasks (id, user_id, title, completed, created_at, updated_at, completed_at)
+       VALUES (?1, ?2, ?3, ?4, ?5, ?5, CASE WHEN ?4 = 1 THEN ?5 END)`,
+    ).bind(id, user.id, `task ${i}`, completed, at)
+  })
+  await env.DB.batch(statements)
+  return ids
+}
+
+describe('GET /tasks', () => {
+  it('lists newest first with a default page of 50', async () => {
+    const ids = await seed(60)
+    const first = await page('')
+    expect(first.items.map((t) => t.id)).toEqual(ids.slice(10).reverse())
+    expect(first.nextCursor).toEqual(expect.any(String))
+    const second = await page(`cursor=${first.nextCursor}`)
+    expect(second.items.map((t) => t.id)).toEqual(ids.slice(0, 10).reverse())
+    expect(second.nextCursor).toBeNull()
+  })
+
+  it('honours limit 1 and 100 and ends with a null cursor on an exact last page', async () => {
+    await seed(3)
+    expect((await page('limit=1')).items).toHaveLength(1)
+    const all = await page('limit=3')
+    expect(all.items).toHaveLength(3)
+    expect(all.nextCursor).toBeNull()
+    expect((await page('limit=100')).items).toHaveLength(3)
+  })
+
+  it('orders tasks created in the same millisecond by id, without skipping or repeating', async () => {
+    const at = '2026-03-01T00:00:00.000Z'
+    await env.DB.batch(
+      Array.from({ length: 7 }, () =>
+        env.DB.prepare('INSERT INTO tasks (id, user_id, title, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?4)').bind(
+          crypto.randomUUID(),
+          user.id,
+          'same time',
+          at,
+        ),
+      ),
+    )
+    const seen: string[] = []
+    let cursor: string | null = null
+    do {
+      const p: Page = await page(`limit=2${cursor ? `&cursor=${cursor}` : ''}`)
+      seen.push(...p.items.map((t) => t.id))
+      cursor = p.nextCursor
+    } while (cursor)
+    expect(seen).toHaveLength(7)
+    expect(seen).toEqual([...seen].sort().reverse())
+  })
+
+  it('stays correct while tasks are added and deleted between pages', async () => {
+    const ids = await seed(30)
+    const first = await page('limit=10')
+    expect(first.items.map((t) => t.id)).toEqual(ids.slice(20).reverse())
+
+    // Meanwhile: a new task, a deleted task already seen, and one deleted not yet seen.
+    await user.createTask({ title: 'added later' })
+    await user.request(`/tasks/${ids[25]}`, { method: 'DELETE' })
+    await user.request(`/tasks/${ids[15]}`, { method: 'DELETE' })
+
+    const rest: string[] = []
+    let cursor = first.nextCursor
+    while (cursor) {
+      const p = await page(`limit=10&cursor=${cursor}`)
+      rest.push(...p.items.map((t) => t.id))
+      cursor = p.nextCursor
+    }
+    const expected = ids.slice(0, 20).reverse().filter((id) => id !== ids[15])
+    expect(rest).toEqual(expected)
+  })
+
+  it('filters by completed, paging within the filter', async () => {
+    const ids = await seed(12, { completedEvery: 3 })
+    const done = ids.filter((_, i) => i % 3 === 0).reverse()
+    const first = await page('completed=true&limit=3')
+    expect(first.items.map((t) => t.id)).toEqual(done.slice(0, 3))
+    expect(first.items.every((t) => t.completed)).toBe(true)
+    const second = await page(`completed=true&limit=3&cursor=${first.nextCursor}`)
+    expect(second.items.map((t) => t.id)).toEqual(done.slice(3))
+    const open = await page('completed=false&limit=100')
+    expect(open.items).toHaveLength(8)
+    expect(open.items.every((t) => !t.completed)).toBe(true)
+  })
+
+  it('refuses a cursor reused with a different filter', async () => {
+    await seed(5)
+    const { nextCursor } = await page('limit=2')
+    const problem = await expectProblem(await user.request(`/tasks?limit=2&completed=true&cursor=${nextCursor}`), 400)
+    expect(invalidNames(problem)).toEqual(['cursor'])
+  })
+
+  it("cannot page into another user's tasks with a cursor", async () => {
+    const other = await signIn()
+    await other.createTask({ title: 'not yours' })
+    await seed(3)
+    const { nextCursor } = await page('limit=1')
+    const res = await other.request(`/tasks?cursor=${nextCursor}`)
+    const { items } = await res.json<Page>()
+    expect(items.map((t) => t.title)).not.toContain('task 1')
+  })
+})
+
+describe('the list query plan', () => {
+  const plan = async (sql: string, ...params: unknown[]) => {
+    const { results } = await env.DB.prepare(`EXPLAIN QUERY PLAN ${sql}`).bind(...params).all<{ detail: string }>()
+    return results.map((r) => r.detail).join('\n')
+  }
+
+  it('searches an index, with no table scan and no sort, for every list shape', async () => {
+    const shapes: [string, unknown[]][] = [
+      ['WHERE user_id = ?1', ['u']],
+      ['WHERE user_id = ?1 AND (created_at, id) < (?2, ?3)', ['u', '2026-01-01T00:00:00.000Z', 'x']],
+      ['WHERE user_id = ?1 AND completed = ?2', ['u', 1]],
+      ['WHERE user_id = ?1 AND completed = ?2 AND (created_at, id) < (?3, ?4)', ['u', 1, '2026-01-01T00:00:00.000Z', 'x']],
+    ]
+    for (const [where, params] of shapes) {
+      const detail = await plan(`SELECT * FROM tasks ${where} ORDER BY created_at DESC, id DESC LIMIT 51`, ...params)
+      expect(detail, where).toMatch(/SEARCH tasks USING INDEX tasks_by_user/)
+      expect(detail, where).not.toMatch(/SCAN|TEMP B-TREE/)
+    }
+  })
+})

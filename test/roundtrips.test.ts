@@ -1,0 +1,44 @@
+import { env } from 'cloudflare:workers'
+import { describe, expect, it } from 'vitest'
+import { countingDb, request, signIn } from './helpers'
+
+/** Each success path costs one D1 round trip: RETURNING instead of read-after-write. */
+describe('D1 round trips per request', () => {
+  it('is one for every endpoint when it succeeds', async () => {
+    const user = await signIn()
+    const task = await user.createTask()
+    const cases: [string, string, unknown?][] = [
+      ['GET', '/tasks'],
+      ['POST', '/tasks', { title: 'new' }],
+      ['GET', `/tasks/${task.id}`],
+      ['PATCH', `/tasks/${task.id}`, { completed: true }],
+      ['PUT', `/tasks/${task.id}`, { title: 'replaced' }],
+      ['DELETE', `/tasks/${task.id}`],
+    ]
+    for (const [method, path, body] of cases) {
+      const { db, counter } = countingDb(env.DB)
+      const res = await request(path, { method, token: user.token, body, env: { DB: db } })
+      expect(res.status, `${method} ${path}`).toBeLessThan(300)
+      expect(counter.roundTrips, `${method} ${path}: ${counter.statements.join(' | ')}`).toBe(1)
+    }
+  })
+
+  it('is none for /me and /health, and none for a refused token', async () => {
+    const user = await signIn()
+    for (const [path, token] of [['/me', user.token], ['/health', undefined], ['/tasks', 'bad']] as const) {
+      const { db, counter } = countingDb(env.DB)
+      await request(path, { ...(token && { token }), env: { DB: db } })
+      expect(counter.roundTrips, path).toBe(0)
+    }
+  })
+
+  it('costs a second only to tell 403 from 404', async () => {
+    const owner = await signIn()
+    const other = await signIn()
+    const task = await owner.createTask()
+    const { db, counter } = countingDb(env.DB)
+    const res = await request(`/tasks/${task.id}`, { token: other.token, env: { DB: db } })
+    expect(res.status).toBe(403)
+    expect(counter.roundTrips).toBe(2)
+  })
+})
