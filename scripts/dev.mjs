@@ -1,0 +1,23 @@
+// `npm run dev`: .dev.vars (created if missing), local D1 migrated, then `wrangler dev` on :8787.
+// Extra arguments go to `wrangler dev`, e.g. `npm run dev -- --port 9000`.
+import { spawn, spawnSync } from 'node:child_process'
+import { ensureDevVars, root } from './dev-vars.mjs'
+
+const wrangler = `${root}node_modules/wrangler/bin/wrangler.js`
+// The API never reads request.cf; without this, every start tries to download it from Cloudflare.
+const env = { CLOUDFLARE_CF_FETCH_ENABLED: 'false', ...process.env }
+const run = (args) => spawnSync(process.execPath, [wrangler, ...args], { cwd: root, env, stdio: 'inherit' })
+
+ensureDevVars()
+
+// The same migrations the tests and production use; local state persists in .wrangler/.
+const migrate = run(['d1', 'migrations', 'apply', 'DB', '--local'])
+if (migrate.status !== 0) process.exit(migrate.status ?? 1)
+
+const dev = spawn(process.execPath, [wrangler, 'dev', '--port', '8787', ...process.argv.slice(2)], {
+  cwd: root,
+  env,
+  stdio: 'inherit',
+})
+for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => dev.kill(signal))
+dev.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)))
