@@ -1,5 +1,5 @@
 import { env } from 'cloudflare:workers'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { app } from '../src/app'
 import { base64url, expectProblem, newUserId, nowSeconds, request, signIn, signJwt, tokenFor } from './helpers'
 
@@ -291,22 +291,27 @@ describe('issuer and audience', () => {
 })
 
 describe('configuration fails closed', () => {
-  const cases: [string, Partial<Env>][] = [
-    ['no secret', { BETTER_AUTH_SECRET: undefined as unknown as string }],
-    ['an empty secret', { BETTER_AUTH_SECRET: '' }],
-    ['a secret shorter than 32 characters', { BETTER_AUTH_SECRET: 'short-secret' }],
-    ['an invalid clock skew', { JWT_CLOCK_SKEW_SECONDS: 'lots' }],
-    ['an excessive clock skew', { JWT_CLOCK_SKEW_SECONDS: '86400' }],
+  const cases: [string, Partial<Env>, RegExp][] = [
+    ['no secret', { BETTER_AUTH_SECRET: undefined as unknown as string }, /BETTER_AUTH_SECRET is not set/],
+    ['an empty secret', { BETTER_AUTH_SECRET: '' }, /BETTER_AUTH_SECRET is not set/],
+    ['a secret shorter than 32 characters', { BETTER_AUTH_SECRET: 'short-secret' }, /shorter than 32/],
+    ['an invalid clock skew', { JWT_CLOCK_SKEW_SECONDS: 'lots' }, /JWT_CLOCK_SKEW_SECONDS/],
+    ['an excessive clock skew', { JWT_CLOCK_SKEW_SECONDS: '86400' }, /JWT_CLOCK_SKEW_SECONDS/],
   ]
-  for (const [what, override] of cases) {
-    it(`answers 500 "server misconfigured" and accepts nothing with ${what}`, async () => {
+  for (const [what, override, reason] of cases) {
+    it(`answers 500 "server misconfigured", accepts nothing and logs why once, with ${what}`, async () => {
+      const logged = vi.spyOn(console, 'error').mockImplementation(() => {})
       const secret = override.BETTER_AUTH_SECRET || env.BETTER_AUTH_SECRET
       const token = await tokenFor(newUserId(), {}, { secret })
       for (const path of ['/me', '/tasks']) {
         const problem = await expectProblem(await request(path, { token, env: override }), 500)
         expect(problem).toMatchObject({ type: '/problems/server-misconfigured', title: 'Server misconfigured' })
+        expect(JSON.stringify(problem)).not.toMatch(reason)
       }
       expect((await request('/health', { env: override })).status).toBe(200)
+      expect(logged).toHaveBeenCalledTimes(1)
+      expect(JSON.parse(String(logged.mock.calls[0]?.[0]))).toMatchObject({ message: 'server misconfigured', reason: expect.stringMatching(reason) })
+      logged.mockRestore()
     })
   }
 })

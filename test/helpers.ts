@@ -55,6 +55,18 @@ export interface RequestOptions {
   env?: Partial<Env>
 }
 
+const envs = new WeakMap<Partial<Env>, Env>()
+
+/** One env object per overrides object, as Workers keeps one env per isolate (config is cached by it). */
+function envWith(overrides: Partial<Env>): Env {
+  let merged = envs.get(overrides)
+  if (!merged) {
+    merged = { ...env, ...overrides }
+    envs.set(overrides, merged)
+  }
+  return merged
+}
+
 export async function request(path: string, options: RequestOptions = {}): Promise<Response> {
   const headers = new Headers(options.headers)
   if (options.token !== undefined) headers.set('Authorization', `Bearer ${options.token}`)
@@ -67,7 +79,7 @@ export async function request(path: string, options: RequestOptions = {}): Promi
   const init: RequestInit = { method: options.method ?? 'GET', headers, ...(body !== undefined && { body }) }
   if (!options.env) return exports.default.fetch(`${BASE}${path}`, init)
   const ctx = createExecutionContext()
-  const response = await app.fetch(new Request(`${BASE}${path}`, init), { ...env, ...options.env }, ctx)
+  const response = await app.fetch(new Request(`${BASE}${path}`, init), envWith(options.env), ctx)
   await waitOnExecutionContext(ctx)
   return response
 }
