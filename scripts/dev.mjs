@@ -1,4 +1,5 @@
-// `npm run dev`: .dev.vars (created if missing), local D1 migrated, then `wrangler dev` on :8787.
+// `npm run dev`: .dev.vars (created if missing), local D1 migrated, then `wrangler dev` (port 8787
+// from wrangler.toml).
 // Extra arguments go to `wrangler dev`, e.g. `npm run dev -- --port 9000`.
 import { spawn, spawnSync } from 'node:child_process'
 import { ensureDevVars, root } from './dev-vars.mjs'
@@ -14,7 +15,7 @@ ensureDevVars()
 const migrate = run(['d1', 'migrations', 'apply', 'DB', '--local'])
 if (migrate.status !== 0) process.exit(migrate.status ?? 1)
 
-const dev = spawn(process.execPath, [wrangler, 'dev', '--port', '8787', ...process.argv.slice(2)], {
+const dev = spawn(process.execPath, [wrangler, 'dev', ...process.argv.slice(2)], {
   cwd: root,
   env,
   stdio: 'inherit',

@@ -14,10 +14,10 @@ import { type AuthConfig, getConfig } from './config'
 import type { AppEnv, User } from './env'
 import { Problem, serverMisconfigured } from './problem'
 
-export const REALM = 'tasks'
+const REALM = 'tasks'
 /** Far above any real token; refuses header-stuffing before any work is done. */
-export const MAX_AUTHORIZATION_LENGTH = 8 * 1024
-export const MAX_SUB_LENGTH = 255
+const MAX_AUTHORIZATION_LENGTH = 8 * 1024
+const MAX_SUB_LENGTH = 255
 
 type ErrorCode = 'invalid_request' | 'invalid_token'
 
@@ -79,7 +79,7 @@ const optionalString = (value: unknown): value is string | null | undefined =>
   value === undefined || value === null || typeof value === 'string'
 
 /** Claims hono does not check, on a payload whose signature has been verified. */
-export function userFromClaims(payload: unknown, clockSkewSeconds: number, now = Date.now() / 1000): User {
+function userFromClaims(payload: unknown, clockSkewSeconds: number, now = Date.now() / 1000): User {
   const invalid = (detail: string) => unauthorized(detail, 'invalid_token')
   if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
     throw invalid('The token payload is not a JSON object.')

@@ -143,12 +143,12 @@ export async function updateTask(
   return row && toTask(row)
 }
 
-/** True when the user's task existed and is now gone. */
-export async function deleteTask(db: D1Database, userId: string, id: string): Promise<boolean> {
+/** The id of the user's task that is now gone; null when no such task was the user's. */
+export async function deleteTask(db: D1Database, userId: string, id: string): Promise<string | null> {
   const row = await d1(() =>
-    db.prepare('DELETE FROM tasks WHERE user_id = ?1 AND id = ?2 RETURNING id').bind(userId, id).first(),
+    db.prepare('DELETE FROM tasks WHERE user_id = ?1 AND id = ?2 RETURNING id').bind(userId, id).first<{ id: string }>(),
   )
-  return row !== null
+  return row && row.id
 }
 
 /**

@@ -21,8 +21,12 @@ const taskId = validator('param', (params) => {
   return { id }
 })
 
-/** After a user-scoped statement matched nothing: someone else's task (403) or none at all (404). */
-async function refuseMissing(db: D1Database, id: string): Promise<never> {
+/**
+ * The result of a user-scoped statement on task `id`. When it matched nothing, one more query
+ * tells someone else's task (403) from no task at all (404).
+ */
+async function owned<T>(db: D1Database, id: string, result: T | null): Promise<T> {
+  if (result !== null) return result
   throw (await repo.taskExists(db, id)) ? forbidden('This task belongs to another user.') : notFound('No task has this id.')
 }
 
@@ -49,29 +53,22 @@ export const taskRoutes = new Hono<AppEnv>()
 
   .get('/:id', taskId, queryParams(noQuery), async (c) => {
     const { id } = c.req.valid('param')
-    const task = (await repo.getTask(c.env.DB, c.var.user.id, id)) ?? (await refuseMissing(c.env.DB, id))
-    return c.json(task)
+    return c.json(await owned(c.env.DB, id, await repo.getTask(c.env.DB, c.var.user.id, id)))
   })
 
   .put('/:id', taskId, queryParams(noQuery), jsonBody(taskInput), async (c) => {
     const { id } = c.req.valid('param')
-    const task =
-      (await repo.updateTask(c.env.DB, c.var.user.id, id, c.req.valid('json'), now())) ??
-      (await refuseMissing(c.env.DB, id))
-    return c.json(task)
+    return c.json(await owned(c.env.DB, id, await repo.updateTask(c.env.DB, c.var.user.id, id, c.req.valid('json'), now())))
   })
 
   .patch('/:id', taskId, queryParams(noQuery), jsonBody(taskPatch), async (c) => {
     const { id } = c.req.valid('param')
-    const task =
-      (await repo.updateTask(c.env.DB, c.var.user.id, id, c.req.valid('json'), now())) ??
-      (await refuseMissing(c.env.DB, id))
-    return c.json(task)
+    return c.json(await owned(c.env.DB, id, await repo.updateTask(c.env.DB, c.var.user.id, id, c.req.valid('json'), now())))
   })
 
   .delete('/:id', taskId, queryParams(noQuery), async (c) => {
     const { id } = c.req.valid('param')
-    if (!(await repo.deleteTask(c.env.DB, c.var.user.id, id))) await refuseMissing(c.env.DB, id)
+    await owned(c.env.DB, id, await repo.deleteTask(c.env.DB, c.var.user.id, id))
     return c.body(null, 204)
   })
 

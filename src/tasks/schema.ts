@@ -33,7 +33,8 @@ const dueAt = z
   .string()
   .refine(isRfc3339, 'must be an RFC 3339 date-time, e.g. 2026-05-01T09:30:00Z')
   .transform((value) => new Date(value).toISOString())
-  .refine((iso) => /^\d{4}-/.test(iso), 'must be between years 0001 and 9999')
+  // An offset can push 9999-12-31 past year 9999, which has no four-digit ISO form.
+  .refine((iso) => /^\d{4}-/.test(iso), 'must fall within the years 0000 to 9999 in UTC')
 
 const tags = z
   .array(text(1, 32, { trim: true }))
