@@ -2,17 +2,21 @@
  * The only module that reads, verifies or decodes a token. Everything after `requireUser` sees
  * `c.var.user`, never the token or its raw claims.
  *
- * Signature, algorithm (HS256 only), `typ`, `crit`, `iss` and `aud` are checked by hono's `jwt()`.
- * It does not require `exp` or `sub` and allows no clock skew, so the time claims and the identity
- * claims are checked here, after the signature is known to be good.
+ * The token's `alg` picks exactly one path, and nothing else is accepted:
+ * - HS256: shared-secret mode, verified by hono's `jwt()` with the BETTER_AUTH_SECRET key.
+ * - EdDSA, ES256, ES512, RS256, PS256: JWKS mode, verified by hono's `verify()` with the key whose
+ *   `kid` Better Auth publishes, imported only for that algorithm's key type (src/jwks.ts).
+ * Both check the signature, `typ`, `crit`, `iss` and `aud`. Neither requires `exp` or `sub`, nor
+ * allows clock skew, so the time and identity claims are checked here once the signature is good.
  */
 import type { Context, MiddlewareHandler } from 'hono'
 import { createMiddleware } from 'hono/factory'
 import { HTTPException } from 'hono/http-exception'
-import { jwt } from 'hono/jwt'
+import { decode, jwt, verify } from 'hono/jwt'
 import { type AuthConfig, getConfig } from './config'
 import type { AppEnv, User } from './env'
-import { Problem, serverMisconfigured } from './problem'
+import { type AsymmetricAlg, isAsymmetricAlg, KeySetUnavailable, keySetFor } from './jwks'
+import { Problem, serverMisconfigured, serviceUnavailable } from './problem'
 
 const REALM = 'tasks'
 /** Far above any real token; refuses header-stuffing before any work is done. */
@@ -23,6 +27,8 @@ type ErrorCode = 'invalid_request' | 'invalid_token'
 
 // The challenge is built from constants only: it never echoes the URL or the token.
 function unauthorized(detail: string, error?: ErrorCode): Problem {
+  // Details are fixed strings of ours; keep them safe inside the quoted-string.
+  detail = detail.replace(/["\\]/g, "'")
   const challenge = error
     ? `Bearer realm="${REALM}", error="${error}", error_description="${detail}"`
     : `Bearer realm="${REALM}"`
@@ -38,11 +44,11 @@ const verifiers = new WeakMap<AuthConfig, Promise<Verifier>>()
  * One HMAC key import per isolate and configuration, not per request. Passing a CryptoKey also
  * keeps hono from treating a secret that happens to contain "PUBLIC" or "PRIVATE" as a PEM key.
  */
-function verifierFor(auth: AuthConfig): Promise<Verifier> {
+function verifierFor(auth: AuthConfig, secret: string): Promise<Verifier> {
   let verifier = verifiers.get(auth)
   if (!verifier) {
     verifier = crypto.subtle
-      .importKey('raw', new TextEncoder().encode(auth.secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['verify'])
+      .importKey('raw', new TextEncoder().encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['verify'])
       .then((key) =>
         jwt({
           secret: key,
@@ -65,13 +71,69 @@ function verifierFor(auth: AuthConfig): Promise<Verifier> {
 }
 
 /** Only `Authorization: Bearer <token>`: scheme case-insensitive, exactly one token. */
-function requireBearerHeader(header: string | undefined): void {
+function bearerToken(header: string | undefined): string {
   if (!header) throw unauthorized('A bearer token is required.')
   if (header.length > MAX_AUTHORIZATION_LENGTH) throw unauthorized('The Authorization header is too long.', 'invalid_request')
   const parts = header.split(/\s+/)
   if (parts.length !== 2 || parts[0]!.toLowerCase() !== 'bearer') {
     throw unauthorized('The Authorization header must be "Bearer <token>".', 'invalid_request')
   }
+  return parts[1]!
+}
+
+const invalidToken = (detail = 'The bearer token is invalid.') => unauthorized(detail, 'invalid_token')
+
+// Headers that point at keys chosen by whoever made the token. We never use them; a token
+// carrying one is not from Better Auth and is refused outright.
+const KEY_SOURCE_HEADERS = ['jku', 'x5u', 'jwk', 'x5c'] as const
+
+/** JWKS mode: the published key for `kid`, of the type `alg` requires, verifies the token. */
+async function verifyWithKeySet(
+  token: string,
+  header: Record<string, unknown>,
+  alg: AsymmetricAlg,
+  auth: AuthConfig,
+  jwksUrl: string,
+) {
+  if (KEY_SOURCE_HEADERS.some((name) => name in header)) throw invalidToken()
+  if (typeof header.kid !== 'string' || header.kid === '') throw invalidToken('The token names no signing key (kid).')
+  let key: CryptoKey | null
+  try {
+    key = await keySetFor(jwksUrl).key(header.kid, alg)
+  } catch (error) {
+    if (error instanceof KeySetUnavailable) {
+      throw serviceUnavailable("The identity provider's signing keys are unavailable; try again shortly.")
+    }
+    throw error
+  }
+  if (!key) throw invalidToken('The token is not signed by a key the identity provider publishes.')
+  try {
+    return await verify(token, key, {
+      alg,
+      exp: false,
+      nbf: false,
+      iat: false,
+      ...(auth.issuer && { iss: auth.issuer }),
+      ...(auth.audience && { aud: auth.audience }),
+    })
+  } catch {
+    throw invalidToken()
+  }
+}
+
+/** Shared-secret mode: hono's jwt() middleware, pinned to HS256, run on this request. */
+async function verifyWithSecret(c: Context<AppEnv>, auth: AuthConfig, secret: string): Promise<unknown> {
+  const jwtContext = c as unknown as Context<JwtEnv>
+  try {
+    await (await verifierFor(auth, secret))(jwtContext, async () => {})
+  } catch (error) {
+    if (error instanceof HTTPException) throw invalidToken()
+    throw error
+  }
+  const payload = jwtContext.get('jwtPayload')
+  // Raw claims stay in this module: the rest of the app gets the User, nothing else.
+  jwtContext.set('jwtPayload', undefined)
+  return payload
 }
 
 const isNumericDate = (value: unknown): value is number => typeof value === 'number' && Number.isFinite(value)
@@ -103,19 +165,23 @@ function userFromClaims(payload: unknown, clockSkewSeconds: number, now = Date.n
 export const requireUser = createMiddleware<AppEnv>(async (c, next) => {
   const { auth } = getConfig(c.env)
   if ('error' in auth) throw serverMisconfigured()
-  requireBearerHeader(c.req.header('Authorization'))
+  const token = bearerToken(c.req.header('Authorization'))
 
-  const verify = await verifierFor(auth)
-  const jwtContext = c as unknown as Context<JwtEnv>
+  let header: Record<string, unknown>
   try {
-    await verify(jwtContext, async () => {})
-  } catch (error) {
-    if (error instanceof HTTPException) throw unauthorized('The bearer token is invalid.', 'invalid_token')
-    throw error
+    header = decode(token).header as unknown as Record<string, unknown>
+  } catch {
+    throw invalidToken()
   }
-  const payload = jwtContext.get('jwtPayload')
-  // Raw claims stay in this module: the rest of the app gets the User, nothing else.
-  jwtContext.set('jwtPayload', undefined)
+  let payload: unknown
+  // An HS* token never meets a public key, and an asymmetric one never meets the secret.
+  if (header.alg === 'HS256' && auth.secret !== undefined) {
+    payload = await verifyWithSecret(c, auth, auth.secret)
+  } else if (isAsymmetricAlg(header.alg) && auth.jwksUrl !== undefined) {
+    payload = await verifyWithKeySet(token, header, header.alg, auth, auth.jwksUrl)
+  } else {
+    throw invalidToken('The token is not signed with an accepted algorithm.')
+  }
   c.set('user', userFromClaims(payload, auth.clockSkewSeconds))
   await next()
 })

@@ -7,8 +7,12 @@ export const MIN_SECRET_LENGTH = 32
 export const DEFAULT_CLOCK_SKEW_SECONDS = 60
 const MAX_CLOCK_SKEW_SECONDS = 300
 
+/** Shared-secret mode (HS256), JWKS mode (asymmetric keys Better Auth publishes), or both. */
 export interface AuthConfig {
-  secret: string
+  /** HS256 key, when BETTER_AUTH_SECRET is set. */
+  secret: string | undefined
+  /** Where Better Auth publishes its public keys, when BETTER_AUTH_URL or JWKS_URL is set. */
+  jwksUrl: string | undefined
   issuer: string | undefined
   audience: string | undefined
   clockSkewSeconds: number
@@ -39,22 +43,44 @@ export function getConfig(env: Env): Config {
 type Raw<T> = { [K in keyof T]?: T[K] | undefined }
 
 function readAuth(env: Raw<Env>): Config['auth'] {
-  const secret = env.BETTER_AUTH_SECRET
-  if (!secret) return { error: 'BETTER_AUTH_SECRET is not set' }
-  if (secret.length < MIN_SECRET_LENGTH) {
+  const secret = env.BETTER_AUTH_SECRET || undefined
+  if (secret !== undefined && secret.length < MIN_SECRET_LENGTH) {
     return { error: `BETTER_AUTH_SECRET is shorter than ${MIN_SECRET_LENGTH} characters` }
   }
+
+  const baseUrl = env.BETTER_AUTH_URL?.trim().replace(/\/+$/, '') || undefined
+  const jwksUrl = env.JWKS_URL?.trim() || (baseUrl && `${baseUrl}/api/auth/jwks`)
+  for (const [name, value] of [['BETTER_AUTH_URL', baseUrl], ['JWKS_URL', jwksUrl]] as const) {
+    if (value !== undefined && !isTrustedUrl(value)) {
+      return { error: `${name} must be an https:// URL (http:// only for localhost)` }
+    }
+  }
+  if (secret === undefined && jwksUrl === undefined) {
+    return { error: 'neither BETTER_AUTH_SECRET (shared-secret mode) nor BETTER_AUTH_URL (JWKS mode) is set' }
+  }
+
+  // Better Auth's JWT plugin sets iss and aud to its base URL; in JWKS mode both are always checked.
+  const issuer = env.JWT_ISSUER?.trim() || (jwksUrl ? baseUrl : undefined)
+  const audience = env.JWT_AUDIENCE?.trim() || (jwksUrl ? baseUrl : undefined)
+  if (jwksUrl !== undefined && (issuer === undefined || audience === undefined)) {
+    return { error: 'JWKS mode needs BETTER_AUTH_URL, or both JWT_ISSUER and JWT_AUDIENCE' }
+  }
+
   const skewText = env.JWT_CLOCK_SKEW_SECONDS?.trim() || String(DEFAULT_CLOCK_SKEW_SECONDS)
   const clockSkewSeconds = Number(skewText)
   if (!/^\d+$/.test(skewText) || clockSkewSeconds > MAX_CLOCK_SKEW_SECONDS) {
     return { error: `JWT_CLOCK_SKEW_SECONDS must be a whole number from 0 to ${MAX_CLOCK_SKEW_SECONDS}` }
   }
-  return {
-    secret,
-    issuer: env.JWT_ISSUER?.trim() || undefined,
-    audience: env.JWT_AUDIENCE?.trim() || undefined,
-    clockSkewSeconds,
-  }
+  return { secret, jwksUrl, issuer, audience, clockSkewSeconds }
+}
+
+const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]'])
+
+/** Keys fetched over plain HTTP could be swapped in transit: https only, except on this machine. */
+function isTrustedUrl(value: string): boolean {
+  if (!URL.canParse(value)) return false
+  const url = new URL(value)
+  return url.protocol === 'https:' || (url.protocol === 'http:' && LOOPBACK.has(url.hostname))
 }
 
 function readOrigins(raw: string | undefined): Config['corsOrigins'] {

@@ -41,8 +41,8 @@ export const unsupportedMediaType = () =>
   new Problem(415, 'unsupported-media-type', 'Unsupported media type', 'The request body must be application/json.')
 export const serverMisconfigured = () =>
   new Problem(500, 'server-misconfigured', 'Server misconfigured', 'The server is not configured to verify tokens.')
-export const serviceUnavailable = () =>
-  new Problem(503, 'service-unavailable', 'Service unavailable', 'The database is unavailable; try again shortly.', undefined, {
+export const serviceUnavailable = (detail = 'The database is unavailable; try again shortly.') =>
+  new Problem(503, 'service-unavailable', 'Service unavailable', detail, undefined, {
     'Retry-After': String(RETRY_AFTER_SECONDS),
   })
 

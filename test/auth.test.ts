@@ -292,8 +292,13 @@ describe('issuer and audience', () => {
 
 describe('configuration fails closed', () => {
   const cases: [string, Partial<Env>, RegExp][] = [
-    ['no secret', { BETTER_AUTH_SECRET: undefined as unknown as string }, /BETTER_AUTH_SECRET is not set/],
-    ['an empty secret', { BETTER_AUTH_SECRET: '' }, /BETTER_AUTH_SECRET is not set/],
+    ['no secret and no JWKS', { BETTER_AUTH_SECRET: undefined as unknown as string }, /neither BETTER_AUTH_SECRET/],
+    ['an empty secret and no JWKS', { BETTER_AUTH_SECRET: '' }, /neither BETTER_AUTH_SECRET/],
+    ['a short secret beside a valid JWKS URL', { BETTER_AUTH_SECRET: 'short', BETTER_AUTH_URL: 'https://auth.example.com' }, /shorter than 32/],
+    ['a BETTER_AUTH_URL that is not a URL', { BETTER_AUTH_URL: 'auth.example.com' }, /BETTER_AUTH_URL must be/],
+    ['a plain-http BETTER_AUTH_URL off this machine', { BETTER_AUTH_URL: 'http://auth.example.com' }, /https/],
+    ['a plain-http JWKS_URL off this machine', { BETTER_AUTH_URL: 'https://auth.example.com', JWKS_URL: 'http://keys.example.com/jwks' }, /JWKS_URL must be/],
+    ['a JWKS_URL with no issuer or audience to check', { JWKS_URL: 'https://auth.example.com/api/auth/jwks' }, /JWT_ISSUER and JWT_AUDIENCE/],
     ['a secret shorter than 32 characters', { BETTER_AUTH_SECRET: 'short-secret' }, /shorter than 32/],
     ['an invalid clock skew', { JWT_CLOCK_SKEW_SECONDS: 'lots' }, /JWT_CLOCK_SKEW_SECONDS/],
     ['an excessive clock skew', { JWT_CLOCK_SKEW_SECONDS: '86400' }, /JWT_CLOCK_SKEW_SECONDS/],
