@@ -2,10 +2,6 @@ import path from 'node:path'
 import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-plugin'
 import { defineConfig } from 'vitest/config'
 
-// wrangler.toml declares BETTER_AUTH_SECRET a required secret and reads required secrets from
-// process.env; this fixed value is the one the test helpers sign with (via env).
-process.env.BETTER_AUTH_SECRET = 'test-secret-that-is-long-enough-for-hs256-0123456789'
-
 export default defineConfig(async () => {
   // The same migrations `wrangler d1 migrations apply` runs: tests never get a schema of their own.
   const migrations = await readD1Migrations(path.join(import.meta.dirname, 'migrations'))
@@ -14,14 +10,23 @@ export default defineConfig(async () => {
       cloudflareTest({
         wrangler: { configPath: './wrangler.toml' },
         miniflare: {
+          // Every setting is fixed here, so that a developer's .dev.vars cannot change what tests see.
           bindings: {
             TEST_MIGRATIONS: migrations,
+            BETTER_AUTH_SECRET: 'test-secret-that-is-long-enough-for-hs256-0123456789',
+            BETTER_AUTH_URL: '',
+            JWKS_URL: '',
+            JWT_ISSUER: '',
+            JWT_AUDIENCE: '',
+            JWT_CLOCK_SKEW_SECONDS: '60',
             CORS_ORIGINS: 'http://localhost:3000, https://app.example.com',
           },
         },
       }),
     ],
     test: {
+      // Real Better Auth servers, in Node, for the interoperability tests.
+      globalSetup: ['./test/better-auth/global-setup.ts'],
       setupFiles: ['./test/apply-migrations.ts'],
     },
   }
