@@ -91,7 +91,7 @@ async function testRoute(
       return json(200, { jwksOutage: state.jwksOutage })
     case 'GET /__test/hang':
       // Answers long after the worker's fetch timeout, so no connection is left open at teardown.
-      setTimeout(() => json(504, { error: 'too late' }), 5000)
+      setTimeout(() => json(504, { error: 'too late' }), 12_000)
       return true
     case 'GET /__test/verification-token':
       return json(200, { token: state.verificationTokens.get(url.searchParams.get('email') ?? '') ?? null })
