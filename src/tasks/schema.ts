@@ -1,5 +1,5 @@
 /** What a client may send. Mirrors the CHECK constraints in migrations/. */
-import { z } from 'zod'
+import * as z from 'zod'
 import { type Cursor, decodeCursor, filterKey } from './cursor'
 
 export const PRIORITIES = ['low', 'medium', 'high'] as const
