@@ -1,0 +1,216 @@
+// `npm run bench`: the worker in workerd (Miniflare's API, no dev proxy) with a seeded local D1,
+// loaded by autocannon in a second process. Prints req/s, p50, p99 and the ratio to a no-op route
+// per endpoint, and writes bench/results.json. See "Benchmark" in README.md.
+//
+//   npm run bench -- [--duration 5] [--warmup 1] [--connections 8] [--only list,get]
+import { execFile, execFileSync } from 'node:child_process'
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { availableParallelism, cpus, tmpdir } from 'node:os'
+import path from 'node:path'
+import { parseArgs, promisify } from 'node:util'
+import { sign } from 'hono/jwt'
+import { convertV4MiniflareOptions, Miniflare } from 'miniflare'
+import { unstable_readConfig } from 'wrangler'
+
+const root = path.resolve(import.meta.dirname, '..')
+const { values: opts } = parseArgs({
+  options: {
+    duration: { type: 'string', default: '5' },
+    warmup: { type: 'string', default: '1' },
+    connections: { type: 'string', default: '8' },
+    only: { type: 'string' },
+  },
+})
+
+const SECRET = 'bench-secret-that-is-long-enough-for-hs256-0123456789'
+const TASKS_PER_USER = 1000
+const OTHER_USERS = 100
+const TASKS_PER_OTHER_USER = 100
+/** Targets from the performance issue: minimum share of the floor's req/s. */
+const TARGETS = { get: 0.4, create: 0.3, list: 0.2 }
+/** Endpoints that make one D1 round trip, also compared with the D1 floor. */
+const USES_D1 = new Set(['list', 'get', 'update', 'create'])
+
+const stateDir = mkdtempSync(path.join(tmpdir(), 'tasks-bench-'))
+const wrangler = path.join(root, 'node_modules/wrangler/bin/wrangler.js')
+// Quiet and offline: no request.cf download, no telemetry.
+const wranglerEnv = { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: 'false', WRANGLER_SEND_METRICS: 'false' }
+const runWrangler = (args) =>
+  execFileSync(process.execPath, [wrangler, ...args], { cwd: root, env: wranglerEnv, stdio: ['ignore', 'ignore', 'inherit'] })
+
+let mf
+try {
+  // The bench entry (the app plus its reference routes), bundled exactly as `wrangler deploy` bundles.
+  const buildDir = path.join(stateDir, 'build')
+  runWrangler(['deploy', 'bench/entry.ts', '--dry-run', '--outdir', buildDir])
+  const script = readdirSync(buildDir).find((f) => f.endsWith('.js'))
+
+  // The same migrations as dev, tests and production, applied the way `npm run dev` applies them.
+  const persist = path.join(stateDir, 'state')
+  runWrangler(['d1', 'migrations', 'apply', 'DB', '--local', '--persist-to', persist])
+
+  const config = unstable_readConfig({ config: path.join(root, 'wrangler.toml') })
+  const database = config.d1_databases.find((d) => d.binding === 'DB')
+  mf = new Miniflare(
+    convertV4MiniflareOptions({
+      modules: true,
+      scriptPath: path.join(buildDir, script),
+      modulesRoot: buildDir,
+      compatibilityDate: config.compatibility_date,
+      compatibilityFlags: config.compatibility_flags,
+      bindings: { ...config.vars, BETTER_AUTH_SECRET: SECRET },
+      d1Databases: { DB: database.database_id },
+      resourcePersistencePath: path.join(persist, 'v3'),
+      // Straight into the worker, skipping Miniflare's entry worker: the closest to bare workerd.
+      unsafeDirectSockets: [{ host: '127.0.0.1', port: 0 }],
+    }),
+  )
+  await mf.ready
+  const base = (await mf.unsafeGetDirectURL()).origin
+
+  const db = await mf.getD1Database('DB')
+  const user = 'bench-user'
+  await seed(db, user)
+  const { taskId } = await db.prepare('SELECT id AS taskId FROM tasks WHERE user_id = ?1 LIMIT 1').bind(user).first()
+
+  const now = Math.floor(Date.now() / 1000)
+  const token = await sign({ sub: user, email: 'bench@example.com', iat: now, exp: now + 3600 }, SECRET, 'HS256')
+  const auth = { Authorization: `Bearer ${token}` }
+  const json = { ...auth, 'Content-Type': 'application/json' }
+
+  // Reads before writes, create last: list and get run against exactly the seeded shape.
+  const endpoints = [
+    { name: 'floor', label: 'no-op route (floor)', method: 'GET', path: '/__bench/noop', headers: {} },
+    { name: 'd1floor', label: 'no-op + D1 SELECT 1', method: 'GET', path: '/__bench/d1', headers: {} },
+    { name: 'health', label: 'GET /health', method: 'GET', path: '/health', headers: {} },
+    { name: 'me', label: 'GET /me (JWT, no D1)', method: 'GET', path: '/me', headers: auth },
+    { name: 'list', label: 'GET /tasks?limit=50', method: 'GET', path: '/tasks?limit=50', headers: auth },
+    { name: 'get', label: 'GET /tasks/{id}', method: 'GET', path: `/tasks/${taskId}`, headers: auth },
+    {
+      name: 'update',
+      label: 'PATCH /tasks/{id}',
+      method: 'PATCH',
+      path: `/tasks/${taskId}`,
+      headers: json,
+      body: JSON.stringify({ priority: 'high' }),
+    },
+    {
+      name: 'create',
+      label: 'POST /tasks',
+      method: 'POST',
+      path: '/tasks',
+      headers: json,
+      body: JSON.stringify({ title: 'Benchmark task', description: 'created under load', tags: ['bench', 'load'] }),
+    },
+  ].filter((e) => ['floor', 'd1floor'].includes(e.name) || !opts.only || opts.only.split(',').includes(e.name))
+
+  console.log(`workerd via Miniflare at ${base}; ${opts.connections} connections, ${opts.duration} s per endpoint after ${opts.warmup} s warm-up`)
+  const results = []
+  for (const endpoint of endpoints) {
+    const run = await load(base, endpoint)
+    results.push(run)
+    console.log(`  ${endpoint.label}: ${Math.round(run.requestsPerSecond)} req/s`)
+  }
+  const floor = results[0].requestsPerSecond
+  const d1Floor = results.find((r) => r.name === 'd1floor')?.requestsPerSecond
+  for (const run of results) {
+    run.ratioToFloor = round(run.requestsPerSecond / floor, 3)
+    if (d1Floor && USES_D1.has(run.name)) run.ratioToD1Floor = round(run.requestsPerSecond / d1Floor, 3)
+  }
+
+  printTable(results)
+  const report = {
+    date: new Date().toISOString(),
+    machine: { cpus: availableParallelism(), model: cpus()[0]?.model ?? 'unknown' },
+    settings: {
+      runtime: 'workerd via Miniflare (direct socket)',
+      connections: Number(opts.connections),
+      durationSeconds: Number(opts.duration),
+      warmupSeconds: Number(opts.warmup),
+      seed: { tasksForBenchedUser: TASKS_PER_USER, otherUsers: OTHER_USERS, tasksPerOtherUser: TASKS_PER_OTHER_USER },
+    },
+    targets: TARGETS,
+    results,
+  }
+  writeFileSync(path.join(root, 'bench/results.json'), `${JSON.stringify(report, null, 2)}\n`)
+  console.log('\nwrote bench/results.json')
+} finally {
+  await mf?.dispose()
+  rmSync(stateDir, { recursive: true, force: true })
+}
+
+/** The benched user's tasks and everyone else's, one INSERT … SELECT per user set. */
+async function seed(db, user) {
+  const insert = (users, perUser) =>
+    db
+      .prepare(
+        `WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < ?1 * ?2)
+         INSERT INTO tasks (id, user_id, title, tags, created_at, updated_at)
+         SELECT lower(hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-4' || substr(hex(randomblob(2)), 2) || '-a'
+                      || substr(hex(randomblob(2)), 2) || '-' || hex(randomblob(6))),
+                CASE WHEN ?1 = 1 THEN ?3 ELSE 'other-user-' || (i % ?1) END,
+                'Seeded task ' || i,
+                '["seed"]',
+                strftime('%Y-%m-%dT%H:%M:%fZ', '2026-01-01', '+' || i || ' seconds'),
+                strftime('%Y-%m-%dT%H:%M:%fZ', '2026-01-01', '+' || i || ' seconds')
+         FROM n`,
+      )
+      .bind(users, perUser, user)
+      .run()
+  await insert(1, TASKS_PER_USER)
+  await insert(OTHER_USERS, TASKS_PER_OTHER_USER)
+}
+
+/** One endpoint under load from bench/load.mjs, a separate process, so the worker keeps its core. */
+async function load(base, { name, label, method, path: urlPath, headers, body }) {
+  const spec = {
+    url: `${base}${urlPath}`,
+    method,
+    headers,
+    body,
+    connections: Number(opts.connections),
+    duration: Number(opts.duration),
+    warmup: Number(opts.warmup),
+  }
+  const { stdout } = await promisify(execFile)(process.execPath, [path.join(root, 'bench/load.mjs'), JSON.stringify(spec)])
+  const result = JSON.parse(stdout)
+  if (result.failed > 0 || result.requests === 0) {
+    throw new Error(`${label}: ${result.failed} failed requests out of ${result.requests}`)
+  }
+  return {
+    name,
+    endpoint: label,
+    requestsPerSecond: round(result.requestsPerSecond, 0),
+    latencyMs: { p50: round(result.p50, 2), p99: round(result.p99, 2) },
+    requests: result.requests,
+  }
+}
+
+function printTable(results) {
+  const percent = (ratio) => (ratio === undefined ? '' : `${(ratio * 100).toFixed(0)}%`)
+  const rows = results.map((r) => {
+    const target = TARGETS[r.name]
+    const verdict = target === undefined ? '' : `${percent(target)} ${r.ratioToFloor >= target ? 'met' : 'MISSED'}`
+    return [
+      r.endpoint,
+      String(r.requestsPerSecond),
+      `${r.latencyMs.p50.toFixed(2)} ms`,
+      `${r.latencyMs.p99.toFixed(2)} ms`,
+      percent(r.ratioToFloor),
+      percent(r.ratioToD1Floor),
+      verdict,
+    ]
+  })
+  const header = ['endpoint', 'req/s', 'p50', 'p99', 'of floor', 'of D1 floor', 'target (of floor)']
+  const left = new Set([0, 6])
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)))
+  const line = (cells) => `| ${cells.map((c, i) => (left.has(i) ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(' | ')} |`
+  const rule = widths.map((w, i) => (left.has(i) ? `:${'-'.repeat(w + 1)}` : `${'-'.repeat(w + 1)}:`))
+  console.log(`\n${line(header)}\n|${rule.join('|')}|`)
+  for (const row of rows) console.log(line(row))
+}
+
+function round(value, digits) {
+  const factor = 10 ** digits
+  return Math.round(value * factor) / factor
+}
