@@ -14,7 +14,7 @@ const run = (opts, onResponse) =>
     if (onResponse) instance.on('response', onResponse)
   })
 
-if (warmup > 0) await run({ ...options, duration: warmup })
+const warmupResult = warmup > 0 ? await run({ ...options, duration: warmup }) : undefined
 
 const latencies = []
 const result = await run(options, (_client, statusCode, _bytes, ms) => {
@@ -29,6 +29,7 @@ console.log(
     p50: percentile(50),
     p99: percentile(99),
     requests: result.requests.total,
+    warmupRequests: warmupResult?.requests.total ?? 0,
     failed: result.errors + result.timeouts + result.non2xx,
   }),
 )

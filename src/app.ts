@@ -12,11 +12,13 @@ export const app = new Hono<AppEnv>()
 
 app.use(requestId())
 
+// Set before the handler runs: hono puts them into whichever response is made, the error
+// renderer's included. Set after, each c.header() would copy the finished Response once more.
 app.use(async (c, next) => {
-  await next()
   c.header('X-Content-Type-Options', 'nosniff')
   // Responses carry one user's data; no shared cache may keep them.
   c.header('Cache-Control', 'no-store')
+  await next()
 })
 
 // Before authentication, so that preflights (which never carry a token) succeed.
