@@ -1,6 +1,7 @@
 // `npm run bench`: the worker in workerd (Miniflare's API, no dev proxy) with a seeded local D1,
-// loaded by autocannon in a second process. Prints req/s, p50, p99 and the ratio to a no-op route
-// per endpoint, and writes bench/results.json. See "Benchmark" in README.md.
+// loaded by autocannon in a second process. Prints req/s, p50, p99, the ratio to a no-op route and
+// workerd's CPU per request for each endpoint, and writes bench/results.json. See "Benchmark" in
+// README.md.
 //
 //   npm run bench -- [--duration 5] [--warmup 1] [--connections 8] [--only list,get]
 import { execFile, execFileSync } from 'node:child_process'
@@ -74,7 +75,9 @@ try {
   const { taskId } = await db.prepare('SELECT id AS taskId FROM tasks WHERE user_id = ?1 LIMIT 1').bind(user).first()
 
   const now = Math.floor(Date.now() / 1000)
-  const token = await sign({ sub: user, email: 'bench@example.com', iat: now, exp: now + 3600 }, SECRET, 'HS256')
+  const { JWT_ISSUER: iss, JWT_AUDIENCE: aud } = config.vars
+  const claims = { sub: user, email: 'bench@example.com', iat: now, exp: now + 3600, ...(iss && { iss }), ...(aud && { aud }) }
+  const token = await sign(claims, SECRET, 'HS256')
   const auth = { Authorization: `Bearer ${token}` }
   const json = { ...auth, 'Content-Type': 'application/json' }
 
