@@ -144,32 +144,44 @@ export async function expectProblem(res: Response, status: number): Promise<Prob
 export const invalidNames = (problem: Problem) =>
   (problem.errors ?? []).map((e) => ('pointer' in e ? e.pointer : e.parameter))
 
-/** Wraps D1 so a test can count round trips: each first/all/run/raw, or one batch(). */
+/**
+ * Wraps D1 so a test can count round trips (each first/all/run/raw, or one batch()) and the rows
+ * D1 reports reading (`meta.rows_read`). first() returns no meta, so the wrapper runs it as all()
+ * and hands back the first row: the same statement, the same single round trip.
+ */
 export function countingDb(db: D1Database) {
-  const counter = { roundTrips: 0, statements: [] as string[] }
+  const counter = { roundTrips: 0, statements: [] as string[], rowsRead: 0 }
+  const meter = <T>(result: D1Result<T>): D1Result<T> => {
+    counter.rowsRead += result.meta.rows_read
+    return result
+  }
   const wrapStatement = (statement: D1PreparedStatement, sql: string): D1PreparedStatement =>
     new Proxy(statement, {
       get(target, prop) {
         if (prop === 'bind') return (...values: unknown[]) => wrapStatement(target.bind(...values), sql)
         const value = Reflect.get(target, prop, target)
         if (typeof value !== 'function') return value
-        if (['first', 'all', 'run', 'raw'].includes(String(prop))) {
-          return (...args: unknown[]) => {
-            counter.roundTrips++
-            counter.statements.push(sql)
-            return (value as (...a: unknown[]) => unknown).apply(target, args)
+        if (!['first', 'all', 'run', 'raw'].includes(String(prop))) return value.bind(target)
+        return async (...args: unknown[]) => {
+          counter.roundTrips++
+          counter.statements.push(sql)
+          if (prop === 'all' || prop === 'run') return meter(await target[prop]())
+          if (prop === 'first') {
+            const row = meter(await target.all<Record<string, unknown>>()).results[0] ?? null
+            const column = args[0] as string | undefined
+            return column === undefined || row === null ? row : row[column]
           }
+          return (value as (...a: unknown[]) => unknown).apply(target, args)
         }
-        return value.bind(target)
       },
     })
   const wrapped = new Proxy(db, {
     get(target, prop) {
       if (prop === 'prepare') return (sql: string) => wrapStatement(target.prepare(sql), sql)
       if (prop === 'batch') {
-        return (statements: D1PreparedStatement[]) => {
+        return async (statements: D1PreparedStatement[]) => {
           counter.roundTrips++
-          return target.batch(statements)
+          return (await target.batch(statements)).map(meter)
         }
       }
       const value = Reflect.get(target, prop, target)

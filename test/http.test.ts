@@ -82,8 +82,10 @@ describe('CORS', () => {
 })
 
 describe('headers on every response', () => {
-  it('sets X-Request-Id, nosniff and no-store on successes, errors and preflights', async () => {
+  it('sets X-Request-Id, nosniff and no-store on successes, errors (503 included) and preflights', async () => {
     const user = await signIn()
+    // The 503 below logs the failure; its log line is asserted in 'database failures'.
+    const error = vi.spyOn(console, 'error').mockImplementation(() => {})
     const responses = [
       await request('/health'),
       await user.request('/tasks'),
@@ -91,8 +93,10 @@ describe('headers on every response', () => {
       await request('/tasks'),
       await user.request('/nope'),
       await user.request('/tasks', { method: 'POST', body: '{' }),
+      await user.request('/tasks', { env: { DB: failingDb() } }),
       await preflight(ALLOWED),
     ]
+    error.mockRestore()
     for (const res of responses) {
       expect(res.headers.get('X-Request-Id')).toMatch(/^[\w-]{8,}$/)
       expect(res.headers.get('X-Content-Type-Options')).toBe('nosniff')

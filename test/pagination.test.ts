@@ -85,10 +85,9 @@ describe('GET /tasks', () => {
     const first = await page('limit=10')
     expect(first.items.map((t) => t.id)).toEqual(ids.slice(20).reverse())
 
-    // Meanwhile: a new task, a deleted task already seen, and one deleted not yet seen.
+    // Meanwhile: a new task, a deleted task already seen, the one the cursor points at, and one not yet seen.
     await user.createTask({ title: 'added later' })
-    await user.request(`/tasks/${ids[25]}`, { method: 'DELETE' })
-    await user.request(`/tasks/${ids[15]}`, { method: 'DELETE' })
+    for (const gone of [ids[25], ids[19], ids[15]]) await user.request(`/tasks/${gone}`, { method: 'DELETE' })
 
     const rest: string[] = []
     let cursor = first.nextCursor
@@ -97,7 +96,7 @@ describe('GET /tasks', () => {
       rest.push(...p.items.map((t) => t.id))
       cursor = p.nextCursor
     }
-    const expected = ids.slice(0, 20).reverse().filter((id) => id !== ids[15])
+    const expected = ids.slice(0, 20).reverse().filter((id) => id !== ids[19] && id !== ids[15])
     expect(rest).toEqual(expected)
   })
 
@@ -141,9 +140,9 @@ describe('the list query plan', () => {
   it('searches an index, with no table scan and no sort, for every list shape', async () => {
     const shapes: [string, unknown[]][] = [
       ['WHERE user_id = ?1', ['u']],
-      ['WHERE user_id = ?1 AND (created_at, id) < (?2, ?3)', ['u', '2026-01-01T00:00:00.000Z', 'x']],
+      ['WHERE user_id = ?1 AND (created_at, id) <= (?2, ?3)', ['u', '2026-01-01T00:00:00.000Z', 'x']],
       ['WHERE user_id = ?1 AND completed = ?2', ['u', 1]],
-      ['WHERE user_id = ?1 AND completed = ?2 AND (created_at, id) < (?3, ?4)', ['u', 1, '2026-01-01T00:00:00.000Z', 'x']],
+      ['WHERE user_id = ?1 AND completed = ?2 AND (created_at, id) <= (?3, ?4)', ['u', 1, '2026-01-01T00:00:00.000Z', 'x']],
     ]
     for (const [where, params] of shapes) {
       const detail = await plan(`SELECT * FROM tasks ${where} ORDER BY created_at DESC, id DESC LIMIT 51`, ...params)

@@ -6,9 +6,15 @@ import { countingDb, request, signIn } from './helpers'
 describe('D1 round trips per request', () => {
   it('is one for every endpoint when it succeeds', async () => {
     const user = await signIn()
+    await user.createTask()
     const task = await user.createTask()
+    const { nextCursor } = await (await user.request('/tasks?limit=1')).json<{ nextCursor: string }>()
     const cases: [string, string, unknown?][] = [
       ['GET', '/tasks'],
+      ['GET', `/tasks?limit=1&cursor=${nextCursor}`],
+      ['GET', '/tasks?completed=false'],
+      ['HEAD', '/tasks'],
+      ['HEAD', `/tasks/${task.id}`],
       ['POST', '/tasks', { title: 'new' }],
       ['GET', `/tasks/${task.id}`],
       ['PATCH', `/tasks/${task.id}`, { completed: true }],

@@ -1,7 +1,9 @@
 /**
- * Opaque keyset cursor: the (createdAt, id) of the last task on the page, plus the filter it was
- * made for. Keyset (not offset) pagination stays correct while tasks are added or deleted between
- * pages. It is not signed: every query is scoped by the caller, so a forged cursor can only move
+ * Opaque keyset cursor: the (createdAt, id) of the first task of the next page, plus the filter it
+ * was made for. Keyset (not offset) pagination stays correct while tasks are added or deleted
+ * between pages. The position is inclusive, not the last task already shown: SQLite seeks a row-value
+ * range to its first column and steps over rows equal to it, so an exclusive position would cost
+ * every page one more row read than it returns. It is not signed: every query is scoped by the caller, so a forged cursor can only move
  * within the caller's own tasks.
  */
 

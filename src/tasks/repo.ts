@@ -82,20 +82,21 @@ export async function getTask(db: D1Database, userId: string, id: string): Promi
 export interface ListOptions {
   limit: number
   filter: ListFilter
-  after: Cursor | undefined
+  /** The first task of the page, from the previous page's cursor. */
+  from: Cursor | undefined
 }
 
 /** Newest first, served by the (user_id[, completed], created_at, id) indexes. */
-export async function listTasks(db: D1Database, userId: string, { limit, filter, after }: ListOptions): Promise<Task[]> {
+export async function listTasks(db: D1Database, userId: string, { limit, filter, from }: ListOptions): Promise<Task[]> {
   const where = ['user_id = ?1']
   const params: unknown[] = [userId]
   if (filter.completed !== undefined) {
     params.push(filter.completed ? 1 : 0)
     where.push(`completed = ?${params.length}`)
   }
-  if (after) {
-    params.push(after.createdAt, after.id)
-    where.push(`(created_at, id) < (?${params.length - 1}, ?${params.length})`)
+  if (from) {
+    params.push(from.createdAt, from.id)
+    where.push(`(created_at, id) <= (?${params.length - 1}, ?${params.length})`)
   }
   params.push(limit)
   const sql = `SELECT ${COLUMNS} FROM tasks WHERE ${where.join(' AND ')}

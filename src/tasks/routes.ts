@@ -38,11 +38,12 @@ export const taskRoutes = new Hono<AppEnv>()
   .use(bodyLimit({ maxSize: MAX_BODY_BYTES, onError: () => { throw payloadTooLarge(MAX_BODY_BYTES) } }))
 
   .get('/', queryParams(listQuery), async (c) => {
-    const { limit, filter, filterKey, after } = c.req.valid('query')
-    const rows = await repo.listTasks(c.env.DB, c.var.user.id, { limit: limit + 1, filter, after })
+    const { limit, filter, filterKey, from } = c.req.valid('query')
+    // One row more than the page: it tells whether there is a next page and where it starts.
+    const rows = await repo.listTasks(c.env.DB, c.var.user.id, { limit: limit + 1, filter, from })
+    const next = rows[limit]
+    const nextCursor = next ? encodeCursor(next, filterKey) : null
     const items = rows.slice(0, limit)
-    const last = items.at(-1)
-    const nextCursor = rows.length > limit && last ? encodeCursor(last, filterKey) : null
     return c.json({ items, nextCursor })
   })
 

@@ -1,5 +1,5 @@
 /** What a client may send. Mirrors the CHECK constraints in migrations/. */
-import { z } from 'zod'
+import * as z from 'zod'
 import { type Cursor, decodeCursor, filterKey } from './cursor'
 
 export const PRIORITIES = ['low', 'medium', 'high'] as const
@@ -98,16 +98,16 @@ export const listQuery = z
   .transform(({ limit, cursor, completed }, ctx) => {
     const filter = completed === undefined ? {} : { completed }
     const key = filterKey(filter)
-    let after: Cursor | undefined
+    let from: Cursor | undefined
     if (cursor !== undefined) {
       const decoded = decodeCursor(cursor, key)
       if (typeof decoded === 'string') {
         ctx.addIssue({ code: 'custom', path: ['cursor'], message: decoded })
         return z.NEVER
       }
-      after = decoded
+      from = decoded
     }
-    return { limit, filter, filterKey: key, after }
+    return { limit, filter, filterKey: key, from }
   })
 export type ListQuery = z.output<typeof listQuery>
 

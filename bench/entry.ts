@@ -1,0 +1,62 @@
+/**
+ * The worker as `npm run bench` runs it: the production app plus what the bench compares it with.
+ * Only the bench builds this module; production ships src/index.ts.
+ */
+import worker from '../src/index'
+
+// bench/run.mjs uses these paths and this header.
+const NOOP_PATH = '/__bench/noop'
+const D1_NOOP_PATH = '/__bench/d1'
+const STUB_D1_HEADER = 'x-bench-d1'
+
+/** What D1 would return for one stored task: the same row for every statement. */
+const ROW = {
+  id: '0b6c3f2e-5b0c-4d6e-9a55-2f1f5e9c8d7a',
+  title: 'Seeded task',
+  description: '',
+  completed: 0,
+  priority: 'medium',
+  due_at: null,
+  tags: '["seed"]',
+  created_at: '2026-01-01T00:00:00.000Z',
+  updated_at: '2026-01-01T00:00:00.000Z',
+  completed_at: null,
+}
+const PAGE = Array.from({ length: 51 }, () => ROW)
+
+/**
+ * A D1 that answers at once without running SQL: with it, an endpoint costs only the worker's own
+ * work (routing, auth, validation, JSON), as in production, where D1 runs on other machines.
+ */
+const statement = {
+  bind: () => statement,
+  first: async () => ({ ...ROW }),
+  all: async () => ({ success: true, results: PAGE.map((row) => ({ ...row })), meta: {} }),
+  run: async () => ({ success: true, results: [{ ...ROW }], meta: {} }),
+}
+const stubD1 = { prepare: () => statement } as unknown as D1Database
+
+// One env per real env, as Workers keeps one per isolate (configuration is cached by it).
+const stubEnvs = new WeakMap<Env, Env>()
+function withStubD1(env: Env): Env {
+  let stubbed = stubEnvs.get(env)
+  if (!stubbed) {
+    stubbed = { ...env, DB: stubD1 }
+    stubEnvs.set(env, stubbed)
+  }
+  return stubbed
+}
+
+export default {
+  async fetch(request, env, ctx) {
+    // The floor: the cheapest answer the runtime can give, with no routing, middleware or body.
+    if (request.url.endsWith(NOOP_PATH)) return new Response(null, { status: 204 })
+    // The floor plus one D1 round trip that reads nothing: what local D1 itself costs per request.
+    if (request.url.endsWith(D1_NOOP_PATH)) {
+      await env.DB.prepare('SELECT 1').first()
+      return new Response(null, { status: 204 })
+    }
+    if (request.headers.has(STUB_D1_HEADER)) return worker.fetch(request, withStubD1(env), ctx)
+    return worker.fetch(request, env, ctx)
+  },
+} satisfies ExportedHandler<Env>

@@ -1,0 +1,250 @@
+// `npm run bench`: the worker in workerd (Miniflare's API, no dev proxy) with a seeded local D1,
+// loaded by autocannon in a second process. Prints req/s, p50, p99, the ratio to a no-op route and
+// workerd's CPU per request for each endpoint, and writes bench/results.json. See "Benchmark" in
+// README.md.
+//
+//   npm run bench -- [--duration 5] [--warmup 1] [--connections 8] [--only list,get]
+import { execFile, execFileSync } from 'node:child_process'
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { availableParallelism, cpus, tmpdir } from 'node:os'
+import path from 'node:path'
+import { parseArgs, promisify } from 'node:util'
+import { sign } from 'hono/jwt'
+import { convertV4MiniflareOptions, Miniflare } from 'miniflare'
+import { unstable_readConfig } from 'wrangler'
+
+const root = path.resolve(import.meta.dirname, '..')
+const { values: opts } = parseArgs({
+  options: {
+    duration: { type: 'string', default: '5' },
+    warmup: { type: 'string', default: '1' },
+    connections: { type: 'string', default: '8' },
+    only: { type: 'string' },
+  },
+})
+
+const SECRET = 'bench-secret-that-is-long-enough-for-hs256-0123456789'
+const TASKS_PER_USER = 1000
+const OTHER_USERS = 100
+const TASKS_PER_OTHER_USER = 100
+/** Targets from the performance issue: minimum share of the floor's req/s. */
+const TARGETS = { get: 0.4, create: 0.3, list: 0.2 }
+/** Sent on a request, makes bench/entry.ts answer its D1 calls at once (see there). */
+const STUB_D1_HEADER = 'x-bench-d1'
+
+const stateDir = mkdtempSync(path.join(tmpdir(), 'tasks-bench-'))
+const wrangler = path.join(root, 'node_modules/wrangler/bin/wrangler.js')
+// Quiet and offline: no request.cf download, no telemetry.
+const wranglerEnv = { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: 'false', WRANGLER_SEND_METRICS: 'false' }
+const runWrangler = (args) =>
+  execFileSync(process.execPath, [wrangler, ...args], { cwd: root, env: wranglerEnv, stdio: ['ignore', 'ignore', 'inherit'] })
+
+let mf
+try {
+  // The bench entry (the app plus its reference routes), bundled exactly as `wrangler deploy` bundles.
+  const buildDir = path.join(stateDir, 'build')
+  runWrangler(['deploy', 'bench/entry.ts', '--dry-run', '--outdir', buildDir])
+  const script = readdirSync(buildDir).find((f) => f.endsWith('.js'))
+
+  // The same migrations as dev, tests and production, applied the way `npm run dev` applies them.
+  const persist = path.join(stateDir, 'state')
+  runWrangler(['d1', 'migrations', 'apply', 'DB', '--local', '--persist-to', persist])
+
+  const config = unstable_readConfig({ config: path.join(root, 'wrangler.toml') })
+  const database = config.d1_databases.find((d) => d.binding === 'DB')
+  mf = new Miniflare(
+    convertV4MiniflareOptions({
+      modules: true,
+      scriptPath: path.join(buildDir, script),
+      modulesRoot: buildDir,
+      compatibilityDate: config.compatibility_date,
+      compatibilityFlags: config.compatibility_flags,
+      bindings: { ...config.vars, BETTER_AUTH_SECRET: SECRET },
+      d1Databases: { DB: database.database_id },
+      resourcePersistencePath: path.join(persist, 'v3'),
+      // Straight into the worker, skipping Miniflare's entry worker: the closest to bare workerd.
+      unsafeDirectSockets: [{ host: '127.0.0.1', port: 0 }],
+    }),
+  )
+  await mf.ready
+  const base = (await mf.unsafeGetDirectURL()).origin
+
+  const db = await mf.getD1Database('DB')
+  const user = 'bench-user'
+  await seed(db, user)
+  const { taskId } = await db.prepare('SELECT id AS taskId FROM tasks WHERE user_id = ?1 LIMIT 1').bind(user).first()
+
+  const now = Math.floor(Date.now() / 1000)
+  const { JWT_ISSUER: iss, JWT_AUDIENCE: aud } = config.vars
+  const claims = { sub: user, email: 'bench@example.com', iat: now, exp: now + 3600, ...(iss && { iss }), ...(aud && { aud }) }
+  const token = await sign(claims, SECRET, 'HS256')
+  const auth = { Authorization: `Bearer ${token}` }
+  const json = { ...auth, 'Content-Type': 'application/json' }
+
+  // The four endpoints the issue names, each with local D1 and with the stub D1 (app only).
+  const api = [
+    { name: 'list', label: 'GET /tasks?limit=50', method: 'GET', path: '/tasks?limit=50', headers: auth },
+    { name: 'get', label: 'GET /tasks/{id}', method: 'GET', path: `/tasks/${taskId}`, headers: auth },
+    { name: 'update', label: 'PATCH /tasks/{id}', method: 'PATCH', path: `/tasks/${taskId}`, headers: json, body: JSON.stringify({ priority: 'high' }) },
+    {
+      name: 'create',
+      label: 'POST /tasks',
+      method: 'POST',
+      path: '/tasks',
+      headers: json,
+      body: JSON.stringify({ title: 'Benchmark task', description: 'created under load', tags: ['bench', 'load'] }),
+    },
+  ]
+  // Cheapest first, so each row adds one cost to the one above it. Create runs last: list and get
+  // see exactly the seeded data.
+  const endpoints = [
+    { name: 'floor', label: 'no-op route (floor)', method: 'GET', path: '/__bench/noop', headers: {} },
+    { name: 'd1floor', label: 'no-op + D1 SELECT 1', method: 'GET', path: '/__bench/d1', headers: {} },
+    { name: 'health', label: 'GET /health', method: 'GET', path: '/health', headers: {} },
+    { name: 'me', label: 'GET /me (JWT, no D1)', method: 'GET', path: '/me', headers: auth },
+    ...api.map((e) => ({ ...e, name: `${e.name}:app`, label: `${e.label}, stub D1`, headers: { ...e.headers, [STUB_D1_HEADER]: '1' } })),
+    ...api,
+  ].filter((e) => ['floor', 'd1floor'].includes(e.name) || !opts.only || opts.only.split(',').includes(e.name.split(':')[0]))
+
+  console.log(`workerd via Miniflare at ${base}; ${opts.connections} connections, ${opts.duration} s per endpoint after ${opts.warmup} s warm-up`)
+  const results = []
+  for (const endpoint of endpoints) {
+    const run = await load(base, endpoint)
+    results.push(run)
+    console.log(`  ${endpoint.label}: ${Math.round(run.requestsPerSecond)} req/s`)
+  }
+  const floor = results[0].requestsPerSecond
+  for (const run of results) run.ratioToFloor = round(run.requestsPerSecond / floor, 3)
+
+  printTable(results)
+  const report = {
+    date: new Date().toISOString(),
+    machine: { cpus: availableParallelism(), model: cpus()[0]?.model ?? 'unknown' },
+    settings: {
+      runtime: 'workerd via Miniflare (direct socket)',
+      connections: Number(opts.connections),
+      durationSeconds: Number(opts.duration),
+      warmupSeconds: Number(opts.warmup),
+      seed: { tasksForBenchedUser: TASKS_PER_USER, otherUsers: OTHER_USERS, tasksPerOtherUser: TASKS_PER_OTHER_USER },
+    },
+    targets: TARGETS,
+    results,
+  }
+  writeFileSync(path.join(root, 'bench/results.json'), `${JSON.stringify(report, null, 2)}\n`)
+  console.log('\nwrote bench/results.json')
+} finally {
+  await mf?.dispose()
+  rmSync(stateDir, { recursive: true, force: true })
+}
+
+/** The benched user's tasks and everyone else's, one INSERT … SELECT per user set. */
+async function seed(db, user) {
+  const insert = (users, perUser) =>
+    db
+      .prepare(
+        `WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < ?1 * ?2)
+         INSERT INTO tasks (id, user_id, title, tags, created_at, updated_at)
+         SELECT lower(hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-4' || substr(hex(randomblob(2)), 2) || '-a'
+                      || substr(hex(randomblob(2)), 2) || '-' || hex(randomblob(6))),
+                CASE WHEN ?1 = 1 THEN ?3 ELSE 'other-user-' || (i % ?1) END,
+                'Seeded task ' || i,
+                '["seed"]',
+                strftime('%Y-%m-%dT%H:%M:%fZ', '2026-01-01', '+' || i || ' seconds'),
+                strftime('%Y-%m-%dT%H:%M:%fZ', '2026-01-01', '+' || i || ' seconds')
+         FROM n`,
+      )
+      .bind(users, perUser, user)
+      .run()
+  await insert(1, TASKS_PER_USER)
+  await insert(OTHER_USERS, TASKS_PER_OTHER_USER)
+}
+
+/** One endpoint under load from bench/load.mjs, a separate process, so the worker keeps its core. */
+async function load(base, { name, label, method, path: urlPath, headers, body }) {
+  const spec = {
+    url: `${base}${urlPath}`,
+    method,
+    headers,
+    body,
+    connections: Number(opts.connections),
+    duration: Number(opts.duration),
+    warmup: Number(opts.warmup),
+  }
+  const cpu = workerdCpu()
+  const { stdout } = await promisify(execFile)(process.execPath, [path.join(root, 'bench/load.mjs'), JSON.stringify(spec)])
+  const result = JSON.parse(stdout)
+  const cpuSeconds = workerdCpu() - cpu
+  if (result.failed > 0 || result.requests === 0) {
+    throw new Error(`${label}: ${result.failed} failed requests out of ${result.requests}`)
+  }
+  return {
+    name,
+    endpoint: label,
+    requestsPerSecond: round(result.requestsPerSecond, 0),
+    latencyMs: { p50: round(result.p50, 2), p99: round(result.p99, 2) },
+    requests: result.requests,
+    // The CPU is read around the whole load process, so warm-up requests count too.
+    ...(cpuSeconds > 0 && { workerdCpuMicrosPerRequest: round((cpuSeconds * 1e6) / (result.requests + result.warmupRequests), 0) }),
+  }
+}
+
+/**
+ * CPU seconds used so far by the workerd processes this bench started (Linux /proc; 0 elsewhere).
+ * Unlike req/s it barely moves when other processes compete for the cores, so it is the steadier
+ * measure of what an endpoint costs. It includes local D1, which runs in the same process.
+ */
+function workerdCpu() {
+  const TICKS_PER_SECOND = 100 // USER_HZ
+  let pids
+  try {
+    pids = readdirSync('/proc').filter((name) => /^\d+$/.test(name))
+  } catch {
+    return 0
+  }
+  let ticks = 0
+  for (const pid of pids) {
+    let stat
+    try {
+      stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    } catch {
+      continue // exited meanwhile
+    }
+    // "pid (comm) state ppid … utime stime …": utime and stime are the 12th and 13th fields after comm.
+    const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'))
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    if (comm === 'workerd' && Number(fields[1]) === process.pid) ticks += Number(fields[11]) + Number(fields[12])
+  }
+  return ticks / TICKS_PER_SECOND
+}
+
+function printTable(results) {
+  const rows = results.map((r) => {
+    const target = TARGETS[r.name]
+    const verdict = target === undefined ? '' : `${percent(target)} ${r.ratioToFloor >= target ? 'met' : 'MISSED'}`
+    return [
+      r.endpoint,
+      String(r.requestsPerSecond),
+      `${r.latencyMs.p50.toFixed(2)} ms`,
+      `${r.latencyMs.p99.toFixed(2)} ms`,
+      percent(r.ratioToFloor),
+      r.workerdCpuMicrosPerRequest === undefined ? 'n/a' : `${r.workerdCpuMicrosPerRequest} µs`,
+      verdict,
+    ]
+  })
+  const header = ['endpoint', 'req/s', 'p50', 'p99', 'of floor', 'CPU/req', 'target (of floor)']
+  const left = new Set([0, 6])
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)))
+  const line = (cells) => `| ${cells.map((c, i) => (left.has(i) ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(' | ')} |`
+  const rule = widths.map((w, i) => (left.has(i) ? `:${'-'.repeat(w + 1)}` : `${'-'.repeat(w + 1)}:`))
+  console.log(`\n${line(header)}\n|${rule.join('|')}|`)
+  for (const row of rows) console.log(line(row))
+}
+
+function percent(ratio) {
+  return `${(ratio * 100).toFixed(0)}%`
+}
+
+function round(value, digits) {
+  const factor = 10 ** digits
+  return Math.round(value * factor) / factor
+}
