@@ -5,7 +5,7 @@
 import { afterEach, describe, expect, inject, it, vi } from 'vitest'
 import type { Task } from '../src/tasks/repo'
 import { SHARED_SECRET } from './better-auth/instances'
-import { base64url, expectProblem, request, signJwt } from './helpers'
+import { base64url, decodeJwtPart, expectProblem, request, signJwt } from './helpers'
 
 const instances = inject('betterAuth')
 const PASSWORD = 'correct-horse-battery-staple'
@@ -58,9 +58,6 @@ async function tokenFrom(base: string, cookie: string): Promise<string> {
 const jwksFetches = async (base: string) =>
   (await (await fetch(`${base}/__test/stats`)).json<{ jwksFetches: number }>()).jwksFetches
 
-const decodePart = (token: string, index: 0 | 1) =>
-  JSON.parse(atob(token.split('.')[index]!.replace(/-/g, '+').replace(/_/g, '/'))) as Record<string, unknown>
-
 /** Moves the worker's clock (and only the worker's: Better Auth runs in another process). */
 function advanceClock(ms: number) {
   const now = Date.now()
@@ -88,8 +85,8 @@ describe('JWKS mode with Better Auth defaults (EdDSA)', () => {
 
   it('takes identity from the token Better Auth issues: sub, email and name', async () => {
     const user = await signUp(instances.eddsa)
-    expect(decodePart(user.token, 0)).toMatchObject({ alg: 'EdDSA', kid: expect.any(String) })
-    expect(decodePart(user.token, 1)).toMatchObject({ iss: instances.eddsa, aud: instances.eddsa, sub: user.id })
+    expect(decodeJwtPart(user.token, 0)).toMatchObject({ alg: 'EdDSA', kid: expect.any(String) })
+    expect(decodeJwtPart(user.token, 1)).toMatchObject({ iss: instances.eddsa, aud: instances.eddsa, sub: user.id })
     const res = await me(user.token, jwksMode(instances.eddsa))
     expect(await res.json()).toEqual({ sub: user.id, email: user.email, name: 'Test User' })
   })
@@ -113,7 +110,7 @@ describe('JWKS mode with Better Auth defaults (EdDSA)', () => {
 
   it('refuses a token from another Better Auth instance claiming the same iss and aud', async () => {
     const stranger = await signUp(instances.impostor)
-    expect(decodePart(stranger.token, 1)).toMatchObject({ iss: instances.eddsa, aud: instances.eddsa })
+    expect(decodeJwtPart(stranger.token, 1)).toMatchObject({ iss: instances.eddsa, aud: instances.eddsa })
     await expectProblem(await me(stranger.token, jwksMode(instances.eddsa)), 401)
   })
 
@@ -138,7 +135,7 @@ describe('every algorithm Better Auth can publish', () => {
     it(`accepts ${alg} tokens`, async () => {
       const base = instances[name]
       const user = await signUp(base)
-      expect(decodePart(user.token, 0).alg).toBe(alg)
+      expect(decodeJwtPart(user.token, 0).alg).toBe(alg)
       const res = await me(user.token, jwksMode(base))
       expect(res.status).toBe(200)
       expect(await res.json()).toMatchObject({ sub: user.id })
@@ -150,7 +147,7 @@ describe('every algorithm Better Auth can publish', () => {
     const rsaUser = await signUp(instances.rs256)
     const [, payload, signature] = eddsaUser.token.split('.')
     const relabel = (token: string, alg: string) => {
-      const header = decodePart(token, 0)
+      const header = decodeJwtPart(token, 0)
       return `${base64url(JSON.stringify({ ...header, alg }))}.${token.split('.').slice(1).join('.')}`
     }
     for (const alg of ['ES256', 'RS256', 'PS256', 'ES512']) {
@@ -183,7 +180,7 @@ describe('algorithm confusion and key injection', () => {
     const { publicKey, privateKey } = (await crypto.subtle.generateKey({ name: 'Ed25519' }, true, ['sign', 'verify'])) as CryptoKeyPair
     const jwk = await crypto.subtle.exportKey('jwk', publicKey)
     const user = await signUp(instances.eddsa)
-    const realKid = decodePart(user.token, 0).kid
+    const realKid = decodeJwtPart(user.token, 0).kid
     const payload = { sub: 'attacker', iss: instances.eddsa, aud: instances.eddsa, exp: Math.floor(Date.now() / 1000) + 600 }
     for (const extra of [{ jwk }, { jku: `${instances.impostor}/api/auth/jwks` }, { x5u: 'https://evil.example/cert' }, { x5c: ['MIIB'] }]) {
       const header = { alg: 'EdDSA', typ: 'JWT', kid: realKid, ...extra }
@@ -195,7 +192,7 @@ describe('algorithm confusion and key injection', () => {
 
   it('refuses a token without a kid', async () => {
     const user = await signUp(instances.eddsa)
-    const header = { ...decodePart(user.token, 0) }
+    const header = { ...decodeJwtPart(user.token, 0) }
     delete header.kid
     const token = `${base64url(JSON.stringify(header))}.${user.token.split('.').slice(1).join('.')}`
     await expectProblem(await me(token, jwksMode(instances.eddsa)), 401)
@@ -239,7 +236,7 @@ describe('the key set cache', () => {
 
     await fetch(`${base}/__test/expire-signing-keys`, { method: 'POST' })
     const newToken = await tokenFrom(base, user.cookie)
-    expect(decodePart(newToken, 0).kid).not.toBe(decodePart(oldToken, 0).kid)
+    expect(decodeJwtPart(newToken, 0).kid).not.toBe(decodeJwtPart(oldToken, 0).kid)
 
     // Within 30 s of the last fetch the new kid is unknown and not yet refetched...
     const fetches = await jwksFetches(base)
@@ -318,8 +315,8 @@ describe('shared-secret mode (jwt.sign signing HS256)', () => {
 
   it("accepts Better Auth's tokens and scopes tasks by their sub", async () => {
     const user = await signUp(instances.shared)
-    expect(decodePart(user.token, 0)).toMatchObject({ alg: 'HS256' })
-    expect(decodePart(user.token, 1)).toMatchObject({ sub: user.id, iss: instances.shared, aud: instances.shared })
+    expect(decodeJwtPart(user.token, 0)).toMatchObject({ alg: 'HS256' })
+    expect(decodeJwtPart(user.token, 1)).toMatchObject({ sub: user.id, iss: instances.shared, aud: instances.shared })
     const res = await me(user.token, sharedMode())
     expect(await res.json()).toEqual({ sub: user.id, email: user.email, name: 'Test User' })
     const created = await request('/tasks', { method: 'POST', token: user.token, env: sharedMode(), body: { title: 'x' } })
@@ -333,7 +330,7 @@ describe('shared-secret mode (jwt.sign signing HS256)', () => {
     const others = { 'email verification': verification.token, 'cookie cache': cookieCache }
     for (const [what, token] of Object.entries(others)) {
       expect(token, what).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+$/)
-      expect(decodePart(token!, 0).alg, what).toBe('HS256')
+      expect(decodeJwtPart(token!, 0).alg, what).toBe('HS256')
       // Refused with the recommended iss/aud checks, and even without them (they carry no sub).
       await expectProblem(await me(token!, sharedMode()), 401)
       await expectProblem(await me(token!, sharedMode({ JWT_ISSUER: '', JWT_AUDIENCE: '' })), 401)

@@ -13,6 +13,13 @@ export function base64url(data: string | Uint8Array | ArrayBuffer): string {
   return btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '')
 }
 
+export const fromBase64url = (part: string): Uint8Array =>
+  Uint8Array.from(atob(part.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0))
+
+/** The JSON in part `index` (0: header, 1: payload) of a compact JWS. */
+export const decodeJwtPart = (token: string, index: 0 | 1) =>
+  JSON.parse(new TextDecoder().decode(fromBase64url(token.split('.')[index] ?? ''))) as Record<string, unknown>
+
 const HASHES = { HS256: 'SHA-256', HS384: 'SHA-384', HS512: 'SHA-512' } as const
 
 export interface SignOptions {

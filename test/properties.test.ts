@@ -6,11 +6,9 @@ import { env } from 'cloudflare:workers'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import type { Task } from '../src/tasks/repo'
-import { base64url, nowSeconds, request, signIn, signJwt } from './helpers'
+import { base64url, fromBase64url, nowSeconds, request, signIn, signJwt } from './helpers'
 
 const RUNS = 150
-
-const fromBase64url = (part: string) => Uint8Array.from(atob(part.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0))
 
 describe('tokens', () => {
   it('never accepts a token that is not exactly as signed, and never answers 5xx', async () => {

@@ -6,6 +6,7 @@
  * every page one more row read than it returns. It is not signed: every query is scoped by the caller, so a forged cursor can only move
  * within the caller's own tasks.
  */
+import { isTaskId } from './id'
 
 export interface Cursor {
   createdAt: string
@@ -19,7 +20,6 @@ export interface ListFilter {
 export const filterKey = (filter: ListFilter): string => `completed=${filter.completed ?? ''}`
 
 const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 
 export function encodeCursor(position: Cursor, key: string): string {
   const json = JSON.stringify({ c: position.createdAt, i: position.id, f: key })
@@ -35,7 +35,7 @@ export function decodeCursor(raw: string, key: string): Cursor | string {
     return 'is not a valid cursor'
   }
   const { c, i, f } = (typeof value === 'object' && value !== null ? value : {}) as Record<string, unknown>
-  if (typeof c !== 'string' || !ISO_INSTANT.test(c) || typeof i !== 'string' || !UUID.test(i)) {
+  if (typeof c !== 'string' || !ISO_INSTANT.test(c) || typeof i !== 'string' || !isTaskId(i)) {
     return 'is not a valid cursor'
   }
   if (f !== key) return 'was made for different filters; start again without a cursor'

@@ -7,17 +7,15 @@ import type { AppEnv } from '../env'
 import { forbidden, methodNotAllowed, notFound, payloadTooLarge } from '../problem'
 import { jsonBody, queryParams } from '../validation'
 import { encodeCursor } from './cursor'
+import { isTaskId } from './id'
 import * as repo from './repo'
 import { listQuery, noQuery, taskInput, taskPatch } from './schema'
 
 export const MAX_BODY_BYTES = 16 * 1024
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
-
-// Ids are server-made UUIDs: anything else cannot name a task.
 const taskId = validator('param', (params) => {
   const id = params.id ?? ''
-  if (!UUID.test(id)) throw notFound('No task has this id.')
+  if (!isTaskId(id)) throw notFound('No task has this id.')
   return { id }
 })
 
