@@ -8,19 +8,8 @@ export interface User {
   name: string | null
 }
 
-/** Time spent waiting, per request, for Server-Timing and the request log. */
-export interface Timing {
-  authMs: number
-  dbMs: number
-}
-
 /** `Env` is generated from wrangler.toml by `npm run cf-typegen` (`wrangler types`). */
 export interface AppEnv {
   Bindings: Env
-  Variables: RequestIdVariables & {
-    user: User
-    timing: Timing
-    /** `env.DB`, timed for this request: handlers use this, not `env.DB`. */
-    db: D1Database
-  }
+  Variables: RequestIdVariables & { user: User }
 }

@@ -38,7 +38,7 @@ export const taskRoutes = new Hono<AppEnv>()
   .get('/', queryParams(listQuery), async (c) => {
     const { limit, filter, filterKey, from } = c.req.valid('query')
     // One row more than the page: it tells whether there is a next page and where it starts.
-    const rows = await repo.listTasks(c.var.db, c.var.user.id, { limit: limit + 1, filter, from })
+    const rows = await repo.listTasks(c.env.DB, c.var.user.id, { limit: limit + 1, filter, from })
     const next = rows[limit]
     const nextCursor = next ? encodeCursor(next, filterKey) : null
     const items = rows.slice(0, limit)
@@ -46,28 +46,28 @@ export const taskRoutes = new Hono<AppEnv>()
   })
 
   .post('/', queryParams(noQuery), jsonBody(taskInput), async (c) => {
-    const task = await repo.insertTask(c.var.db, c.var.user.id, c.req.valid('json'), now())
+    const task = await repo.insertTask(c.env.DB, c.var.user.id, c.req.valid('json'), now())
     return c.json(task, 201, { Location: `/tasks/${task.id}` })
   })
 
   .get('/:id', taskId, queryParams(noQuery), async (c) => {
     const { id } = c.req.valid('param')
-    return c.json(await owned(c.var.db, id, await repo.getTask(c.var.db, c.var.user.id, id)))
+    return c.json(await owned(c.env.DB, id, await repo.getTask(c.env.DB, c.var.user.id, id)))
   })
 
   .put('/:id', taskId, queryParams(noQuery), jsonBody(taskInput), async (c) => {
     const { id } = c.req.valid('param')
-    return c.json(await owned(c.var.db, id, await repo.updateTask(c.var.db, c.var.user.id, id, c.req.valid('json'), now())))
+    return c.json(await owned(c.env.DB, id, await repo.updateTask(c.env.DB, c.var.user.id, id, c.req.valid('json'), now())))
   })
 
   .patch('/:id', taskId, queryParams(noQuery), jsonBody(taskPatch), async (c) => {
     const { id } = c.req.valid('param')
-    return c.json(await owned(c.var.db, id, await repo.updateTask(c.var.db, c.var.user.id, id, c.req.valid('json'), now())))
+    return c.json(await owned(c.env.DB, id, await repo.updateTask(c.env.DB, c.var.user.id, id, c.req.valid('json'), now())))
   })
 
   .delete('/:id', taskId, queryParams(noQuery), async (c) => {
     const { id } = c.req.valid('param')
-    await owned(c.var.db, id, await repo.deleteTask(c.var.db, c.var.user.id, id))
+    await owned(c.env.DB, id, await repo.deleteTask(c.env.DB, c.var.user.id, id))
     return c.body(null, 204)
   })
 
