@@ -12,7 +12,8 @@
 import type { Context, MiddlewareHandler } from 'hono'
 import { createMiddleware } from 'hono/factory'
 import { HTTPException } from 'hono/http-exception'
-import { decode, jwt, verify } from 'hono/jwt'
+import { jwt, verify } from 'hono/jwt'
+import { decodeHeader } from 'hono/utils/jwt/jwt'
 import { type AuthConfig, getConfig } from './config'
 import type { AppEnv, User } from './env'
 import { type AsymmetricAlg, isAsymmetricAlg, KeySetUnavailable, keySetFor } from './jwks'
@@ -38,6 +39,18 @@ function unauthorized(detail: string, error?: ErrorCode): Problem {
 type JwtEnv = { Variables: { jwtPayload: unknown } }
 type Verifier = MiddlewareHandler<JwtEnv>
 
+/**
+ * What both paths ask hono to check besides the signature. exp, nbf and iat are checked in
+ * userFromClaims instead, with the configured clock skew.
+ */
+const claimChecks = (auth: AuthConfig) => ({
+  exp: false,
+  nbf: false,
+  iat: false,
+  ...(auth.issuer && { iss: auth.issuer }),
+  ...(auth.audience && { aud: auth.audience }),
+})
+
 const verifiers = new WeakMap<AuthConfig, Promise<Verifier>>()
 
 /**
@@ -54,14 +67,7 @@ function verifierFor(auth: AuthConfig, secret: string): Promise<Verifier> {
           secret: key,
           alg: 'HS256',
           realm: REALM,
-          verification: {
-            // Checked below with the configured clock skew.
-            exp: false,
-            nbf: false,
-            iat: false,
-            ...(auth.issuer && { iss: auth.issuer }),
-            ...(auth.audience && { aud: auth.audience }),
-          },
+          verification: claimChecks(auth),
         }),
       )
     verifier.catch(() => verifiers.delete(auth))
@@ -108,14 +114,7 @@ async function verifyWithKeySet(
   }
   if (!key) throw invalidToken('The token is not signed by a key the identity provider publishes.')
   try {
-    return await verify(token, key, {
-      alg,
-      exp: false,
-      nbf: false,
-      iat: false,
-      ...(auth.issuer && { iss: auth.issuer }),
-      ...(auth.audience && { aud: auth.audience }),
-    })
+    return await verify(token, key, { alg, ...claimChecks(auth) })
   } catch {
     throw invalidToken()
   }
@@ -167,18 +166,22 @@ export const requireUser = createMiddleware<AppEnv>(async (c, next) => {
   if ('error' in auth) throw serverMisconfigured()
   const token = bearerToken(c.req.header('Authorization'))
 
-  let header: Record<string, unknown>
+  // Only the protected header, to choose the path; the payload is parsed once, by the verifier.
+  let header: unknown
   try {
-    header = decode(token).header as unknown as Record<string, unknown>
+    header = decodeHeader(token)
   } catch {
     throw invalidToken()
   }
+  // Valid JSON is not necessarily an object: `null` or `42` must be a 401, not a TypeError.
+  if (typeof header !== 'object' || header === null || Array.isArray(header)) throw invalidToken()
   let payload: unknown
   // An HS* token never meets a public key, and an asymmetric one never meets the secret.
-  if (header.alg === 'HS256' && auth.secret !== undefined) {
+  const alg = (header as { alg?: unknown }).alg
+  if (alg === 'HS256' && auth.secret !== undefined) {
     payload = await verifyWithSecret(c, auth, auth.secret)
-  } else if (isAsymmetricAlg(header.alg) && auth.jwksUrl !== undefined) {
-    payload = await verifyWithKeySet(token, header, header.alg, auth, auth.jwksUrl)
+  } else if (isAsymmetricAlg(alg) && auth.jwksUrl !== undefined) {
+    payload = await verifyWithKeySet(token, header as Record<string, unknown>, alg, auth, auth.jwksUrl)
   } else {
     throw invalidToken('The token is not signed with an accepted algorithm.')
   }

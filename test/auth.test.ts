@@ -161,6 +161,8 @@ describe('signature and algorithm', () => {
       `${goodHeader}.${base64url('null')}.sig`,
       `${base64url('[]')}.${base64url('{}')}.sig`,
       `${base64url('"x"')}.${base64url('{}')}.sig`,
+      `${base64url('null')}.${base64url('{}')}.sig`,
+      `${base64url('42')}.${base64url('{}')}.sig`,
       `${goodHeader}.${base64url('{not json')}.sig`,
       `${goodHeader}.${base64url(JSON.stringify({ sub: 'x', exp: 1e12 }))}.***`,
       await signJwt(null),
