@@ -25,14 +25,15 @@ const HASHES = { HS256: 'SHA-256', HS384: 'SHA-384', HS512: 'SHA-512' } as const
 export interface SignOptions {
   secret?: string
   alg?: keyof typeof HASHES
-  /** Replaces the whole protected header, so tests can forge any `alg`, `typ` or `crit`. */
-  header?: Record<string, unknown>
+  /** Replaces the whole protected header, so tests can forge any `alg`, `typ` or `crit`; even `null`. */
+  header?: Record<string, unknown> | null
 }
 
 /** Signs anything, including payloads and headers a real issuer never would. */
 export async function signJwt(payload: unknown, options: SignOptions = {}): Promise<string> {
   const alg = options.alg ?? 'HS256'
-  const header = options.header ?? { alg, typ: 'JWT' }
+  // `'header' in`, not `??`: a forged null header must be sent as null, not replaced by a good one.
+  const header = 'header' in options ? options.header : { alg, typ: 'JWT' }
   const input = `${base64url(JSON.stringify(header))}.${base64url(JSON.stringify(payload))}`
   const key = await crypto.subtle.importKey(
     'raw',
