@@ -1,4 +1,5 @@
 import type { RequestIdVariables } from 'hono/request-id'
+import type { Db } from './db'
 
 /** The caller, as proven by a verified token. Set only by src/auth.ts. */
 export interface User {
@@ -11,5 +12,9 @@ export interface User {
 /** `Env` is generated from wrangler.toml by `npm run cf-typegen` (`wrangler types`). */
 export interface AppEnv {
   Bindings: Env
-  Variables: RequestIdVariables & { user: User }
+  Variables: RequestIdVariables & {
+    user: User
+    /** The request's D1 session (src/session.ts); the repo runs every statement on it. */
+    db: Db
+  }
 }

@@ -183,19 +183,25 @@ export function countingDb(db: D1Database) {
         }
       },
     })
-  const wrapped = new Proxy(db, {
-    get(target, prop) {
-      if (prop === 'prepare') return (sql: string) => wrapStatement(target.prepare(sql), sql)
-      if (prop === 'batch') {
-        return async (statements: D1PreparedStatement[]) => {
-          counter.roundTrips++
-          return (await target.batch(statements)).map(meter)
+  // The app reads through a session (withSession); count its statements the same way.
+  const wrap = <T extends D1Database | D1DatabaseSession>(target: T): T =>
+    new Proxy(target, {
+      get(t, prop) {
+        if (prop === 'prepare') return (sql: string) => wrapStatement(t.prepare(sql), sql)
+        if (prop === 'batch') {
+          return async (statements: D1PreparedStatement[]) => {
+            counter.roundTrips++
+            return (await t.batch(statements)).map(meter)
+          }
         }
-      }
-      const value = Reflect.get(target, prop, target)
-      return typeof value === 'function' ? value.bind(target) : value
-    },
-  })
+        if (prop === 'withSession') {
+          return (constraint?: string) => wrap((t as D1Database).withSession(constraint))
+        }
+        const value = Reflect.get(t, prop, t)
+        return typeof value === 'function' ? value.bind(t) : value
+      },
+    })
+  const wrapped = wrap(db)
   return { db: wrapped, counter }
 }
 
@@ -205,7 +211,9 @@ export function failingDb(message = 'D1_ERROR: Network connection lost.'): D1Dat
   const statement: D1PreparedStatement = new Proxy({} as D1PreparedStatement, {
     get: (_target, prop) => (prop === 'bind' ? () => statement : fail),
   })
-  return new Proxy({} as D1Database, {
-    get: (_target, prop) => (prop === 'prepare' ? () => statement : fail),
+  const db: D1Database = new Proxy({} as D1Database, {
+    get: (_target, prop) =>
+      prop === 'prepare' ? () => statement : prop === 'withSession' ? () => db : prop === 'getBookmark' ? () => null : fail,
   })
+  return db
 }

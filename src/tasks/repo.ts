@@ -3,7 +3,7 @@
  * in every WHERE that reads or writes a task, so no statement can touch another user's row.
  * Values are always bound; column names only ever come from the constants below.
  */
-import { d1 } from '../db'
+import { type Db, d1 } from '../db'
 import type { Cursor, ListFilter } from './cursor'
 import type { PRIORITIES, TaskInput, TaskPatch } from './schema'
 
@@ -48,7 +48,7 @@ const toTask = (row: TaskRow): Task => ({
   completedAt: row.completed_at,
 })
 
-export async function insertTask(db: D1Database, userId: string, input: TaskInput, now: string): Promise<Task> {
+export async function insertTask(db: Db, userId: string, input: TaskInput, now: string): Promise<Task> {
   const row = await d1(() =>
     db
       .prepare(
@@ -72,7 +72,7 @@ export async function insertTask(db: D1Database, userId: string, input: TaskInpu
   return toTask(row!)
 }
 
-export async function getTask(db: D1Database, userId: string, id: string): Promise<Task | null> {
+export async function getTask(db: Db, userId: string, id: string): Promise<Task | null> {
   const row = await d1(() =>
     db.prepare(`SELECT ${COLUMNS} FROM tasks WHERE user_id = ?1 AND id = ?2`).bind(userId, id).first<TaskRow>(),
   )
@@ -87,7 +87,7 @@ export interface ListOptions {
 }
 
 /** Newest first, served by the (user_id[, completed], created_at, id) indexes. */
-export async function listTasks(db: D1Database, userId: string, { limit, filter, from }: ListOptions): Promise<Task[]> {
+export async function listTasks(db: Db, userId: string, { limit, filter, from }: ListOptions): Promise<Task[]> {
   const where = ['user_id = ?1']
   const params: unknown[] = [userId]
   if (filter.completed !== undefined) {
@@ -117,7 +117,7 @@ const WRITABLE = {
 
 /** Sets the given fields (PATCH) or all of them (PUT) in one statement; null when no such task is the user's. */
 export async function updateTask(
-  db: D1Database,
+  db: Db,
   userId: string,
   id: string,
   changes: TaskPatch | TaskInput,
@@ -145,7 +145,7 @@ export async function updateTask(
 }
 
 /** The id of the user's task that is now gone; null when no such task was the user's. */
-export async function deleteTask(db: D1Database, userId: string, id: string): Promise<string | null> {
+export async function deleteTask(db: Db, userId: string, id: string): Promise<string | null> {
   const row = await d1(() =>
     db.prepare('DELETE FROM tasks WHERE user_id = ?1 AND id = ?2 RETURNING id').bind(userId, id).first<{ id: string }>(),
   )
@@ -156,6 +156,6 @@ export async function deleteTask(db: D1Database, userId: string, id: string): Pr
  * Whether a task with this id exists for anyone. The one unscoped query: it returns no data and
  * runs only after a scoped statement matched nothing, to tell 403 from 404.
  */
-export async function taskExists(db: D1Database, id: string): Promise<boolean> {
+export async function taskExists(db: Db, id: string): Promise<boolean> {
   return (await d1(() => db.prepare('SELECT 1 FROM tasks WHERE id = ?1').bind(id).first())) !== null
 }

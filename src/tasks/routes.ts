@@ -3,8 +3,10 @@ import { Hono } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import { validator } from 'hono/validator'
 import { requireUser } from '../auth'
+import type { Db } from '../db'
 import type { AppEnv } from '../env'
 import { forbidden, methodNotAllowed, notFound, payloadTooLarge } from '../problem'
+import { d1Session } from '../session'
 import { jsonBody, queryParams } from '../validation'
 import { encodeCursor } from './cursor'
 import { isTaskId } from './id'
@@ -23,7 +25,7 @@ const taskId = validator('param', (params) => {
  * The result of a user-scoped statement on task `id`. When it matched nothing, one more query
  * tells someone else's task (403) from no task at all (404).
  */
-async function owned<T>(db: D1Database, id: string, result: T | null): Promise<T> {
+async function owned<T>(db: Db, id: string, result: T | null): Promise<T> {
   if (result !== null) return result
   throw (await repo.taskExists(db, id)) ? forbidden('This task belongs to another user.') : notFound('No task has this id.')
 }
@@ -33,12 +35,13 @@ const now = () => new Date().toISOString()
 export const taskRoutes = new Hono<AppEnv>()
   // Authentication first: nothing below runs, and no body is read, for an unauthenticated request.
   .use(requireUser)
+  .use(d1Session)
   .use(bodyLimit({ maxSize: MAX_BODY_BYTES, onError: () => { throw payloadTooLarge(MAX_BODY_BYTES) } }))
 
   .get('/', queryParams(listQuery), async (c) => {
     const { limit, filter, filterKey, from } = c.req.valid('query')
     // One row more than the page: it tells whether there is a next page and where it starts.
-    const rows = await repo.listTasks(c.env.DB, c.var.user.id, { limit: limit + 1, filter, from })
+    const rows = await repo.listTasks(c.var.db, c.var.user.id, { limit: limit + 1, filter, from })
     const next = rows[limit]
     const nextCursor = next ? encodeCursor(next, filterKey) : null
     const items = rows.slice(0, limit)
@@ -46,28 +49,28 @@ export const taskRoutes = new Hono<AppEnv>()
   })
 
   .post('/', queryParams(noQuery), jsonBody(taskInput), async (c) => {
-    const task = await repo.insertTask(c.env.DB, c.var.user.id, c.req.valid('json'), now())
+    const task = await repo.insertTask(c.var.db, c.var.user.id, c.req.valid('json'), now())
     return c.json(task, 201, { Location: `/tasks/${task.id}` })
   })
 
   .get('/:id', taskId, queryParams(noQuery), async (c) => {
     const { id } = c.req.valid('param')
-    return c.json(await owned(c.env.DB, id, await repo.getTask(c.env.DB, c.var.user.id, id)))
+    return c.json(await owned(c.var.db, id, await repo.getTask(c.var.db, c.var.user.id, id)))
   })
 
   .put('/:id', taskId, queryParams(noQuery), jsonBody(taskInput), async (c) => {
     const { id } = c.req.valid('param')
-    return c.json(await owned(c.env.DB, id, await repo.updateTask(c.env.DB, c.var.user.id, id, c.req.valid('json'), now())))
+    return c.json(await owned(c.var.db, id, await repo.updateTask(c.var.db, c.var.user.id, id, c.req.valid('json'), now())))
   })
 
   .patch('/:id', taskId, queryParams(noQuery), jsonBody(taskPatch), async (c) => {
     const { id } = c.req.valid('param')
-    return c.json(await owned(c.env.DB, id, await repo.updateTask(c.env.DB, c.var.user.id, id, c.req.valid('json'), now())))
+    return c.json(await owned(c.var.db, id, await repo.updateTask(c.var.db, c.var.user.id, id, c.req.valid('json'), now())))
   })
 
   .delete('/:id', taskId, queryParams(noQuery), async (c) => {
     const { id } = c.req.valid('param')
-    await owned(c.env.DB, id, await repo.deleteTask(c.env.DB, c.var.user.id, id))
+    await owned(c.var.db, id, await repo.deleteTask(c.var.db, c.var.user.id, id))
     return c.body(null, 204)
   })
 

@@ -1,0 +1,32 @@
+/**
+ * The request's D1 session. Reads may be served by a read replica; a client that sends back the
+ * `x-d1-bookmark` of its last response gets a session at least as new as that bookmark, so it
+ * always sees its own writes.
+ */
+import { createMiddleware } from 'hono/factory'
+import type { AppEnv } from './env'
+import { invalidRequest } from './problem'
+
+export const BOOKMARK_HEADER = 'x-d1-bookmark'
+
+// D1's bookmark shape (see D1 Time Travel), e.g. 00000085-0000024c-00004c6d-8e61117bf38d7adb71b934ebbf891683.
+const BOOKMARK = /^[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{32}$/
+
+/**
+ * Opens the request's D1 session as `c.var.db`: at the client's bookmark, or anywhere (a replica
+ * may answer) without one. Every response, errors included, carries the session's newest bookmark.
+ */
+export const d1Session = createMiddleware<AppEnv>(async (c, next) => {
+  const bookmark = c.req.header(BOOKMARK_HEADER)
+  if (bookmark !== undefined && !BOOKMARK.test(bookmark)) {
+    throw invalidRequest(`The ${BOOKMARK_HEADER} header must be a bookmark from an earlier response.`, [
+      { parameter: BOOKMARK_HEADER, detail: 'is not a D1 bookmark' },
+    ])
+  }
+  const session = c.env.DB.withSession(bookmark ?? 'first-unconstrained')
+  c.set('db', session)
+  await next()
+  const latest = session.getBookmark()
+  // Set on the finished response's own headers: c.header() now would copy the whole Response.
+  if (latest) c.res.headers.set(BOOKMARK_HEADER, latest)
+})
