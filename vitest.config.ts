@@ -20,6 +20,11 @@ export default defineConfig(async () => {
             JWT_AUDIENCE: '',
             JWT_CLOCK_SKEW_SECONDS: '60',
             CORS_ORIGINS: 'http://localhost:3000, https://app.example.com',
+            // The suites send thousands of requests (and deliberate 401s) a minute; the rate-limit
+            // tests lower these per request. The quota stays at its production default.
+            RATE_LIMIT_PER_MINUTE: '1000000',
+            AUTH_FAILURES_PER_MINUTE: '1000000',
+            TASK_QUOTA: '10000',
           },
         },
       }),

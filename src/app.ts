@@ -1,7 +1,7 @@
 /** Builds the Hono app: global middleware, routes, and the one error renderer. */
 import { Hono } from 'hono'
 import { requestId } from 'hono/request-id'
-import { requireUser } from './auth'
+import { guard } from './guard'
 import { cors } from './cors'
 import type { AppEnv } from './env'
 import { methodNotAllowed, onError, onNotFound } from './problem'
@@ -27,11 +27,11 @@ app.all('/health', () => {
   throw methodNotAllowed(['GET', 'HEAD'])
 })
 
-app.get('/me', requireUser, (c) => {
+app.get('/me', guard, (c) => {
   const { id, email, name } = c.var.user
   return c.json({ sub: id, email, name })
 })
-app.all('/me', requireUser, () => {
+app.all('/me', guard, () => {
   throw methodNotAllowed(['GET', 'HEAD'])
 })
 

@@ -1,7 +1,9 @@
 /**
  * Reads and validates configuration once per `env` object. Anything wrong with authentication
- * settings makes `auth` an error: protected routes then fail closed with 500 and accept nothing.
+ * settings makes `auth` an error, and anything wrong with the limits makes `limits` one: protected
+ * routes then fail closed with 500 and accept nothing.
  */
+import { serverMisconfigured } from './problem'
 
 export const MIN_SECRET_LENGTH = 32
 export const DEFAULT_CLOCK_SKEW_SECONDS = 60
@@ -18,8 +20,25 @@ export interface AuthConfig {
   clockSkewSeconds: number
 }
 
+/** Abuse limits (src/ratelimit.ts, the create quota); each has a default and a range. */
+export interface Limits {
+  /** Most tasks one user may store (TASK_QUOTA). */
+  taskQuota: number
+  /** Requests per minute per user, keyed by the token's `sub` (RATE_LIMIT_PER_MINUTE). */
+  userRequestsPerMinute: number
+  /** Refused (401) requests per minute per client IP (AUTH_FAILURES_PER_MINUTE). */
+  authFailuresPerMinute: number
+}
+
+const LIMITS = {
+  TASK_QUOTA: { field: 'taskQuota', default: 10_000, max: 1_000_000 },
+  RATE_LIMIT_PER_MINUTE: { field: 'userRequestsPerMinute', default: 600, max: 1_000_000 },
+  AUTH_FAILURES_PER_MINUTE: { field: 'authFailuresPerMinute', default: 60, max: 1_000_000 },
+} as const satisfies Record<string, { field: keyof Limits; default: number; max: number }>
+
 export interface Config {
   auth: AuthConfig | { error: string }
+  limits: Limits | { error: string }
   /** Exact origins allowed by CORS, or '*' for any. */
   corsOrigins: ReadonlySet<string> | '*'
 }
@@ -29,10 +48,10 @@ const cache = new WeakMap<object, Config>()
 export function getConfig(env: Env): Config {
   let config = cache.get(env)
   if (!config) {
-    config = { auth: readAuth(env), corsOrigins: readOrigins(env.CORS_ORIGINS) }
-    if ('error' in config.auth) {
+    config = { auth: readAuth(env), limits: readLimits(env), corsOrigins: readOrigins(env.CORS_ORIGINS) }
+    for (const part of [config.auth, config.limits]) {
       // Once per isolate and configuration, not once per request.
-      console.error(JSON.stringify({ level: 'error', message: 'server misconfigured', reason: config.auth.error }))
+      if ('error' in part) console.error(JSON.stringify({ level: 'error', message: 'server misconfigured', reason: part.error }))
     }
     cache.set(env, config)
   }
@@ -72,6 +91,27 @@ function readAuth(env: Raw<Env>): Config['auth'] {
     return { error: `JWT_CLOCK_SKEW_SECONDS must be a whole number from 0 to ${MAX_CLOCK_SKEW_SECONDS}` }
   }
   return { secret, jwksUrl, issuer, audience, clockSkewSeconds }
+}
+
+/** The limits in force; a misconfiguration is a 500 (fail closed), never a silent default. */
+export function limits(env: Env): Limits {
+  const { limits } = getConfig(env)
+  if ('error' in limits) throw serverMisconfigured('The server is not configured with valid limits.')
+  return limits
+}
+
+function readLimits(env: Raw<Env>): Config['limits'] {
+  if (!env.RATE_LIMITER) return { error: 'the RATE_LIMITER binding ([[ratelimits]] in wrangler.toml) is missing' }
+  const limits = {} as Limits
+  for (const [name, spec] of Object.entries(LIMITS)) {
+    const text = (env[name as keyof Env] as string | undefined)?.trim() || String(spec.default)
+    const value = Number(text)
+    if (!/^\d+$/.test(text) || value < 1 || value > spec.max) {
+      return { error: `${name} must be a whole number from 1 to ${spec.max}` }
+    }
+    limits[spec.field] = value
+  }
+  return limits
 }
 
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]'])

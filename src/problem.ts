@@ -39,8 +39,14 @@ export const payloadTooLarge = (limit: number) =>
   new Problem(413, 'payload-too-large', 'Payload too large', `The request body must not exceed ${limit} bytes.`)
 export const unsupportedMediaType = () =>
   new Problem(415, 'unsupported-media-type', 'Unsupported media type', 'The request body must be application/json.')
-export const serverMisconfigured = () =>
-  new Problem(500, 'server-misconfigured', 'Server misconfigured', 'The server is not configured to verify tokens.')
+export const tooManyRequests = (retryAfterSeconds: number) =>
+  new Problem(429, 'rate-limited', 'Too many requests', `Too many requests; try again in ${retryAfterSeconds} seconds.`, undefined, {
+    'Retry-After': String(retryAfterSeconds),
+  })
+export const serverMisconfigured = (detail = 'The server is not configured to verify tokens.') =>
+  new Problem(500, 'server-misconfigured', 'Server misconfigured', detail)
+export const quotaExceeded = (quota: number) =>
+  new Problem(409, 'quota-exceeded', 'Task quota exceeded', `A user may store at most ${quota} tasks; delete some first.`)
 export const serviceUnavailable = (detail = 'The database is unavailable; try again shortly.') =>
   new Problem(503, 'service-unavailable', 'Service unavailable', detail, undefined, {
     'Retry-After': String(RETRY_AFTER_SECONDS),

@@ -48,12 +48,23 @@ const toTask = (row: TaskRow): Task => ({
   completedAt: row.completed_at,
 })
 
-export async function insertTask(db: Db, userId: string, input: TaskInput, now: string): Promise<Task> {
+/**
+ * Inserts the task unless the user already stores `quota` tasks; null when refused. The check and
+ * the insert are one statement, so concurrent creates cannot overshoot the quota.
+ */
+export async function insertTask(
+  db: Db,
+  userId: string,
+  input: TaskInput,
+  now: string,
+  quota: number,
+): Promise<Task | null> {
   const row = await d1(() =>
     db
       .prepare(
         `INSERT INTO tasks (id, user_id, title, description, completed, priority, due_at, tags, created_at, updated_at, completed_at)
-         VALUES (?2, ?1, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, CASE WHEN ?5 = 1 THEN ?9 END)
+         SELECT ?2, ?1, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, CASE WHEN ?5 = 1 THEN ?9 END
+         WHERE coalesce((SELECT n FROM task_counts WHERE user_id = ?1), 0) < ?10
          RETURNING ${COLUMNS}`,
       )
       .bind(
@@ -66,10 +77,11 @@ export async function insertTask(db: Db, userId: string, input: TaskInput, now: 
         input.dueAt,
         JSON.stringify(input.tags),
         now,
+        quota,
       )
       .first<TaskRow>(),
   )
-  return toTask(row!)
+  return row && toTask(row)
 }
 
 export async function getTask(db: Db, userId: string, id: string): Promise<Task | null> {

@@ -2,10 +2,11 @@
 import { Hono } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import { validator } from 'hono/validator'
-import { requireUser } from '../auth'
+import { guard } from '../guard'
+import { limits } from '../config'
 import type { Db } from '../db'
 import type { AppEnv } from '../env'
-import { forbidden, methodNotAllowed, notFound, payloadTooLarge } from '../problem'
+import { forbidden, methodNotAllowed, notFound, payloadTooLarge, quotaExceeded } from '../problem'
 import { d1Session } from '../session'
 import { jsonBody, queryParams } from '../validation'
 import { encodeCursor } from './cursor'
@@ -33,8 +34,8 @@ async function owned<T>(db: Db, id: string, result: T | null): Promise<T> {
 const now = () => new Date().toISOString()
 
 export const taskRoutes = new Hono<AppEnv>()
-  // Authentication first: nothing below runs, and no body is read, for an unauthenticated request.
-  .use(requireUser)
+  // Authentication and rate limits first: nothing below runs, and no body is read, for a refused request.
+  .use(guard)
   .use(d1Session)
   .use(bodyLimit({ maxSize: MAX_BODY_BYTES, onError: () => { throw payloadTooLarge(MAX_BODY_BYTES) } }))
 
@@ -49,7 +50,9 @@ export const taskRoutes = new Hono<AppEnv>()
   })
 
   .post('/', queryParams(noQuery), jsonBody(taskInput), async (c) => {
-    const task = await repo.insertTask(c.var.db, c.var.user.id, c.req.valid('json'), now())
+    const { taskQuota } = limits(c.env)
+    const task = await repo.insertTask(c.var.db, c.var.user.id, c.req.valid('json'), now(), taskQuota)
+    if (!task) throw quotaExceeded(taskQuota)
     return c.json(task, 201, { Location: `/tasks/${task.id}` })
   })
 

@@ -1,0 +1,173 @@
+import { env } from 'cloudflare:workers'
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { clientNetwork } from '../src/guard'
+import { expectProblem, request, signIn, storedTask } from './helpers'
+
+const PERIOD_MS = 60_000
+
+/**
+ * The binding counts in windows aligned to the wall clock. A test that crossed a window edge would
+ * see its count reset, so each one starts with at least 5 s of its window left.
+ */
+async function awayFromWindowEdge() {
+  const left = PERIOD_MS - (Date.now() % PERIOD_MS)
+  if (left < 5_000) await new Promise((resolve) => setTimeout(resolve, left + 50))
+}
+
+const randomIp = () => `203.0.${Math.floor(Math.random() * 256)}.${Math.floor(Math.random() * 256)}`
+const randomIpv6Network = () =>
+  `2001:db8:${Math.floor(Math.random() * 0xffff).toString(16)}:${Math.floor(Math.random() * 0xffff).toString(16)}`
+
+async function expectRateLimited(res: Response) {
+  const problem = await expectProblem(res, 429)
+  expect(problem.type).toBe('/problems/rate-limited')
+  expect(res.headers.get('Retry-After')).toBe('60')
+  expect(res.headers.get('WWW-Authenticate')).toBeNull()
+}
+
+afterEach(() => vi.restoreAllMocks())
+
+describe('per-user rate limit (RATE_LIMIT_PER_MINUTE)', () => {
+  // One object per limit, so the app's per-env configuration cache sees one configuration.
+  const five = { RATE_LIMIT_PER_MINUTE: '5' }
+
+  it('answers the request past the limit with 429 problem+json and Retry-After, CORS intact', async () => {
+    await awayFromWindowEdge()
+    const user = await signIn()
+    for (let i = 0; i < 5; i++) expect((await user.request('/tasks', { env: five })).status).toBe(200)
+    const res = await user.request('/tasks', { env: five, headers: { Origin: 'http://localhost:3000' } })
+    await expectRateLimited(res)
+    expect(res.headers.get('Access-Control-Allow-Origin')).toBe('http://localhost:3000')
+    expect(res.headers.get('Access-Control-Expose-Headers')).toContain('Retry-After')
+  })
+
+  it('counts every protected route, /me included, and does nothing for a refused request', async () => {
+    await awayFromWindowEdge()
+    const user = await signIn()
+    for (let i = 0; i < 5; i++) expect((await user.request(i % 2 ? '/me' : '/tasks', { env: five })).status).toBe(200)
+    await expectRateLimited(await user.request('/me', { env: five }))
+    const res = await user.request('/tasks', { method: 'POST', body: { title: 'over the limit' }, env: five })
+    await expectRateLimited(res)
+    const { n } = (await env.DB.prepare('SELECT count(*) AS n FROM tasks WHERE user_id = ?1').bind(user.id).first<{ n: number }>())!
+    expect(n).toBe(0)
+  })
+
+  it("limits each user by their own token: one user's burst never limits another", async () => {
+    await awayFromWindowEdge()
+    const noisy = await signIn()
+    const quiet = await signIn()
+    const ip = randomIp()
+    for (let i = 0; i < 6; i++) await noisy.request('/tasks', { env: five, headers: { 'CF-Connecting-IP': ip } })
+    await expectRateLimited(await noisy.request('/tasks', { env: five, headers: { 'CF-Connecting-IP': ip } }))
+    // Same address (a shared NAT), different user.
+    expect((await quiet.request('/tasks', { env: five, headers: { 'CF-Connecting-IP': ip } })).status).toBe(200)
+  })
+
+  it('takes the 601st request of a minute to reach a 429 with the shipped default of 600', async () => {
+    await awayFromWindowEdge()
+    const shipped = { RATE_LIMIT_PER_MINUTE: '600' } // wrangler.toml [vars]
+    const user = await signIn()
+    let sent = 0
+    let status = 0
+    while (status !== 429 && sent < 1000) {
+      status = (await user.request('/me', { env: shipped })).status
+      sent++
+      if (status !== 429) expect(status).toBe(200)
+    }
+    expect(sent).toBe(601)
+  })
+
+  it('can be raised for a load test by the variable alone', async () => {
+    await awayFromWindowEdge()
+    const user = await signIn()
+    const raised = { RATE_LIMIT_PER_MINUTE: '50' }
+    for (let i = 0; i < 20; i++) expect((await user.request('/me', { env: raised })).status).toBe(200)
+  })
+})
+
+describe('per-IP limit on refused requests (AUTH_FAILURES_PER_MINUTE)', () => {
+  const three = { AUTH_FAILURES_PER_MINUTE: '3' }
+
+  it('turns the refused request past the limit into a 429, per client IP', async () => {
+    await awayFromWindowEdge()
+    const ip = randomIp()
+    for (let i = 0; i < 3; i++) {
+      expect((await request('/tasks', { token: 'guess', env: three, headers: { 'CF-Connecting-IP': ip } })).status).toBe(401)
+    }
+    await expectRateLimited(await request('/tasks', { token: 'guess', env: three, headers: { 'CF-Connecting-IP': ip } }))
+    await expectRateLimited(await request('/me', { env: three, headers: { 'CF-Connecting-IP': ip } }))
+    // Another address is still told 401.
+    expect((await request('/tasks', { token: 'guess', env: three, headers: { 'CF-Connecting-IP': randomIp() } })).status).toBe(401)
+  })
+
+  it('never limits a valid token from a throttled address (users behind one NAT)', async () => {
+    await awayFromWindowEdge()
+    const ip = randomIp()
+    for (let i = 0; i < 4; i++) await request('/tasks', { token: 'guess', env: three, headers: { 'CF-Connecting-IP': ip } })
+    const user = await signIn()
+    expect((await user.request('/tasks', { env: three, headers: { 'CF-Connecting-IP': ip } })).status).toBe(200)
+  })
+
+  it('does not count accepted requests against the address', async () => {
+    await awayFromWindowEdge()
+    const ip = randomIp()
+    const user = await signIn()
+    for (let i = 0; i < 10; i++) await user.request('/tasks', { env: three, headers: { 'CF-Connecting-IP': ip } })
+    expect((await request('/tasks', { token: 'guess', env: three, headers: { 'CF-Connecting-IP': ip } })).status).toBe(401)
+  })
+
+  it('counts a whole IPv6 /64 as one client', async () => {
+    await awayFromWindowEdge()
+    const network = randomIpv6Network()
+    for (let i = 1; i <= 3; i++) {
+      await request('/tasks', { token: 'guess', env: three, headers: { 'CF-Connecting-IP': `${network}::${i}` } })
+    }
+    const sameNetwork = `${network}:0:0:ffff:1234`
+    await expectRateLimited(await request('/tasks', { token: 'guess', env: three, headers: { 'CF-Connecting-IP': sameNetwork } }))
+  })
+})
+
+describe('clientNetwork', () => {
+  it.each([
+    ['198.51.100.7', '198.51.100.7'],
+    ['::ffff:198.51.100.7', '198.51.100.7'],
+    ['2001:db8:aa:bb:1:2:3:4', '2001:db8:aa:bb::/64'],
+    ['2001:DB8:00aa:0bb::1', '2001:db8:aa:bb::/64'],
+    ['2001:db8::1', '2001:db8:0:0::/64'],
+    ['::1', '0:0:0:0::/64'],
+    [undefined, 'unknown'],
+    ['', 'unknown'],
+    ['not an address', 'unknown'],
+    ['1::2::3', 'unknown'],
+    ['x'.repeat(5000), 'unknown'],
+  ])('keys %s as %s', (ip, key) => {
+    expect(clientNetwork(ip)).toBe(key)
+  })
+})
+
+describe('the limiter itself', () => {
+  it('fails open, and logs, when the binding throws: it is a safety net, not a dependency', async () => {
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {})
+    const broken = { RATE_LIMITER: { limit: () => Promise.reject(new Error('limiter down')) } }
+    const user = await signIn()
+    expect((await user.request('/tasks', { env: broken })).status).toBe(200)
+    expect(JSON.parse(String(warn.mock.calls[0]?.[0]))).toMatchObject({ message: 'rate limiter failed; not limiting' })
+  })
+
+  it.each([
+    ['a missing binding', { RATE_LIMITER: undefined }, /RATE_LIMITER binding/],
+    ['a limit of 0', { RATE_LIMIT_PER_MINUTE: '0' }, /RATE_LIMIT_PER_MINUTE/],
+    ['a limit that is not a number', { AUTH_FAILURES_PER_MINUTE: 'lots' }, /AUTH_FAILURES_PER_MINUTE/],
+    ['a negative quota', { TASK_QUOTA: '-1' }, /TASK_QUOTA/],
+  ])('fails closed with 500, and logs why once, with %s', async (_what, overrides, reason) => {
+    const error = vi.spyOn(console, 'error').mockImplementation(() => {})
+    const bad = overrides as unknown as Partial<Env>
+    const user = await signIn()
+    for (const path of ['/tasks', '/me']) {
+      const problem = await expectProblem(await user.request(path, { env: bad }), 500)
+      expect(problem.type).toBe('/problems/server-misconfigured')
+    }
+    expect(error).toHaveBeenCalledTimes(1)
+    expect(JSON.parse(String(error.mock.calls[0]?.[0]))).toMatchObject({ message: 'server misconfigured', reason: expect.stringMatching(reason) })
+  })
+})
