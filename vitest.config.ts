@@ -30,6 +30,8 @@ export default defineConfig(async () => {
       }),
     ],
     test: {
+      // The worker logs one line per request; show console output only for failing tests.
+      silent: 'passed-only' as const,
       // Real Better Auth servers, in Node, for the interoperability tests.
       globalSetup: ['./test/better-auth/global-setup.ts'],
       setupFiles: ['./test/apply-migrations.ts'],

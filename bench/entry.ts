@@ -7,6 +7,7 @@ import worker from '../src/index'
 // bench/run.mjs uses these paths and this header.
 const NOOP_PATH = '/__bench/noop'
 const D1_NOOP_PATH = '/__bench/d1'
+const LIMITER_NOOP_PATH = '/__bench/limiter'
 const STUB_D1_HEADER = 'x-bench-d1'
 
 /** What D1 would return for one stored task: the same row for every statement. */
@@ -34,17 +35,27 @@ const statement = {
   all: async () => ({ success: true, results: PAGE.map((row) => ({ ...row })), meta: {} }),
   run: async () => ({ success: true, results: [{ ...ROW }], meta: {} }),
 }
-const stubD1 = { prepare: () => statement } as unknown as D1Database
+const stubSession = { prepare: () => statement, getBookmark: () => null }
+const stubD1 = { prepare: () => statement, withSession: () => stubSession } as unknown as D1Database
 
-// One env per real env, as Workers keeps one per isolate (configuration is cached by it).
-const stubEnvs = new WeakMap<Env, Env>()
-function withStubD1(env: Env): Env {
-  let stubbed = stubEnvs.get(env)
-  if (!stubbed) {
-    stubbed = { ...env, DB: stubD1 }
-    stubEnvs.set(env, stubbed)
+/**
+ * A rate limiter that answers at once. Miniflare simulates the binding with a SQLite-backed
+ * Durable Object, which costs more CPU per call than the whole worker (the "no-op + rate limiter"
+ * row); production's limiter is a call to a service in the same location. Every app request uses
+ * this one, so both the stub-D1 and the local-D1 rows measure the worker and D1, not the simulator.
+ */
+const stubLimiter = { limit: async () => ({ success: true }) } satisfies RateLimit
+
+// One env per real env and variant, as Workers keeps one per isolate (configuration is cached by it).
+const stubEnvs = { d1: new WeakMap<Env, Env>(), limiter: new WeakMap<Env, Env>() }
+function stubbed(env: Env, withStubD1: boolean): Env {
+  const cache = withStubD1 ? stubEnvs.d1 : stubEnvs.limiter
+  let stubbedEnv = cache.get(env)
+  if (!stubbedEnv) {
+    stubbedEnv = { ...env, RATE_LIMITER: stubLimiter, ...(withStubD1 && { DB: stubD1 }) }
+    cache.set(env, stubbedEnv)
   }
-  return stubbed
+  return stubbedEnv
 }
 
 export default {
@@ -56,7 +67,11 @@ export default {
       await env.DB.prepare('SELECT 1').first()
       return new Response(null, { status: 204 })
     }
-    if (request.headers.has(STUB_D1_HEADER)) return worker.fetch(request, withStubD1(env), ctx)
-    return worker.fetch(request, env, ctx)
+    // The floor plus one call to the simulated rate limiter: what Miniflare's limiter costs.
+    if (request.url.endsWith(LIMITER_NOOP_PATH)) {
+      await env.RATE_LIMITER.limit({ key: 'bench' })
+      return new Response(null, { status: 204 })
+    }
+    return worker.fetch(request, stubbed(env, request.headers.has(STUB_D1_HEADER)), ctx)
   },
 } satisfies ExportedHandler<Env>

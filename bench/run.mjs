@@ -62,9 +62,11 @@ try {
       // The load is one user at thousands of requests a second, creating tasks for the whole run:
       // raise the limits the way the README tells developers to, without touching the code.
       bindings: { ...config.vars, BETTER_AUTH_SECRET: SECRET, RATE_LIMIT_PER_MINUTE: '1000000', TASK_QUOTA: '1000000' },
-      ratelimits: Object.fromEntries(config.ratelimits.map((r) => [r.name, { simple: r.simple }])),
+      ratelimits: Object.fromEntries(config.ratelimits.map((r) => [r.name, { namespace_id: r.namespace_id, simple: r.simple }])),
       d1Databases: { DB: database.database_id },
       resourcePersistencePath: path.join(persist, 'v3'),
+      // One request log line per request: workerd still writes it, the bench does not print it.
+      handleStructuredLogs: () => {},
       // Straight into the worker, skipping Miniflare's entry worker: the closest to bare workerd.
       unsafeDirectSockets: [{ host: '127.0.0.1', port: 0 }],
     }),
@@ -103,11 +105,12 @@ try {
   const endpoints = [
     { name: 'floor', label: 'no-op route (floor)', method: 'GET', path: '/__bench/noop', headers: {} },
     { name: 'd1floor', label: 'no-op + D1 SELECT 1', method: 'GET', path: '/__bench/d1', headers: {} },
+    { name: 'limiterfloor', label: 'no-op + rate limiter (simulated)', method: 'GET', path: '/__bench/limiter', headers: {} },
     { name: 'health', label: 'GET /health', method: 'GET', path: '/health', headers: {} },
     { name: 'me', label: 'GET /me (JWT, no D1)', method: 'GET', path: '/me', headers: auth },
     ...api.map((e) => ({ ...e, name: `${e.name}:app`, label: `${e.label}, stub D1`, headers: { ...e.headers, [STUB_D1_HEADER]: '1' } })),
     ...api,
-  ].filter((e) => ['floor', 'd1floor'].includes(e.name) || !opts.only || opts.only.split(',').includes(e.name.split(':')[0]))
+  ].filter((e) => ['floor', 'd1floor', 'limiterfloor'].includes(e.name) || !opts.only || opts.only.split(',').includes(e.name.split(':')[0]))
 
   console.log(`workerd via Miniflare at ${base}; ${opts.connections} connections, ${opts.duration} s per endpoint after ${opts.warmup} s warm-up`)
   const results = []

@@ -4,12 +4,14 @@ import { requestId } from 'hono/request-id'
 import { guard } from './guard'
 import { cors } from './cors'
 import type { AppEnv } from './env'
+import { observe } from './observability'
 import { methodNotAllowed, onError, onNotFound } from './problem'
 import { taskRoutes } from './tasks/routes'
 
 export const app = new Hono<AppEnv>()
 
 app.use(requestId())
+app.use(observe)
 
 // Set before the handler runs: hono puts them into whichever response is made, the error
 // renderer's included. Set after, each c.header() would copy the finished Response once more.

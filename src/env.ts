@@ -9,6 +9,12 @@ export interface User {
   name: string | null
 }
 
+/** Time spent waiting, per request, for Server-Timing and the request log (src/observability.ts). */
+export interface Timing {
+  authMs: number
+  dbMs: number
+}
+
 /** `Env` is generated from wrangler.toml by `npm run cf-typegen` (`wrangler types`). */
 export interface AppEnv {
   Bindings: Env
@@ -16,5 +22,6 @@ export interface AppEnv {
     user: User
     /** The request's D1 session (src/session.ts); the repo runs every statement on it. */
     db: Db
+    timing: Timing
   }
 }

@@ -17,6 +17,7 @@ import { createMiddleware } from 'hono/factory'
 import { requireUser } from './auth'
 import { limits } from './config'
 import type { AppEnv } from './env'
+import { timeAuth } from './observability'
 import { Problem, tooManyRequests } from './problem'
 
 /** `simple.limit` of the RATE_LIMITER binding in wrangler.toml; `simple.period` is 60. */
@@ -28,7 +29,7 @@ const noop = async () => {}
 export const guard = createMiddleware<AppEnv>(async (c, next) => {
   const { userRequestsPerMinute, authFailuresPerMinute } = limits(c.env)
   try {
-    await requireUser(c, noop)
+    await timeAuth(c.var.timing, () => requireUser(c, noop))
   } catch (error) {
     if (error instanceof Problem && error.status === 401) {
       if (!(await allowed(c, `ip:${clientNetwork(c.req.header('CF-Connecting-IP'))}`, authFailuresPerMinute))) {

@@ -5,6 +5,7 @@
  */
 import { createMiddleware } from 'hono/factory'
 import type { AppEnv } from './env'
+import { timedDb } from './observability'
 import { invalidRequest } from './problem'
 
 export const BOOKMARK_HEADER = 'x-d1-bookmark'
@@ -24,7 +25,7 @@ export const d1Session = createMiddleware<AppEnv>(async (c, next) => {
     ])
   }
   const session = c.env.DB.withSession(bookmark ?? 'first-unconstrained')
-  c.set('db', session)
+  c.set('db', timedDb(session, c.var.timing))
   await next()
   const latest = session.getBookmark()
   // Set on the finished response's own headers: c.header() now would copy the whole Response.
