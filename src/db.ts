@@ -10,11 +10,24 @@ export class DatabaseError extends Error {
   }
 }
 
-/** Runs one D1 round trip; any failure, synchronous or not, becomes a DatabaseError. */
-export async function d1<T>(operation: () => Promise<T>): Promise<T> {
+/**
+ * How long a request waits for one D1 round trip. Our statements take milliseconds; a round trip
+ * still unanswered after this is a stuck connection, and the client is better served by a 503 with
+ * Retry-After than by a request held open until the runtime gives up on it.
+ */
+export const D1_TIMEOUT_MS = 10_000
+
+/** Runs one D1 round trip; any failure, synchronous or not, and no answer in time become a DatabaseError. */
+export async function d1<T>(operation: () => Promise<T>, timeoutMs = D1_TIMEOUT_MS): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`D1 did not answer within ${timeoutMs} ms`)), timeoutMs)
+  })
   try {
-    return await operation()
+    return await Promise.race([operation(), deadline])
   } catch (error) {
     throw new DatabaseError(error)
+  } finally {
+    clearTimeout(timer)
   }
 }

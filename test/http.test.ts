@@ -1,6 +1,7 @@
 import { env as workerEnv } from 'cloudflare:workers'
 import { describe, expect, it, vi } from 'vitest'
 import { getConfig } from '../src/config'
+import { DatabaseError, d1 } from '../src/db'
 import { expectProblem, failingDb, request, signIn } from './helpers'
 
 const ALLOWED = 'http://localhost:3000'
@@ -114,6 +115,23 @@ describe('headers on every response', () => {
 })
 
 describe('database failures', () => {
+  it('turn a D1 round trip that never answers into a DatabaseError at the deadline', async () => {
+    const started = Date.now()
+    const hung = d1(() => new Promise(() => {}), 50)
+    await expect(hung).rejects.toBeInstanceOf(DatabaseError)
+    await expect(hung).rejects.toMatchObject({ cause: { message: 'D1 did not answer within 50 ms' } })
+    expect(Date.now() - started).toBeGreaterThanOrEqual(50)
+  })
+
+  it('answer 503, not 500, when D1 reports its own timeout', async () => {
+    vi.spyOn(console, 'error').mockImplementation(() => {})
+    const user = await signIn()
+    const timedOut = failingDb('D1_ERROR: D1 DB storage operation exceeded timeout which caused object to be reset.')
+    const res = await user.request('/tasks', { env: { DB: timedOut } })
+    expect((await expectProblem(res, 503)).type).toBe('/problems/service-unavailable')
+    vi.restoreAllMocks()
+  })
+
   it('answer 503 problem+json with Retry-After, logged with the request id, never a stack', async () => {
     const user = await signIn()
     const error = vi.spyOn(console, 'error').mockImplementation(() => {})
