@@ -1,0 +1,45 @@
+/**
+ * The spec's design guarantees, checked on the source itself (bundled in by Vite at build time), so
+ * that a later change cannot quietly move token handling or SQL to where it does not belong.
+ */
+import { describe, expect, it } from 'vitest'
+
+const sources = import.meta.glob<string>(['../src/**/*.ts', '!../src/worker-configuration.d.ts'], {
+  query: '?raw',
+  import: 'default',
+  eager: true,
+})
+const files = Object.entries(sources).map(([path, text]) => ({ path: path.replace('../', ''), text }))
+
+/** Files whose code (comments stripped) matches `pattern`. */
+const filesMatching = (pattern: RegExp) =>
+  files.filter(({ text }) => pattern.test(text.replace(/\/\*[\s\S]*?\*\/|\/\/.*$/gm, ''))).map((f) => f.path)
+
+describe('design guarantees', () => {
+  it('reads the source tree', () => {
+    expect(files.map((f) => f.path)).toEqual(expect.arrayContaining(['src/auth.ts', 'src/tasks/repo.ts', 'src/app.ts']))
+  })
+
+  it('verifies tokens in exactly one module', () => {
+    expect(filesMatching(/from 'hono\/jwt'|from 'hono\/jwk'|crypto\.subtle\.verify/)).toEqual(['src/auth.ts'])
+    expect(filesMatching(/header\('Authorization'\)/i)).toEqual(['src/auth.ts'])
+  })
+
+  it('sets the user in exactly one place, from the verified token', () => {
+    expect(filesMatching(/c\.set\('user'/)).toEqual(['src/auth.ts'])
+  })
+
+  it('keeps SQL in the repo modules, and auth out of them', () => {
+    const sqlFiles = filesMatching(/\b(SELECT|INSERT INTO|UPDATE \w+ SET|DELETE FROM)\b/)
+    expect(sqlFiles.every((path) => /(^|\/)repo\.ts$|^src\/tasks\/[\w-]+-repo\.ts$/.test(path)), sqlFiles.join(', ')).toBe(true)
+    for (const path of sqlFiles) {
+      const text = sources[`../${path}`]!
+      expect(text, path).not.toMatch(/from '\.\.?\/(auth|guard)'|Authorization|c\.var\.user/)
+    }
+  })
+
+  it('never reads a user id from a request body, query or header', () => {
+    expect(filesMatching(/(valid\('(json|query|header)'\)|req\.(query|header|json)\([^)]*\))\s*\.?\s*(user_?id|userId)/i)).toEqual([])
+    expect(filesMatching(/c\.req\.(query|param|header)\('user_?id'\)/i)).toEqual([])
+  })
+})
