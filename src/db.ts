@@ -28,6 +28,6 @@ export async function d1<T>(operation: () => Promise<T>, timeoutMs = D1_TIMEOUT_
   } catch (error) {
     throw new DatabaseError(error)
   } finally {
-    clearTimeout(timer)
+    if (timer !== undefined) clearTimeout(timer)
   }
 }

@@ -1,3 +1,4 @@
+/// <reference types="vite/client" />
 /**
  * The spec's design guarantees, checked on the source itself (bundled in by Vite at build time), so
  * that a later change cannot quietly move token handling or SQL to where it does not belong.
