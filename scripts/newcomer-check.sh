@@ -21,7 +21,7 @@ step() { printf '%-34s %4ss\n' "$1" $((SECONDS - start)); }
 npm install --no-audit --no-fund >"$work/install.log" 2>&1 || { cat "$work/install.log"; exit 1; }
 step 'npm install'
 npm test >"$work/test.log" 2>&1 || { tail -40 "$work/test.log"; exit 1; }
-passed=$(sed 's/\x1b\[[0-9;]*m//g' "$work/test.log" | grep -oE 'Tests +[0-9]+ passed' | grep -oE '[0-9]+')
+passed=$(sed 's/\x1b\[[0-9;]*m//g' "$work/test.log" | grep -oE 'Tests +[0-9]+ passed' | grep -oE '[0-9]+' | awk '{ n += $1 } END { print n }')
 step "npm test ($passed passed)"
 
 setsid npm run dev -- --port "$port" >"$work/dev.log" 2>&1 &
