@@ -9,8 +9,10 @@ import type { Task } from '../src/tasks/repo'
 import { base64url, fromBase64url, nowSeconds, request, signIn, signJwt } from './helpers'
 
 const RUNS = 150
+// Hundreds of requests per property: on a loaded 2-core machine that is well past vitest's 5 s.
+const PROPERTY_TIMEOUT_MS = 120_000
 
-describe('tokens', () => {
+describe('tokens', { timeout: PROPERTY_TIMEOUT_MS }, () => {
   it('never accepts a token that is not exactly as signed, and never answers 5xx', async () => {
     const user = await signIn()
     const parts = user.token.split('.') as [string, string, string]
@@ -84,7 +86,7 @@ describe('tokens', () => {
   })
 })
 
-describe('inputs', () => {
+describe('inputs', { timeout: PROPERTY_TIMEOUT_MS }, () => {
   it('answers any JSON body with 2xx or a 4xx problem, never 5xx', async () => {
     const user = await signIn()
     const task = await user.createTask()
@@ -253,7 +255,7 @@ class List implements fc.AsyncCommand<Model, Real> {
   toString = () => `List(${this.actor})`
 }
 
-describe('two users, interleaved', () => {
+describe('two users, interleaved', { timeout: PROPERTY_TIMEOUT_MS }, () => {
   it("never lets one user change or see the other's tasks, and D1 always matches the model", async () => {
     const commands = [
       fc.tuple(who, fc.string({ minLength: 1, maxLength: 20 }).filter((s) => s.trim().length > 0)).map(([a, t]) => new Create(a, t)),
