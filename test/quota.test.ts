@@ -60,7 +60,7 @@ describe('per-user task quota (TASK_QUOTA)', () => {
     expect(await countOf(user.id)).toEqual({ stored: 5, counted: 5 })
   })
 
-  it('enforces the shipped default of 10,000 without counting rows on each create', async () => {
+  it('enforces the shipped default of 10,000 without counting rows on each create', { timeout: 60_000 }, async () => {
     const user = await signIn()
     // 9,999 tasks stored directly, through the same triggers every insert fires.
     await env.DB.prepare(

@@ -63,7 +63,7 @@ describe('per-user rate limit (RATE_LIMIT_PER_MINUTE)', () => {
     expect((await quiet.request('/tasks', { env: five, headers: { 'CF-Connecting-IP': ip } })).status).toBe(200)
   })
 
-  it('takes the 601st request of a minute to reach a 429 with the shipped default of 600', async () => {
+  it('takes the 601st request of a minute to reach a 429 with the shipped default of 600', { timeout: 60_000 }, async () => {
     await awayFromWindowEdge()
     const shipped = { RATE_LIMIT_PER_MINUTE: '600' } // wrangler.toml [vars]
     const user = await signIn()
