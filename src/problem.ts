@@ -35,6 +35,13 @@ export const methodNotAllowed = (allow: readonly string[]) =>
   new Problem(405, 'method-not-allowed', 'Method not allowed', `Allowed methods: ${allow.join(', ')}.`, undefined, {
     Allow: allow.join(', '),
   })
+export const preconditionFailed = () =>
+  new Problem(
+    412,
+    'precondition-failed',
+    'Precondition failed',
+    'The task has changed since the version your If-Match or If-None-Match names. Fetch it again, then reapply your change.',
+  )
 export const payloadTooLarge = (limit: number) =>
   new Problem(413, 'payload-too-large', 'Payload too large', `The request body must not exceed ${limit} bytes.`)
 export const unsupportedMediaType = () =>

@@ -121,6 +121,8 @@ export interface StoredTask {
   created_at: string
   updated_at: string
   completed_at: string | null
+  version: number
+  seq: number
 }
 
 /** The row as D1 holds it, read directly, to assert what a request really stored or changed. */

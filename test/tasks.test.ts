@@ -31,8 +31,10 @@ describe('POST /tasks', () => {
       createdAt: expect.stringMatching(ISO),
       updatedAt: task.createdAt,
       completedAt: null,
+      version: 1,
     })
-    expect(await storedTask(task.id)).toMatchObject({ user_id: user.id, title: 'Buy milk', completed: 0, tags: '[]' })
+    expect(res.headers.get('ETag')).toBe('"v1"')
+    expect(await storedTask(task.id)).toMatchObject({ user_id: user.id, title: 'Buy milk', completed: 0, tags: '[]', version: 1 })
   })
 
   it('stores every field, normalising dueAt to UTC and setting completedAt when completed', async () => {
@@ -206,7 +208,7 @@ describe('validation limits', () => {
   })
 
   it('names server-made and unknown fields', async () => {
-    for (const field of ['id', 'createdAt', 'updatedAt', 'completedAt', 'owner', '__proto__']) {
+    for (const field of ['id', 'createdAt', 'updatedAt', 'completedAt', 'version', 'owner', '__proto__']) {
       const body = `{"title":"t",${JSON.stringify(field)}:"x"}`
       const problem = await expectProblem(await post(body), 400)
       expect(invalidNames(problem), field).toEqual([`#/${field}`])

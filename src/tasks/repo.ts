@@ -5,6 +5,7 @@
  */
 import { type Db, d1 } from '../db'
 import type { Cursor, ListFilter } from './cursor'
+import type { Versions, VersionCondition } from './preconditions'
 import type { PRIORITIES, TaskInput, TaskPatch } from './schema'
 
 export interface Task {
@@ -18,6 +19,8 @@ export interface Task {
   createdAt: string
   updatedAt: string
   completedAt: string | null
+  /** 1 when created, +1 on every write; the ETag is made from it. */
+  version: number
 }
 
 interface TaskRow {
@@ -31,9 +34,10 @@ interface TaskRow {
   created_at: string
   updated_at: string
   completed_at: string | null
+  version: number
 }
 
-const COLUMNS = 'id, title, description, completed, priority, due_at, tags, created_at, updated_at, completed_at'
+const COLUMNS = 'id, title, description, completed, priority, due_at, tags, created_at, updated_at, completed_at, version'
 
 const toTask = (row: TaskRow): Task => ({
   id: row.id,
@@ -46,6 +50,7 @@ const toTask = (row: TaskRow): Task => ({
   createdAt: row.created_at,
   updatedAt: row.updated_at,
   completedAt: row.completed_at,
+  version: row.version,
 })
 
 /**
@@ -127,16 +132,38 @@ const WRITABLE = {
   tags: 'tags',
 } as const satisfies Record<keyof TaskInput, string>
 
-/** Sets the given fields (PATCH) or all of them (PUT) in one statement; null when no such task is the user's. */
+/**
+ * The WHERE terms that make a write conditional. They sit in the write's own statement, so between
+ * the check and the write no other writer can slip in: of concurrent writers holding the same
+ * version, exactly one matches. Versions are bound as one JSON array, however many there are.
+ */
+function conditionTerms(condition: VersionCondition, params: unknown[]): string[] {
+  const terms: string[] = []
+  const among = (versions: Exclude<Versions, '*'>) => {
+    params.push(JSON.stringify(versions))
+    return `version IN (SELECT value FROM json_each(?${params.length}))`
+  }
+  if (condition.match !== undefined && condition.match !== '*') terms.push(among(condition.match))
+  // If-None-Match: * on a write means "only if it does not exist", which no task here satisfies.
+  if (condition.noneMatch === '*') terms.push('0')
+  else if (condition.noneMatch !== undefined) terms.push(`NOT ${among(condition.noneMatch)}`)
+  return terms
+}
+
+/**
+ * Sets the given fields (PATCH) or all of them (PUT) and bumps the version, in one statement; null
+ * when no task of the user's with this id meets the condition.
+ */
 export async function updateTask(
   db: Db,
   userId: string,
   id: string,
   changes: TaskPatch | TaskInput,
   now: string,
+  condition: VersionCondition = {},
 ): Promise<Task | null> {
   const params: unknown[] = [userId, id, now]
-  const sets = ['updated_at = ?3']
+  const sets = ['updated_at = ?3', 'version = version + 1']
   for (const [field, column] of Object.entries(WRITABLE) as [keyof typeof WRITABLE, string][]) {
     const value = changes[field]
     if (value === undefined) continue
@@ -147,27 +174,37 @@ export async function updateTask(
       sets.push(`completed_at = CASE WHEN ?${params.length} = 1 THEN COALESCE(completed_at, ?3) END`)
     }
   }
+  const where = ['user_id = ?1', 'id = ?2', ...conditionTerms(condition, params)]
   const row = await d1(() =>
     db
-      .prepare(`UPDATE tasks SET ${sets.join(', ')} WHERE user_id = ?1 AND id = ?2 RETURNING ${COLUMNS}`)
+      .prepare(`UPDATE tasks SET ${sets.join(', ')} WHERE ${where.join(' AND ')} RETURNING ${COLUMNS}`)
       .bind(...params)
       .first<TaskRow>(),
   )
   return row && toTask(row)
 }
 
-/** The id of the user's task that is now gone; null when no such task was the user's. */
-export async function deleteTask(db: Db, userId: string, id: string): Promise<string | null> {
+/** The id of the user's task that is now gone; null when no task of the user's with this id meets the condition. */
+export async function deleteTask(db: Db, userId: string, id: string, condition: VersionCondition = {}): Promise<string | null> {
+  const params: unknown[] = [userId, id]
+  const where = ['user_id = ?1', 'id = ?2', ...conditionTerms(condition, params)]
   const row = await d1(() =>
-    db.prepare('DELETE FROM tasks WHERE user_id = ?1 AND id = ?2 RETURNING id').bind(userId, id).first<{ id: string }>(),
+    db
+      .prepare(`DELETE FROM tasks WHERE ${where.join(' AND ')} RETURNING id`)
+      .bind(...params)
+      .first<{ id: string }>(),
   )
   return row && row.id
 }
 
 /**
- * Whether a task with this id exists for anyone. The one unscoped query: it returns no data and
- * runs only after a scoped statement matched nothing, to tell 403 from 404.
+ * Who has a task with this id: the caller ('mine'), someone else ('other'), or no one (null). The
+ * one statement not scoped by user: it returns nothing but that, and runs only after a scoped
+ * statement matched nothing, to tell 412 (the caller's task, at another version) from 403 from 404.
  */
-export async function taskExists(db: Db, id: string): Promise<boolean> {
-  return (await d1(() => db.prepare('SELECT 1 FROM tasks WHERE id = ?1').bind(id).first())) !== null
+export async function taskOwner(db: Db, userId: string, id: string): Promise<'mine' | 'other' | null> {
+  const row = await d1(() =>
+    db.prepare('SELECT user_id = ?1 AS mine FROM tasks WHERE id = ?2').bind(userId, id).first<{ mine: 0 | 1 }>(),
+  )
+  return row && (row.mine ? 'mine' : 'other')
 }

@@ -1,16 +1,17 @@
 /** /tasks: thin handlers from validated input to the repo. Every route requires a user. */
-import { Hono } from 'hono'
+import { type Context, Hono } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import { validator } from 'hono/validator'
-import { guard } from '../guard'
 import { limits } from '../config'
 import type { Db } from '../db'
 import type { AppEnv } from '../env'
-import { forbidden, methodNotAllowed, notFound, payloadTooLarge, quotaExceeded } from '../problem'
+import { guard } from '../guard'
+import { forbidden, methodNotAllowed, notFound, payloadTooLarge, preconditionFailed, quotaExceeded } from '../problem'
 import { d1Session } from '../session'
 import { jsonBody, queryParams } from '../validation'
 import { encodeCursor } from './cursor'
 import { isTaskId } from './id'
+import { conditionalHeaders, etagOf, evaluateRead } from './preconditions'
 import * as repo from './repo'
 import { listQuery, noQuery, taskInput, taskPatch } from './schema'
 
@@ -24,12 +25,22 @@ const taskId = validator('param', (params) => {
 
 /**
  * The result of a user-scoped statement on task `id`. When it matched nothing, one more query
- * tells someone else's task (403) from no task at all (404).
+ * tells why: the caller's own task failed the request's precondition (412), it is someone else's
+ * (403), or there is none (404). Another user's task is never a 412, which would reveal that it
+ * exists at another version.
  */
-async function owned<T>(db: Db, id: string, result: T | null): Promise<T> {
+async function owned<T>(db: Db, userId: string, id: string, result: T | null): Promise<T> {
   if (result !== null) return result
-  throw (await repo.taskExists(db, id)) ? forbidden('This task belongs to another user.') : notFound('No task has this id.')
+  const owner = await repo.taskOwner(db, userId, id)
+  throw owner === 'mine'
+    ? preconditionFailed()
+    : owner === 'other'
+      ? forbidden('This task belongs to another user.')
+      : notFound('No task has this id.')
 }
+
+const withEtag = (c: Context<AppEnv>, task: repo.Task, status: 200 | 201 = 200, headers: Record<string, string> = {}) =>
+  c.json(task, status, { ...headers, ETag: etagOf(task.version) })
 
 const now = () => new Date().toISOString()
 
@@ -53,27 +64,34 @@ export const taskRoutes = new Hono<AppEnv>()
     const { taskQuota } = limits(c.env)
     const task = await repo.insertTask(c.var.db, c.var.user.id, c.req.valid('json'), now(), taskQuota)
     if (!task) throw quotaExceeded(taskQuota)
-    return c.json(task, 201, { Location: `/tasks/${task.id}` })
+    return withEtag(c, task, 201, { Location: `/tasks/${task.id}` })
   })
 
-  .get('/:id', taskId, queryParams(noQuery), async (c) => {
+  .get('/:id', taskId, queryParams(noQuery), conditionalHeaders, async (c) => {
     const { id } = c.req.valid('param')
-    return c.json(await owned(c.var.db, id, await repo.getTask(c.var.db, c.var.user.id, id)))
+    const task = await owned(c.var.db, c.var.user.id, id, await repo.getTask(c.var.db, c.var.user.id, id))
+    const outcome = evaluateRead(c.req.valid('header'), task.version)
+    if (outcome === 'failed') throw preconditionFailed()
+    if (outcome === 'not-modified') return c.body(null, 304, { ETag: etagOf(task.version) })
+    return withEtag(c, task)
   })
 
-  .put('/:id', taskId, queryParams(noQuery), jsonBody(taskInput), async (c) => {
+  .put('/:id', taskId, queryParams(noQuery), conditionalHeaders, jsonBody(taskInput), async (c) => {
     const { id } = c.req.valid('param')
-    return c.json(await owned(c.var.db, id, await repo.updateTask(c.var.db, c.var.user.id, id, c.req.valid('json'), now())))
+    const { db, user } = c.var
+    return withEtag(c, await owned(db, user.id, id, await repo.updateTask(db, user.id, id, c.req.valid('json'), now(), c.req.valid('header'))))
   })
 
-  .patch('/:id', taskId, queryParams(noQuery), jsonBody(taskPatch), async (c) => {
+  .patch('/:id', taskId, queryParams(noQuery), conditionalHeaders, jsonBody(taskPatch), async (c) => {
     const { id } = c.req.valid('param')
-    return c.json(await owned(c.var.db, id, await repo.updateTask(c.var.db, c.var.user.id, id, c.req.valid('json'), now())))
+    const { db, user } = c.var
+    return withEtag(c, await owned(db, user.id, id, await repo.updateTask(db, user.id, id, c.req.valid('json'), now(), c.req.valid('header'))))
   })
 
-  .delete('/:id', taskId, queryParams(noQuery), async (c) => {
+  .delete('/:id', taskId, queryParams(noQuery), conditionalHeaders, async (c) => {
     const { id } = c.req.valid('param')
-    await owned(c.var.db, id, await repo.deleteTask(c.var.db, c.var.user.id, id))
+    const { db, user } = c.var
+    await owned(db, user.id, id, await repo.deleteTask(db, user.id, id, c.req.valid('header')))
     return c.body(null, 204)
   })
 

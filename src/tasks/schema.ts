@@ -82,13 +82,15 @@ export type TaskPatch = z.output<typeof taskPatch>
 const single = () =>
   z.string({ error: (issue) => (Array.isArray(issue.input) ? 'must be given only once' : undefined) })
 
+const limit = single()
+  .regex(/^\d{1,3}$/, `must be a whole number from 1 to ${MAX_PAGE_SIZE}`)
+  .transform(Number)
+  .refine((n) => n >= 1 && n <= MAX_PAGE_SIZE, `must be a whole number from 1 to ${MAX_PAGE_SIZE}`)
+  .default(DEFAULT_PAGE_SIZE)
+
 export const listQuery = z
   .strictObject({
-    limit: single()
-      .regex(/^\d{1,3}$/, `must be a whole number from 1 to ${MAX_PAGE_SIZE}`)
-      .transform(Number)
-      .refine((n) => n >= 1 && n <= MAX_PAGE_SIZE, `must be a whole number from 1 to ${MAX_PAGE_SIZE}`)
-      .default(DEFAULT_PAGE_SIZE),
+    limit,
     cursor: single().max(512, 'is not a valid cursor').optional(),
     completed: single()
       .refine((v) => v === 'true' || v === 'false', 'must be true or false')
