@@ -57,6 +57,14 @@ describe('user B against user A', () => {
     await expectUnchanged()
   })
 
+  it("keeps A's completed tasks when B deletes completed tasks in bulk", async () => {
+    await a.request(`/tasks/${task.id}`, { method: 'PATCH', body: { completed: true } })
+    await b.createTask({ completed: true })
+    const res = await b.request('/tasks?completed=true', { method: 'DELETE' })
+    expect(await res.json()).toEqual({ deleted: 1 })
+    expect(await storedTask(task.id)).toMatchObject({ user_id: a.id, completed: 1 })
+  })
+
   it("does not list A's tasks for B", async () => {
     await b.createTask({ title: "B's own" })
     const res = await b.request('/tasks')

@@ -20,6 +20,7 @@ describe('D1 round trips per request', () => {
       ['PATCH', `/tasks/${task.id}`, { completed: true }],
       ['PUT', `/tasks/${task.id}`, { title: 'replaced' }],
       ['DELETE', `/tasks/${task.id}`],
+      ['DELETE', '/tasks?completed=true'],
     ]
     for (const [method, path, body] of cases) {
       const { db, counter } = countingDb(env.DB)

@@ -294,8 +294,8 @@ describe('routing', () => {
   it('answers 405 with Allow for a wrong method', async () => {
     const task = await user.createTask()
     for (const [method, path, allow] of [
-      ['DELETE', '/tasks', 'GET, HEAD, POST'],
-      ['PUT', '/tasks', 'GET, HEAD, POST'],
+      ['PATCH', '/tasks', 'GET, HEAD, POST, DELETE'],
+      ['PUT', '/tasks', 'GET, HEAD, POST, DELETE'],
       ['POST', `/tasks/${task.id}`, 'GET, HEAD, PUT, PATCH, DELETE'],
       ['POST', '/me', 'GET, HEAD'],
       ['POST', '/health', 'GET, HEAD'],

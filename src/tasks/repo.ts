@@ -198,6 +198,20 @@ export async function deleteTask(db: Db, userId: string, id: string, condition: 
 }
 
 /**
+ * Deletes all of the user's completed tasks, in one transaction with the count of what it deletes
+ * (D1's `changes` would also count the rows the tombstone triggers write).
+ */
+export async function deleteCompletedTasks(db: Db, userId: string): Promise<number> {
+  const [counted] = await d1(() =>
+    db.batch([
+      db.prepare('SELECT count(*) AS n FROM tasks WHERE user_id = ?1 AND completed = 1').bind(userId),
+      db.prepare('DELETE FROM tasks WHERE user_id = ?1 AND completed = 1').bind(userId),
+    ]),
+  )
+  return (counted!.results[0] as { n: number }).n
+}
+
+/**
  * Who has a task with this id: the caller ('mine'), someone else ('other'), or no one (null). The
  * one statement not scoped by user: it returns nothing but that, and runs only after a scoped
  * statement matched nothing, to tell 412 (the caller's task, at another version) from 403 from 404.

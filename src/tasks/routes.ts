@@ -13,7 +13,7 @@ import { encodeCursor } from './cursor'
 import { isTaskId } from './id'
 import { conditionalHeaders, etagOf, evaluateRead } from './preconditions'
 import * as repo from './repo'
-import { listQuery, noQuery, taskInput, taskPatch } from './schema'
+import { bulkDeleteQuery, listQuery, noQuery, taskInput, taskPatch } from './schema'
 
 export const MAX_BODY_BYTES = 16 * 1024
 
@@ -67,6 +67,11 @@ export const taskRoutes = new Hono<AppEnv>()
     return withEtag(c, task, 201, { Location: `/tasks/${task.id}` })
   })
 
+  // Deletes the caller's completed tasks (each leaves a tombstone for the sync feed).
+  .delete('/', queryParams(bulkDeleteQuery), async (c) => {
+    return c.json({ deleted: await repo.deleteCompletedTasks(c.var.db, c.var.user.id) })
+  })
+
   .get('/:id', taskId, queryParams(noQuery), conditionalHeaders, async (c) => {
     const { id } = c.req.valid('param')
     const task = await owned(c.var.db, c.var.user.id, id, await repo.getTask(c.var.db, c.var.user.id, id))
@@ -96,7 +101,7 @@ export const taskRoutes = new Hono<AppEnv>()
   })
 
   .all('/', () => {
-    throw methodNotAllowed(['GET', 'HEAD', 'POST'])
+    throw methodNotAllowed(['GET', 'HEAD', 'POST', 'DELETE'])
   })
   .all('/:id', () => {
     throw methodNotAllowed(['GET', 'HEAD', 'PUT', 'PATCH', 'DELETE'])

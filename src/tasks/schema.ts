@@ -115,3 +115,20 @@ export type ListQuery = z.output<typeof listQuery>
 
 /** Routes that take no query parameters still refuse any, `user_id` included. */
 export const noQuery = z.strictObject({})
+
+/**
+ * DELETE /tasks: only `completed=true`. Without a filter it would delete everything, and deleting
+ * every open task at once is more likely a mistake than a wish; neither is offered.
+ */
+export const bulkDeleteQuery = z.strictObject({
+  completed: z
+    .string({
+      error: (issue) =>
+        issue.input === undefined
+          ? 'is required: DELETE /tasks deletes only completed tasks, with completed=true'
+          : Array.isArray(issue.input)
+            ? 'must be given only once'
+            : undefined,
+    })
+    .refine((v) => v === 'true', 'must be true: only completed tasks can be deleted in bulk'),
+})
