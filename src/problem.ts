@@ -42,6 +42,13 @@ export const preconditionFailed = () =>
     'Precondition failed',
     'The task has changed since the version your If-Match or If-None-Match names. Fetch it again, then reapply your change.',
   )
+export const syncTokenExpired = () =>
+  new Problem(
+    410,
+    'sync-token-expired',
+    'Sync token expired',
+    'Deletions since this token are no longer recorded. Resync: fetch /tasks/changes without since and replace your local copy.',
+  )
 export const payloadTooLarge = (limit: number) =>
   new Problem(413, 'payload-too-large', 'Payload too large', `The request body must not exceed ${limit} bytes.`)
 export const unsupportedMediaType = () =>

@@ -150,6 +150,12 @@ export async function expectProblem(res: Response, status: number): Promise<Prob
   return problem
 }
 
+/** SQLite's EXPLAIN QUERY PLAN for a statement, one step a line. */
+export async function queryPlan(sql: string, ...params: unknown[]): Promise<string> {
+  const { results } = await env.DB.prepare(`EXPLAIN QUERY PLAN ${sql}`).bind(...params).all<{ detail: string }>()
+  return results.map((r) => r.detail).join('\n')
+}
+
 /** Names of the fields or parameters a 400 problem lists. */
 export const invalidNames = (problem: Problem) =>
   (problem.errors ?? []).map((e) => ('pointer' in e ? e.pointer : e.parameter))

@@ -1,7 +1,8 @@
 import { env } from 'cloudflare:workers'
 import { beforeAll, describe, expect, it } from 'vitest'
 import type { Task } from '../src/tasks/repo'
-import { countingDb, request, type SignedIn, signIn } from './helpers'
+import type { ChangesPage } from '../src/tasks/sync'
+import { countingDb, queryPlan, request, type SignedIn, signIn } from './helpers'
 
 /**
  * D1 bills rows read, and a list that scans grows with the user's data. With 20,000 tasks spread
@@ -87,6 +88,35 @@ describe('rows read per request (D1 meta.rows_read)', () => {
       .all<{ id: string }>()
     const { rows } = await rowsRead(`/tasks/${results[0]!.id}`)
     expect(rows).toBe(1)
+  })
+
+  // The feed reads one page of tasks and one of tombstones (each with its peek row) and the
+  // user's sequence row. The walk from the beginning reads no tombstones.
+  it(`reads at most ${PAGE_BUDGET} + 1 rows for a sync page of ${PAGE} from the beginning, ${2 * PAGE_BUDGET} + 1 since a token`, async () => {
+    const first = await rowsRead(`/tasks/changes?limit=${PAGE}`)
+    const page = first.body as ChangesPage
+    expect(page.tasks).toHaveLength(PAGE)
+    expect(first.rows).toBeLessThanOrEqual(PAGE_BUDGET + 1)
+    const next = await rowsRead(`/tasks/changes?limit=${PAGE}&since=${page.token}`)
+    expect((next.body as ChangesPage).tasks).toHaveLength(PAGE)
+    expect(next.rows).toBeLessThanOrEqual(2 * PAGE_BUDGET + 1)
+  })
+
+  it('serves the feed, the tombstones, bulk delete and the ownership check from indexes', async () => {
+    const shapes: [string, unknown[], RegExp][] = [
+      ['SELECT * FROM tasks WHERE user_id = ?1 AND seq > ?2 ORDER BY seq LIMIT 51', ['u', 1], /SEARCH tasks USING INDEX tasks_by_user_seq/],
+      ['SELECT seq, id FROM task_tombstones WHERE user_id = ?1 AND seq > ?2 ORDER BY seq LIMIT 51', ['u', 1], /SEARCH task_tombstones USING PRIMARY KEY/],
+      ['SELECT seq, horizon FROM task_sync WHERE user_id = ?1', ['u'], /SEARCH task_sync USING PRIMARY KEY/],
+      ['SELECT count(*) FROM tasks WHERE user_id = ?1 AND completed = 1', ['u'], /SEARCH tasks USING (COVERING )?INDEX tasks_by_user_completed/],
+      ['DELETE FROM tasks WHERE user_id = ?1 AND completed = 1', ['u'], /SEARCH tasks USING (COVERING )?INDEX tasks_by_user_completed/],
+      ['SELECT user_id = ?1 AS mine FROM tasks WHERE id = ?2', ['u', 'x'], /SEARCH tasks USING INDEX sqlite_autoindex_tasks_1/],
+      ['DELETE FROM task_tombstones WHERE deleted_at < ?1', ['x'], /SEARCH task_tombstones USING (COVERING )?INDEX task_tombstones_by_deleted/],
+    ]
+    for (const [sql, params, index] of shapes) {
+      const detail = await queryPlan(sql, ...params)
+      expect(detail, sql).toMatch(index)
+      expect(detail, sql).not.toMatch(/SCAN|TEMP B-TREE/)
+    }
   })
 
   // The budget must be able to fail: without its index the default list reads the caller's

@@ -296,6 +296,7 @@ describe('routing', () => {
     for (const [method, path, allow] of [
       ['PATCH', '/tasks', 'GET, HEAD, POST, DELETE'],
       ['PUT', '/tasks', 'GET, HEAD, POST, DELETE'],
+      ['POST', '/tasks/changes', 'GET, HEAD'],
       ['POST', `/tasks/${task.id}`, 'GET, HEAD, PUT, PATCH, DELETE'],
       ['POST', '/me', 'GET, HEAD'],
       ['POST', '/health', 'GET, HEAD'],

@@ -222,3 +222,46 @@ export async function taskOwner(db: Db, userId: string, id: string): Promise<'mi
   )
   return row && (row.mine ? 'mine' : 'other')
 }
+
+export interface ChangesRead {
+  /** The user's last sequence number, and the highest one of a purged tombstone (0 and 0 for a new user). */
+  seq: number
+  horizon: number
+  /** Tasks written after `after`, in sequence order. */
+  tasks: { seq: number; task: Task }[]
+  /** Tasks deleted after `tombstonesAfter`, in sequence order. */
+  tombstones: { seq: number; id: string }[]
+}
+
+export interface ChangesOptions {
+  after: number
+  /** Undefined: no tombstones are read (a feed from the beginning needs none). */
+  tombstonesAfter: number | undefined
+  limit: number
+}
+
+/**
+ * The sync feed's reads, in one batch: one transaction, so the sequence number, the tasks and the
+ * tombstones are the same snapshot. Served by tasks (user_id, seq) and the tombstones' primary key.
+ */
+export async function readChanges(db: Db, userId: string, { after, tombstonesAfter, limit }: ChangesOptions): Promise<ChangesRead> {
+  const statements = [
+    db.prepare('SELECT seq, horizon FROM task_sync WHERE user_id = ?1').bind(userId),
+    db.prepare(`SELECT ${COLUMNS}, seq FROM tasks WHERE user_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3`).bind(userId, after, limit),
+  ]
+  if (tombstonesAfter !== undefined) {
+    statements.push(
+      db
+        .prepare('SELECT seq, id FROM task_tombstones WHERE user_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3')
+        .bind(userId, tombstonesAfter, limit),
+    )
+  }
+  const [state, tasks, tombstones] = await d1(() => db.batch(statements))
+  const sync = state!.results[0] as { seq: number; horizon: number } | undefined
+  return {
+    seq: sync?.seq ?? 0,
+    horizon: sync?.horizon ?? 0,
+    tasks: (tasks!.results as (TaskRow & { seq: number })[]).map((row) => ({ seq: row.seq, task: toTask(row) })),
+    tombstones: (tombstones?.results ?? []) as { seq: number; id: string }[],
+  }
+}

@@ -13,7 +13,8 @@ import { encodeCursor } from './cursor'
 import { isTaskId } from './id'
 import { conditionalHeaders, etagOf, evaluateRead } from './preconditions'
 import * as repo from './repo'
-import { bulkDeleteQuery, listQuery, noQuery, taskInput, taskPatch } from './schema'
+import { bulkDeleteQuery, changesQuery, listQuery, noQuery, taskInput, taskPatch } from './schema'
+import { changesSince } from './sync'
 
 export const MAX_BODY_BYTES = 16 * 1024
 
@@ -72,6 +73,11 @@ export const taskRoutes = new Hono<AppEnv>()
     return c.json({ deleted: await repo.deleteCompletedTasks(c.var.db, c.var.user.id) })
   })
 
+  .get('/changes', queryParams(changesQuery), async (c) => {
+    const { since, limit } = c.req.valid('query')
+    return c.json(await changesSince(c.var.db, c.var.user.id, since, limit))
+  })
+
   .get('/:id', taskId, queryParams(noQuery), conditionalHeaders, async (c) => {
     const { id } = c.req.valid('param')
     const task = await owned(c.var.db, c.var.user.id, id, await repo.getTask(c.var.db, c.var.user.id, id))
@@ -102,6 +108,9 @@ export const taskRoutes = new Hono<AppEnv>()
 
   .all('/', () => {
     throw methodNotAllowed(['GET', 'HEAD', 'POST', 'DELETE'])
+  })
+  .all('/changes', () => {
+    throw methodNotAllowed(['GET', 'HEAD'])
   })
   .all('/:id', () => {
     throw methodNotAllowed(['GET', 'HEAD', 'PUT', 'PATCH', 'DELETE'])

@@ -1,6 +1,7 @@
 /** What a client may send. Mirrors the CHECK constraints in migrations/. */
 import * as z from 'zod'
 import { type Cursor, decodeCursor, filterKey } from './cursor'
+import { decodeToken } from './sync'
 
 export const PRIORITIES = ['low', 'medium', 'high'] as const
 export const MAX_TAGS = 10
@@ -115,6 +116,22 @@ export type ListQuery = z.output<typeof listQuery>
 
 /** Routes that take no query parameters still refuse any, `user_id` included. */
 export const noQuery = z.strictObject({})
+
+/** GET /tasks/changes: `since` is a token from an earlier page; without it the feed starts from the beginning. */
+export const changesQuery = z.strictObject({
+  since: single()
+    .max(512, 'is not a sync token')
+    .transform((raw, ctx) => {
+      const token = decodeToken(raw)
+      if (typeof token === 'string') {
+        ctx.addIssue({ code: 'custom', message: token })
+        return z.NEVER
+      }
+      return token
+    })
+    .optional(),
+  limit,
+})
 
 /**
  * DELETE /tasks: only `completed=true`. Without a filter it would delete everything, and deleting
