@@ -90,7 +90,9 @@ describe('the task count kept by triggers', () => {
   it('refuses to move a task to another user, even from SQL', async () => {
     const owner = await signIn()
     const task = await owner.createTask()
-    await expect(env.DB.prepare("UPDATE tasks SET user_id = 'someone-else' WHERE id = ?1").bind(task.id).run()).rejects.toThrow(
+    // Bumps the version as every write must (migration 0004), so only the owner rule can refuse it.
+    const move = "UPDATE tasks SET user_id = 'someone-else', version = version + 1 WHERE id = ?1"
+    await expect(env.DB.prepare(move).bind(task.id).run()).rejects.toThrow(
       /user_id is immutable/,
     )
   })
