@@ -6,6 +6,7 @@ import { env } from 'cloudflare:workers'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import type { Task } from '../src/tasks/repo'
+import type { ChangesPage } from '../src/tasks/sync'
 import { base64url, fromBase64url, nowSeconds, request, signIn, signJwt } from './helpers'
 
 const RUNS = 150
@@ -144,6 +145,13 @@ interface Model {
   tasks: Map<string, { owner: 0 | 1; task: Task }>
   /** Ids ever created, so commands can aim at deleted and foreign tasks too. */
   ids: string[]
+  /** Each user's synced copy (GET /tasks/changes) and its token. */
+  devices: [Device, Device]
+}
+
+interface Device {
+  tasks: Map<string, Task>
+  token: string | undefined
 }
 
 type Real = { users: [Awaited<ReturnType<typeof signIn>>, Awaited<ReturnType<typeof signIn>>] }
@@ -166,16 +174,22 @@ function expectedAccess(model: Model, actor: 0 | 1, id: string | undefined) {
   return entry.owner === actor ? 'ok' : 403
 }
 
+const REFUSALS = {
+  403: ['forbidden', 'Forbidden', 'This task belongs to another user.'],
+  404: ['not-found', 'Not found', 'No task has this id.'],
+  412: [
+    'precondition-failed',
+    'Precondition failed',
+    'The task has changed since the version your If-Match or If-None-Match names. Fetch it again, then reapply your change.',
+  ],
+} as const
+
 /** A refusal is exactly the fixed problem document: no field of the task can be in it. */
-async function expectRefusal(res: Response, status: 403 | 404) {
+async function expectRefusal(res: Response, status: keyof typeof REFUSALS) {
   expect(res.status).toBe(status)
-  expect(await res.json()).toEqual({
-    type: status === 403 ? '/problems/forbidden' : '/problems/not-found',
-    title: status === 403 ? 'Forbidden' : 'Not found',
-    status,
-    detail: status === 403 ? 'This task belongs to another user.' : 'No task has this id.',
-    requestId: res.headers.get('X-Request-Id'),
-  })
+  const [slug, title, detail] = REFUSALS[status]
+  expect(res.headers.get('ETag')).toBeNull()
+  expect(await res.json()).toEqual({ type: `/problems/${slug}`, title, status, detail, requestId: res.headers.get('X-Request-Id') })
 }
 
 const target = (model: Model, n: number) => (model.ids.length ? model.ids[n % model.ids.length] : undefined) ?? crypto.randomUUID()
@@ -205,12 +219,63 @@ class Patch implements fc.AsyncCommand<Model, Real> {
       expect(res.status).toBe(200)
       const task = await res.json<Task>()
       expect(task).toMatchObject({ ...changes, ...(typeof changes.title === 'string' && { title: changes.title.trim() }) })
+      expect(task.version).toBe(model.tasks.get(id)!.task.version + 1)
       model.tasks.set(id, { owner: this.actor, task })
     } else {
       await expectRefusal(res, expected)
     }
   }
   toString = () => `Patch(${this.actor}, #${this.n}, ${JSON.stringify(this.changes)})`
+}
+
+/**
+ * A PATCH with If-Match: the current version (`offset` 0) or another. The owner gets 200 or 412;
+ * anyone else 403 and no task 404, whatever the version: a 412 would tell them it exists.
+ */
+class ConditionalPatch implements fc.AsyncCommand<Model, Real> {
+  constructor(readonly actor: 0 | 1, readonly n: number, readonly offset: number) {}
+  check = () => true
+  async run(model: Model, real: Real) {
+    const id = target(model, this.n)
+    const entry = model.tasks.get(id)
+    const version = Math.max(1, (entry?.task.version ?? 1) + this.offset)
+    const res = await real.users[this.actor].request(`/tasks/${id}`, {
+      method: 'PATCH',
+      headers: { 'If-Match': `"v${version}"` },
+      body: { description: `at v${version}` },
+    })
+    const expected = expectedAccess(model, this.actor, id)
+    if (expected !== 'ok') return expectRefusal(res, expected)
+    if (version !== entry!.task.version) return expectRefusal(res, 412)
+    expect(res.status).toBe(200)
+    const task = await res.json<Task>()
+    expect(task).toMatchObject({ version: version + 1, description: `at v${version}` })
+    expect(res.headers.get('ETag')).toBe(`"v${version + 1}"`)
+    model.tasks.set(id, { owner: this.actor, task })
+  }
+  toString = () => `ConditionalPatch(${this.actor}, #${this.n}, ${this.offset})`
+}
+
+/** Syncs the actor's device through GET /tasks/changes: it must then hold exactly the actor's tasks. */
+class Sync implements fc.AsyncCommand<Model, Real> {
+  constructor(readonly actor: 0 | 1, readonly limit: number) {}
+  check = () => true
+  async run(model: Model, real: Real) {
+    const device = model.devices[this.actor]
+    for (let hasMore = true; hasMore; ) {
+      const since = device.token ? `&since=${device.token}` : ''
+      const res = await real.users[this.actor].request(`/tasks/changes?limit=${this.limit}${since}`)
+      expect(res.status).toBe(200)
+      const page = await res.json<ChangesPage>()
+      for (const task of page.tasks) device.tasks.set(task.id, task)
+      for (const id of page.deleted) device.tasks.delete(id)
+      device.token = page.token
+      hasMore = page.hasMore
+    }
+    const mine = [...model.tasks].filter(([, e]) => e.owner === this.actor).map(([id, e]) => [id, e.task] as const)
+    expect(device.tasks).toEqual(new Map(mine))
+  }
+  toString = () => `Sync(${this.actor}, limit ${this.limit})`
 }
 
 class Delete implements fc.AsyncCommand<Model, Real> {
@@ -263,19 +328,22 @@ describe('two users, interleaved', { timeout: PROPERTY_TIMEOUT_MS }, () => {
       fc.tuple(who, pick).map(([a, n]) => new Delete(a, n)),
       fc.tuple(who, pick).map(([a, n]) => new Read(a, n)),
       who.map((a) => new List(a)),
+      fc.tuple(who, pick, fc.constantFrom(0, 0, -1, 1)).map(([a, n, o]) => new ConditionalPatch(a, n, o)),
+      fc.tuple(who, fc.integer({ min: 1, max: 3 })).map(([a, l]) => new Sync(a, l)),
     ]
     await fc.assert(
       fc.asyncProperty(fc.commands(commands, { maxCommands: 25 }), async (cmds) => {
         const real: Real = { users: [await signIn(), await signIn()] }
-        const model: Model = { tasks: new Map(), ids: [] }
+        const device = (): Device => ({ tasks: new Map(), token: undefined })
+        const model: Model = { tasks: new Map(), ids: [], devices: [device(), device()] }
         await fc.asyncModelRun(() => ({ model, real }), cmds)
         // The stored state is exactly the model: same rows, same owners, same contents.
-        const { results } = await env.DB.prepare('SELECT id, user_id, title, completed FROM tasks WHERE user_id IN (?1, ?2)')
+        const { results } = await env.DB.prepare('SELECT id, user_id, title, completed, version FROM tasks WHERE user_id IN (?1, ?2)')
           .bind(real.users[0].id, real.users[1].id)
-          .all<{ id: string; user_id: string; title: string; completed: number }>()
-        const stored = Object.fromEntries(results.map((r) => [r.id, [r.user_id, r.title, r.completed === 1]]))
+          .all<{ id: string; user_id: string; title: string; completed: number; version: number }>()
+        const stored = Object.fromEntries(results.map((r) => [r.id, [r.user_id, r.title, r.completed === 1, r.version]]))
         const expected = Object.fromEntries(
-          [...model.tasks].map(([id, e]) => [id, [real.users[e.owner].id, e.task.title, e.task.completed]]),
+          [...model.tasks].map(([id, e]) => [id, [real.users[e.owner].id, e.task.title, e.task.completed, e.task.version]]),
         )
         expect(stored).toEqual(expected)
       }),
