@@ -6,7 +6,7 @@
  * every page one more row read than it returns. It is not signed: every query is scoped by the caller, so a forged cursor can only move
  * within the caller's own tasks.
  */
-import { fromBase64url, toBase64url } from '../base64url'
+import { decodeOpaque, encodeOpaque } from '../opaque'
 import { isTaskId } from './id'
 
 export interface Cursor {
@@ -23,18 +23,12 @@ export const filterKey = (filter: ListFilter): string => `completed=${filter.com
 const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/
 
 export function encodeCursor(position: Cursor, key: string): string {
-  return toBase64url(JSON.stringify({ c: position.createdAt, i: position.id, f: key }))
+  return encodeOpaque({ c: position.createdAt, i: position.id, f: key })
 }
 
 /** The position, or why the cursor is refused. */
 export function decodeCursor(raw: string, key: string): Cursor | string {
-  let value: unknown
-  try {
-    value = JSON.parse(fromBase64url(raw))
-  } catch {
-    return 'is not a valid cursor'
-  }
-  const { c, i, f } = (typeof value === 'object' && value !== null ? value : {}) as Record<string, unknown>
+  const { c, i, f } = decodeOpaque(raw) ?? {}
   if (typeof c !== 'string' || !ISO_INSTANT.test(c) || typeof i !== 'string' || !isTaskId(i)) {
     return 'is not a valid cursor'
   }

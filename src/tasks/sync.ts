@@ -14,8 +14,8 @@
  * within the caller's own changes. It does name a hash of its user, so that a token kept from
  * another account is refused rather than silently skipping this account's changes.
  */
-import { fromBase64url, toBase64url } from '../base64url'
 import type { Db } from '../db'
+import { decodeOpaque, encodeOpaque } from '../opaque'
 import { invalidRequest, syncTokenExpired } from '../problem'
 import { type ChangesRead, readChanges, type Task } from './repo'
 
@@ -39,24 +39,18 @@ export interface ChangesPage {
 
 async function userTag(userId: string): Promise<string> {
   const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(userId))
-  return toBase64url(String.fromCharCode(...new Uint8Array(digest, 0, 12)))
+  return [...new Uint8Array(digest, 0, 8)].map((byte) => byte.toString(16).padStart(2, '0')).join('')
 }
 
 const encodeToken = ({ after, tombstonesAfter, user }: SyncToken) =>
-  toBase64url(JSON.stringify({ a: after, t: tombstonesAfter, u: user }))
+  encodeOpaque({ a: after, t: tombstonesAfter, u: user })
 
 const position = (n: unknown): n is number => Number.isSafeInteger(n) && (n as number) >= 0
 
 /** The token, or why it is refused. */
 export function decodeToken(raw: string): SyncToken | string {
-  let value: unknown
-  try {
-    value = JSON.parse(fromBase64url(raw))
-  } catch {
-    return 'is not a sync token'
-  }
-  const { a, t, u } = (typeof value === 'object' && value !== null ? value : {}) as Record<string, unknown>
-  if (!position(a) || !position(t) || t < a || typeof u !== 'string' || !/^[\w-]{16}$/.test(u)) {
+  const { a, t, u } = decodeOpaque(raw) ?? {}
+  if (!position(a) || !position(t) || t < a || typeof u !== 'string' || !/^[0-9a-f]{16}$/.test(u)) {
     return 'is not a sync token'
   }
   return { after: a, tombstonesAfter: t, user: u }
