@@ -16,7 +16,7 @@ CREATE TABLE task_sync (
   horizon INTEGER NOT NULL DEFAULT 0 CHECK (horizon BETWEEN 0 AND seq)
 ) STRICT, WITHOUT ROWID;
 
--- Deleted tasks, kept 30 days (src/tasks/purge.ts) so that syncing clients learn of the deletion.
+-- Deleted tasks, kept 30 days (src/tasks/purge-repo.ts) so that syncing clients learn of the deletion.
 CREATE TABLE task_tombstones (
   user_id    TEXT    NOT NULL,
   seq        INTEGER NOT NULL,

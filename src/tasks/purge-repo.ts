@@ -8,6 +8,9 @@ import { d1 } from '../db'
 export const TOMBSTONE_DAYS = 30
 
 const DAY_MS = 24 * 60 * 60 * 1000
+// No client waits on the job, and a first purge after a busy month may delete many rows: give it
+// longer than a request's round trip gets.
+const PURGE_TIMEOUT_MS = 60_000
 
 /**
  * Deletes tombstones older than TOMBSTONE_DAYS before `now`, and in the same transaction raises
@@ -29,6 +32,7 @@ export async function purgeTombstones(db: D1Database, now: number): Promise<numb
         .bind(cutoff),
       db.prepare('DELETE FROM task_tombstones WHERE deleted_at < ?1').bind(cutoff),
     ]),
+    PURGE_TIMEOUT_MS,
   )
   return purged!.meta.changes
 }
