@@ -1,43 +1,63 @@
 /**
- * Opaque keyset cursor: the (createdAt, id) of the first task of the next page, plus the filter it
- * was made for. Keyset (not offset) pagination stays correct while tasks are added or deleted
- * between pages. The position is inclusive, not the last task already shown: SQLite seeks a row-value
- * range to its first column and steps over rows equal to it, so an exclusive position would cost
- * every page one more row read than it returns. It is not signed: every query is scoped by the caller, so a forged cursor can only move
- * within the caller's own tasks.
+ * Opaque keyset cursor: the sort value and id of the first task of the next page, plus a digest of
+ * the sort and filters it was made for. Keyset (not offset) pagination stays correct while tasks
+ * are added or deleted between pages. The position is inclusive, not the last task already shown:
+ * SQLite seeks a row-value range to its first column and steps over rows equal to it, so an
+ * exclusive position would cost every page one more row read than it returns. It is not signed:
+ * every query is scoped by the caller, so a forged cursor can only move within the caller's own tasks.
  */
 import { isTaskId } from './id'
 
 export interface Cursor {
-  createdAt: string
+  /** The next page's first task's value of the sorted field: a string, or null for no due date. */
+  value: string | null
   id: string
 }
 
-export interface ListFilter {
-  completed?: boolean
+// Titles can hold any character, so the JSON goes through UTF-8 before base64 (btoa takes Latin-1 only).
+const encoder = new TextEncoder()
+const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
+
+/**
+ * 64 bits of what a cursor was made for (two FNV-1a lanes with a murmur3 finish). It only tells one
+ * listing from another; it is not a MAC, and need not be: a cursor that passed it under other
+ * parameters would still only move within the caller's own tasks.
+ */
+function digest(text: string): string {
+  let a = 0x811c9dc5
+  let b = 0x01000193
+  for (const byte of encoder.encode(text)) {
+    a = Math.imul(a ^ byte, 0x01000193)
+    b = Math.imul(b ^ byte, 0x5bd1e995)
+  }
+  const finish = (h: number) => {
+    h = Math.imul(h ^ (h >>> 16), 0x85ebca6b)
+    h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35)
+    return ((h ^ (h >>> 16)) >>> 0).toString(36)
+  }
+  return `${finish(a)}.${finish(b)}`
 }
 
-export const filterKey = (filter: ListFilter): string => `completed=${filter.completed ?? ''}`
-
-const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/
-
-export function encodeCursor(position: Cursor, key: string): string {
-  const json = JSON.stringify({ c: position.createdAt, i: position.id, f: key })
-  return btoa(json).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '')
+/** `listing` is the canonical text of the sort and filters; the cursor is valid only under the same one. */
+export function encodeCursor(position: Cursor, listing: string): string {
+  const bytes = encoder.encode(JSON.stringify({ v: position.value, i: position.id, k: digest(listing) }))
+  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '')
 }
 
-/** The position, or why the cursor is refused. */
-export function decodeCursor(raw: string, key: string): Cursor | string {
+/**
+ * The position, or why the cursor is refused. The value is only known to be a string or null here;
+ * what it must look like depends on the sort, which the caller checks.
+ */
+export function decodeCursor(raw: string, listing: string): Cursor | string {
   let value: unknown
   try {
-    value = JSON.parse(atob(raw.replace(/-/g, '+').replace(/_/g, '/')))
+    const binary = atob(raw.replace(/-/g, '+').replace(/_/g, '/'))
+    value = JSON.parse(decoder.decode(Uint8Array.from(binary, (c) => c.charCodeAt(0))))
   } catch {
     return 'is not a valid cursor'
   }
-  const { c, i, f } = (typeof value === 'object' && value !== null ? value : {}) as Record<string, unknown>
-  if (typeof c !== 'string' || !ISO_INSTANT.test(c) || typeof i !== 'string' || !isTaskId(i)) {
-    return 'is not a valid cursor'
-  }
-  if (f !== key) return 'was made for different filters; start again without a cursor'
-  return { createdAt: c, id: i }
+  const { v, i, k } = (typeof value === 'object' && value !== null ? value : {}) as Record<string, unknown>
+  if (!(typeof v === 'string' || v === null) || typeof i !== 'string' || !isTaskId(i)) return 'is not a valid cursor'
+  if (k !== digest(listing)) return 'was made for a different sort or filters; start again without a cursor'
+  return { value: v, id: i }
 }

@@ -4,8 +4,8 @@
  * Values are always bound; column names only ever come from the constants below.
  */
 import { type Db, d1 } from '../db'
-import type { Cursor, ListFilter } from './cursor'
-import type { PRIORITIES, TaskInput, TaskPatch } from './schema'
+import type { Cursor } from './cursor'
+import { type ListQuery, PRIORITIES, type SortField, type TaskInput, type TaskPatch } from './schema'
 
 export interface Task {
   id: string
@@ -93,26 +93,83 @@ export async function getTask(db: Db, userId: string, id: string): Promise<Task 
 
 export interface ListOptions {
   limit: number
-  filter: ListFilter
+  sort: ListQuery['sort']
+  filter: ListQuery['filter']
   /** The first task of the page, from the previous page's cursor. */
   from: Cursor | undefined
+  /** The time `overdue` is measured against. */
+  now: string
 }
 
-/** Newest first, served by the (user_id[, completed], created_at, id) indexes. */
-export async function listTasks(db: Db, userId: string, { limit, filter, from }: ListOptions): Promise<Task[]> {
-  const where = ['user_id = ?1']
+interface SortKey {
+  /** The column after user_id in this sort's index (migrations/0003_list_indexes.sql). */
+  column: string
+  /** Added to ORDER BY and to the cursor's bound value, so both compare as the index does. */
+  collate: '' | ' COLLATE NOCASE'
+  /** A cursor's value (the task's field, as the API shows it) as `column` holds it. */
+  position: (value: string | null) => string | number
+}
+
+const key = (
+  column: string,
+  position: SortKey['position'] = (value) => value!,
+  collate: SortKey['collate'] = '',
+): SortKey => ({ column, collate, position })
+const bothWays = (sortKey: SortKey) => ({ asc: sortKey, desc: sortKey })
+
+/**
+ * The allow-list every ORDER BY comes from: the only column names a list statement can contain.
+ * The generated columns stand in for expressions an index range cannot seek on (see the migration).
+ */
+const SORTS: Record<SortField, { asc: SortKey; desc: SortKey }> = {
+  createdAt: bothWays(key('created_at')),
+  updatedAt: bothWays(key('updated_at')),
+  // No due date sorts after every date ascending ('~'), before every date descending (''): last both ways.
+  dueAt: { asc: key('due_nulls_high', (value) => value ?? '~'), desc: key('due_nulls_low', (value) => value ?? '') },
+  priority: bothWays(key('priority_rank', (value) => PRIORITIES.indexOf(value as Task['priority']))),
+  title: bothWays(key('title', undefined, ' COLLATE NOCASE')),
+}
+
+// q is literal text: escape LIKE's wildcards and the escape character itself.
+const likeContaining = (text: string) => `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`
+
+/**
+ * The SELECT for one page, served by the sort's index (or, newest first with ?completed=, by the
+ * (user_id, completed, created_at, id) one). A filter on the sorted field narrows the index range;
+ * the other filters are checked on each row the range yields, so a page reads further the rarer
+ * its matches are, at most through the caller's own tasks.
+ */
+export function listStatement(userId: string, { limit, sort, filter, from, now }: ListOptions) {
   const params: unknown[] = [userId]
-  if (filter.completed !== undefined) {
-    params.push(filter.completed ? 1 : 0)
-    where.push(`completed = ?${params.length}`)
+  const bind = (value: unknown) => `?${params.push(value)}`
+  const { column, collate, position } = SORTS[sort.field][sort.descending ? 'desc' : 'asc']
+  const where = ['user_id = ?1']
+  if (filter.completed !== undefined) where.push(`completed = ${bind(filter.completed ? 1 : 0)}`)
+  if (filter.priority !== undefined) {
+    where.push(sort.field === 'priority' ? `${column} = ${bind(position(filter.priority))}` : `priority = ${bind(filter.priority)}`)
   }
+  const due = sort.field === 'dueAt' ? column : 'due_at'
+  // The sort's stand-in for a missing due date would pass one of the bounds; due_at itself never does.
+  if (due !== 'due_at' && (filter.dueAfter || filter.dueBefore || filter.overdue)) where.push('due_at IS NOT NULL')
+  if (filter.dueAfter !== undefined) where.push(`${due} >= ${bind(filter.dueAfter)}`)
+  if (filter.dueBefore !== undefined) where.push(`${due} < ${bind(filter.dueBefore)}`)
+  if (filter.overdue) where.push('completed = 0', `${due} < ${bind(now)}`)
+  for (const tag of filter.tags ?? []) where.push(`EXISTS (SELECT 1 FROM json_each(tags) WHERE value = ${bind(tag)})`)
+  if (filter.q !== undefined) {
+    const pattern = bind(likeContaining(filter.q))
+    where.push(`(title LIKE ${pattern} ESCAPE '\\' OR description LIKE ${pattern} ESCAPE '\\')`)
+  }
+  const direction = sort.descending ? 'DESC' : 'ASC'
   if (from) {
-    params.push(from.createdAt, from.id)
-    where.push(`(created_at, id) <= (?${params.length - 1}, ?${params.length})`)
+    where.push(`(${column}, id) ${sort.descending ? '<=' : '>='} (${bind(position(from.value))}${collate}, ${bind(from.id)})`)
   }
-  params.push(limit)
   const sql = `SELECT ${COLUMNS} FROM tasks WHERE ${where.join(' AND ')}
-               ORDER BY created_at DESC, id DESC LIMIT ?${params.length}`
+               ORDER BY ${column}${collate} ${direction}, id ${direction} LIMIT ${bind(limit)}`
+  return { sql, params }
+}
+
+export async function listTasks(db: Db, userId: string, options: ListOptions): Promise<Task[]> {
+  const { sql, params } = listStatement(userId, options)
   const { results } = await d1(() => db.prepare(sql).bind(...params).all<TaskRow>())
   return results.map(toTask)
 }
