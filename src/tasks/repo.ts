@@ -145,15 +145,24 @@ export function listStatement(userId: string, { limit, sort, filter, from, now }
   const { column, collate, position } = SORTS[sort.field][sort.descending ? 'desc' : 'asc']
   const where = ['user_id = ?1']
   if (filter.completed !== undefined) where.push(`completed = ${bind(filter.completed ? 1 : 0)}`)
+  // Sorted by priority, the filter pins the index to one rank, within which ids alone keep the order.
+  const pinned = sort.field === 'priority' && filter.priority !== undefined
   if (filter.priority !== undefined) {
-    where.push(sort.field === 'priority' ? `${column} = ${bind(position(filter.priority))}` : `priority = ${bind(filter.priority)}`)
+    where.push(pinned ? `${column} = ${bind(position(filter.priority))}` : `priority = ${bind(filter.priority)}`)
   }
+  // Sorted by due date, the due filters bound the index range. With a cursor the range starts at
+  // the cursor instead, and the bound on that side is only checked: unary + keeps SQLite from
+  // seeking on it, which would read every row from that bound up to the cursor again.
   const due = sort.field === 'dueAt' ? column : 'due_at'
-  // The sort's stand-in for a missing due date would pass one of the bounds; due_at itself never does.
-  if (due !== 'due_at' && (filter.dueAfter || filter.dueBefore || filter.overdue)) where.push('due_at IS NOT NULL')
-  if (filter.dueAfter !== undefined) where.push(`${due} >= ${bind(filter.dueAfter)}`)
-  if (filter.dueBefore !== undefined) where.push(`${due} < ${bind(filter.dueBefore)}`)
-  if (filter.overdue) where.push('completed = 0', `${due} < ${bind(now)}`)
+  const checkOnly = (starts: boolean) => (from && starts && due !== 'due_at' ? `+${due}` : due)
+  const [lower, upper] = [checkOnly(!sort.descending), checkOnly(sort.descending)]
+  if (due !== 'due_at' && (filter.dueAfter || filter.dueBefore || filter.overdue)) {
+    // A task without a due date matches no due filter; stop the range short of its stand-in.
+    where.push(`${due} ${sort.descending ? '>' : '<'} ${bind(position(null))}`)
+  }
+  if (filter.dueAfter !== undefined) where.push(`${lower} >= ${bind(filter.dueAfter)}`)
+  if (filter.dueBefore !== undefined) where.push(`${upper} < ${bind(filter.dueBefore)}`)
+  if (filter.overdue) where.push('completed = 0', `${upper} < ${bind(now)}`)
   for (const tag of filter.tags ?? []) where.push(`EXISTS (SELECT 1 FROM json_each(tags) WHERE value = ${bind(tag)})`)
   if (filter.q !== undefined) {
     const pattern = bind(likeContaining(filter.q))
@@ -161,7 +170,10 @@ export function listStatement(userId: string, { limit, sort, filter, from, now }
   }
   const direction = sort.descending ? 'DESC' : 'ASC'
   if (from) {
-    where.push(`(${column}, id) ${sort.descending ? '<=' : '>='} (${bind(position(from.value))}${collate}, ${bind(from.id)})`)
+    const op = sort.descending ? '<=' : '>='
+    where.push(
+      pinned ? `id ${op} ${bind(from.id)}` : `(${column}, id) ${op} (${bind(position(from.value))}${collate}, ${bind(from.id)})`,
+    )
   }
   const sql = `SELECT ${COLUMNS} FROM tasks WHERE ${where.join(' AND ')}
                ORDER BY ${column}${collate} ${direction}, id ${direction} LIMIT ${bind(limit)}`
