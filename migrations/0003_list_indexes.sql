@@ -3,7 +3,7 @@
 -- src/tasks/repo.ts (SORTS) names these columns; test/rows-read.test.ts checks each plan.
 --
 -- A row-value range such as (key, id) >= (?, ?) can seek an index only when `key` is a column, not
--- an expression, so the two keys that are not plain columns are VIRTUAL generated columns: they
+-- an expression, so the keys that are not plain columns are VIRTUAL generated columns: they
 -- take no storage, cannot drift from the columns they derive from, and only their indexes hold them.
 
 -- Priority by rank, not alphabetically. Same order as PRIORITIES in src/tasks/schema.ts.

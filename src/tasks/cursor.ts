@@ -2,9 +2,9 @@
  * Opaque keyset cursor: the sort value and id of the first task of the next page, plus a digest of
  * the sort and filters it was made for. Keyset (not offset) pagination stays correct while tasks
  * are added or deleted between pages. The position is inclusive, not the last task already shown:
- * SQLite seeks a row-value range to its first column and steps over rows equal to it, so an
- * exclusive position would cost every page one more row read than it returns. It is not signed:
- * every query is scoped by the caller, so a forged cursor can only move within the caller's own tasks.
+ * the previous page read that task as its peek at a next page, and the next page starts on it, so
+ * every page reads its own rows plus one. It is not signed: every query is scoped by the caller,
+ * so a forged cursor can only move within the caller's own tasks.
  */
 import { isTaskId } from './id'
 

@@ -110,11 +110,12 @@ interface SortKey {
   position: (value: string | null) => string | number
 }
 
-const key = (
-  column: string,
-  position: SortKey['position'] = (value) => value!,
-  collate: SortKey['collate'] = '',
-): SortKey => ({ column, collate, position })
+const key = (column: string, options: Partial<Omit<SortKey, 'column'>> = {}): SortKey => ({
+  column,
+  collate: '',
+  position: (value) => value!,
+  ...options,
+})
 const bothWays = (sortKey: SortKey) => ({ asc: sortKey, desc: sortKey })
 
 /**
@@ -125,9 +126,12 @@ const SORTS: Record<SortField, { asc: SortKey; desc: SortKey }> = {
   createdAt: bothWays(key('created_at')),
   updatedAt: bothWays(key('updated_at')),
   // No due date sorts after every date ascending ('~'), before every date descending (''): last both ways.
-  dueAt: { asc: key('due_nulls_high', (value) => value ?? '~'), desc: key('due_nulls_low', (value) => value ?? '') },
-  priority: bothWays(key('priority_rank', (value) => PRIORITIES.indexOf(value as Task['priority']))),
-  title: bothWays(key('title', undefined, ' COLLATE NOCASE')),
+  dueAt: {
+    asc: key('due_nulls_high', { position: (value) => value ?? '~' }),
+    desc: key('due_nulls_low', { position: (value) => value ?? '' }),
+  },
+  priority: bothWays(key('priority_rank', { position: (value) => PRIORITIES.indexOf(value as Task['priority']) })),
+  title: bothWays(key('title', { collate: ' COLLATE NOCASE' })),
 }
 
 // q is literal text: escape LIKE's wildcards and the escape character itself.
@@ -139,7 +143,7 @@ const likeContaining = (text: string) => `%${text.replace(/[\\%_]/g, (c) => `\\$
  * the other filters are checked on each row the range yields, so a page reads further the rarer
  * its matches are, at most through the caller's own tasks.
  */
-export function listStatement(userId: string, { limit, sort, filter, from, now }: ListOptions) {
+function listStatement(userId: string, { limit, sort, filter, from, now }: ListOptions) {
   const params: unknown[] = [userId]
   const bind = (value: unknown) => `?${params.push(value)}`
   const { column, collate, position } = SORTS[sort.field][sort.descending ? 'desc' : 'asc']

@@ -82,16 +82,11 @@ export type TaskPatch = z.output<typeof taskPatch>
 const single = () =>
   z.string({ error: (issue) => (Array.isArray(issue.input) ? 'must be given only once' : undefined) })
 
-const boolean = () =>
-  single()
-    .refine((v) => v === 'true' || v === 'false', 'must be true or false')
-    .transform((v) => v === 'true')
-
 /** The fields a list can be sorted by; repo.ts maps each to the one column its index orders by. */
 export const SORT_FIELDS = ['createdAt', 'updatedAt', 'dueAt', 'priority', 'title'] as const
 export type SortField = (typeof SORT_FIELDS)[number]
 const SORTS = SORT_FIELDS.flatMap((field) => [field, `-${field}` as const])
-export const MAX_SEARCH_LENGTH = 100
+const MAX_SEARCH_LENGTH = 100
 // A title cursor carries up to 200 characters, each up to 6 bytes once JSON-escaped, in base64.
 const MAX_CURSOR_LENGTH = 2048
 
@@ -127,7 +122,11 @@ export const listQuery = z
           'Default -createdAt (newest first). priority sorts by rank (low < medium < high), title ' +
           'case-insensitively (ASCII letters), and tasks without dueAt come last in both directions.',
       ),
-    completed: boolean().optional().describe('true: only completed tasks; false: only open ones.'),
+    completed: single()
+      .refine((v) => v === 'true' || v === 'false', 'must be true or false')
+      .transform((v) => v === 'true')
+      .optional()
+      .describe('true: only completed tasks; false: only open ones.'),
     priority: single()
       .pipe(z.enum(PRIORITIES, { error: `must be one of ${PRIORITIES.join(', ')}` }))
       .optional()
