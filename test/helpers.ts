@@ -166,21 +166,23 @@ export const invalidNames = (problem: Problem) =>
  * and hands back the first row: the same statement, the same single round trip.
  */
 export function countingDb(db: D1Database) {
-  const counter = { roundTrips: 0, statements: [] as string[], rowsRead: 0 }
+  // statements[i] ran with bindings[i]: enough to EXPLAIN exactly what a request ran.
+  const counter = { roundTrips: 0, statements: [] as string[], bindings: [] as unknown[][], rowsRead: 0 }
   const meter = <T>(result: D1Result<T>): D1Result<T> => {
     counter.rowsRead += result.meta.rows_read
     return result
   }
-  const wrapStatement = (statement: D1PreparedStatement, sql: string): D1PreparedStatement =>
+  const wrapStatement = (statement: D1PreparedStatement, sql: string, bound: unknown[] = []): D1PreparedStatement =>
     new Proxy(statement, {
       get(target, prop) {
-        if (prop === 'bind') return (...values: unknown[]) => wrapStatement(target.bind(...values), sql)
+        if (prop === 'bind') return (...values: unknown[]) => wrapStatement(target.bind(...values), sql, values)
         const value = Reflect.get(target, prop, target)
         if (typeof value !== 'function') return value
         if (!['first', 'all', 'run', 'raw'].includes(String(prop))) return value.bind(target)
         return async (...args: unknown[]) => {
           counter.roundTrips++
           counter.statements.push(sql)
+          counter.bindings.push(bound)
           if (prop === 'all' || prop === 'run') return meter(await target[prop]())
           if (prop === 'first') {
             const row = meter(await target.all<Record<string, unknown>>()).results[0] ?? null

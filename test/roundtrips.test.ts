@@ -13,6 +13,7 @@ describe('D1 round trips per request', () => {
       ['GET', '/tasks'],
       ['GET', `/tasks?limit=1&cursor=${nextCursor}`],
       ['GET', '/tasks?completed=false'],
+      ['GET', `/tasks?sort=-dueAt&tag=a&tag=b&q=${encodeURIComponent('50%')}&priority=high&dueAfter=2026-01-01T00:00:00Z&overdue=true`],
       ['HEAD', '/tasks'],
       ['HEAD', `/tasks/${task.id}`],
       ['POST', '/tasks', { title: 'new' }],

@@ -258,7 +258,7 @@ describe('request bodies', () => {
 })
 
 describe('query parameters', () => {
-  it('refuses bad limit, cursor and completed values', async () => {
+  it('refuses bad limit, cursor, sort and filter values, naming the parameter', async () => {
     for (const [query, name] of [
       ['limit=0', 'limit'],
       ['limit=101', 'limit'],
@@ -272,7 +272,29 @@ describe('query parameters', () => {
       [`cursor=${'a'.repeat(600)}`, 'cursor'],
       ['completed=yes', 'completed'],
       ['completed=1', 'completed'],
-      ['sort=title', 'sort'],
+      ['sort=name', 'sort'],
+      ['sort=', 'sort'],
+      ['sort=+title', 'sort'],
+      ['sort=--title', 'sort'],
+      ['sort=Title', 'sort'],
+      ['sort=title&sort=-title', 'sort'],
+      ['priority=urgent', 'priority'],
+      ['priority=HIGH', 'priority'],
+      ['priority=low&priority=high', 'priority'],
+      ['tag=', 'tag'],
+      [`tag=${'x'.repeat(33)}`, 'tag'],
+      [Array.from({ length: 11 }, (_, i) => `tag=t${i}`).join('&'), 'tag'],
+      ['q=', 'q'],
+      [`q=${'x'.repeat(101)}`, 'q'],
+      ['q=a&q=b', 'q'],
+      ['dueBefore=tomorrow', 'dueBefore'],
+      ['dueBefore=2026-02-30T00:00:00Z', 'dueBefore'],
+      ['dueBefore=2026-05-01', 'dueBefore'],
+      ['dueAfter=1714550400', 'dueAfter'],
+      ['dueAfter=2026-05-01T09:30:00Z&dueAfter=2026-05-02T09:30:00Z', 'dueAfter'],
+      ['overdue=false', 'overdue'],
+      ['overdue=1', 'overdue'],
+      ['overdue=true&completed=true', 'overdue'],
     ]) {
       expect(invalidNames(await expectProblem(await user.request(`/tasks?${query}`), 400)), query).toEqual([name])
     }

@@ -1,37 +1,54 @@
 /**
- * Opaque keyset cursor: the (createdAt, id) of the first task of the next page, plus the filter it
- * was made for. Keyset (not offset) pagination stays correct while tasks are added or deleted
- * between pages. The position is inclusive, not the last task already shown: SQLite seeks a row-value
- * range to its first column and steps over rows equal to it, so an exclusive position would cost
- * every page one more row read than it returns. It is not signed: every query is scoped by the caller, so a forged cursor can only move
- * within the caller's own tasks.
+ * Opaque keyset cursor: the sort value and id of the first task of the next page, plus a digest of
+ * the sort and filters it was made for. Keyset (not offset) pagination stays correct while tasks
+ * are added or deleted between pages. The position is inclusive, not the last task already shown:
+ * the previous page read that task as its peek at a next page, and the next page starts on it, so
+ * every page reads its own rows plus one. It is not signed: every query is scoped by the caller,
+ * so a forged cursor can only move within the caller's own tasks.
  */
 import { decodeOpaque, encodeOpaque } from '../opaque'
 import { isTaskId } from './id'
 
 export interface Cursor {
-  createdAt: string
+  /** The next page's first task's value of the sorted field: a string, or null for no due date. */
+  value: string | null
   id: string
 }
 
-export interface ListFilter {
-  completed?: boolean
-}
+const encoder = new TextEncoder()
 
-export const filterKey = (filter: ListFilter): string => `completed=${filter.completed ?? ''}`
-
-const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/
-
-export function encodeCursor(position: Cursor, key: string): string {
-  return encodeOpaque({ c: position.createdAt, i: position.id, f: key })
-}
-
-/** The position, or why the cursor is refused. */
-export function decodeCursor(raw: string, key: string): Cursor | string {
-  const { c, i, f } = decodeOpaque(raw) ?? {}
-  if (typeof c !== 'string' || !ISO_INSTANT.test(c) || typeof i !== 'string' || !isTaskId(i)) {
-    return 'is not a valid cursor'
+/**
+ * 64 bits of what a cursor was made for (two FNV-1a lanes with a murmur3 finish). It only tells one
+ * listing from another; it is not a MAC, and need not be: a cursor that passed it under other
+ * parameters would still only move within the caller's own tasks.
+ */
+function digest(text: string): string {
+  let a = 0x811c9dc5
+  let b = 0x01000193
+  for (const byte of encoder.encode(text)) {
+    a = Math.imul(a ^ byte, 0x01000193)
+    b = Math.imul(b ^ byte, 0x5bd1e995)
   }
-  if (f !== key) return 'was made for different filters; start again without a cursor'
-  return { createdAt: c, id: i }
+  const finish = (h: number) => {
+    h = Math.imul(h ^ (h >>> 16), 0x85ebca6b)
+    h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35)
+    return ((h ^ (h >>> 16)) >>> 0).toString(36)
+  }
+  return `${finish(a)}.${finish(b)}`
+}
+
+/** `listing` is the canonical text of the sort and filters; the cursor is valid only under the same one. */
+export function encodeCursor(position: Cursor, listing: string): string {
+  return encodeOpaque({ v: position.value, i: position.id, k: digest(listing) })
+}
+
+/**
+ * The position, or why the cursor is refused. The value is only known to be a string or null here;
+ * what it must look like depends on the sort, which the caller checks.
+ */
+export function decodeCursor(raw: string, listing: string): Cursor | string {
+  const { v, i, k } = decodeOpaque(raw) ?? {}
+  if (!(typeof v === 'string' || v === null) || typeof i !== 'string' || !isTaskId(i)) return 'is not a valid cursor'
+  if (k !== digest(listing)) return 'was made for a different sort or filters; start again without a cursor'
+  return { value: v, id: i }
 }

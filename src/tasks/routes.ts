@@ -52,11 +52,11 @@ export const taskRoutes = new Hono<AppEnv>()
   .use(bodyLimit({ maxSize: MAX_BODY_BYTES, onError: () => { throw payloadTooLarge(MAX_BODY_BYTES) } }))
 
   .get('/', queryParams(listQuery), async (c) => {
-    const { limit, filter, filterKey, from } = c.req.valid('query')
+    const { limit, sort, filter, listing, from } = c.req.valid('query')
     // One row more than the page: it tells whether there is a next page and where it starts.
-    const rows = await repo.listTasks(c.var.db, c.var.user.id, { limit: limit + 1, filter, from })
+    const rows = await repo.listTasks(c.var.db, c.var.user.id, { limit: limit + 1, sort, filter, from, now: now() })
     const next = rows[limit]
-    const nextCursor = next ? encodeCursor(next, filterKey) : null
+    const nextCursor = next ? encodeCursor({ value: next[sort.field], id: next.id }, listing) : null
     const items = rows.slice(0, limit)
     return c.json({ items, nextCursor })
   })

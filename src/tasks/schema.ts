@@ -1,6 +1,6 @@
 /** What a client may send. Mirrors the CHECK constraints in migrations/. */
 import * as z from 'zod'
-import { type Cursor, decodeCursor, filterKey } from './cursor'
+import { type Cursor, decodeCursor } from './cursor'
 import { decodeToken } from './sync'
 
 export const PRIORITIES = ['low', 'medium', 'high'] as const
@@ -88,29 +88,96 @@ const limit = single()
   .transform(Number)
   .refine((n) => n >= 1 && n <= MAX_PAGE_SIZE, `must be a whole number from 1 to ${MAX_PAGE_SIZE}`)
   .default(DEFAULT_PAGE_SIZE)
+  .describe(`Items per page, 1 to ${MAX_PAGE_SIZE}; default ${DEFAULT_PAGE_SIZE}.`)
+
+/** The fields a list can be sorted by; repo.ts maps each to the one column its index orders by. */
+export const SORT_FIELDS = ['createdAt', 'updatedAt', 'dueAt', 'priority', 'title'] as const
+export type SortField = (typeof SORT_FIELDS)[number]
+const SORTS = SORT_FIELDS.flatMap((field) => [field, `-${field}` as const])
+const MAX_SEARCH_LENGTH = 100
+// A title cursor carries up to 200 characters, each up to 6 bytes once JSON-escaped, in base64.
+const MAX_CURSOR_LENGTH = 2048
+
+// Timestamps as the API returns them (created, updated and due alike): what a cursor carries.
+const instant = z.string().regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/)
+
+/** What a cursor's value must look like under each sort; anything else is a tampered cursor. */
+const cursorValue = {
+  createdAt: instant,
+  updatedAt: instant,
+  dueAt: instant.nullable(),
+  priority: fields.priority,
+  title: fields.title,
+} satisfies Record<SortField, z.ZodType>
 
 export const listQuery = z
   .strictObject({
     limit,
-    cursor: single().max(512, 'is not a valid cursor').optional(),
+    cursor: single()
+      .max(MAX_CURSOR_LENGTH, 'is not a valid cursor')
+      .optional()
+      .describe('The previous page\'s nextCursor. Valid only with the same sort and filters it was made for.'),
+    sort: single()
+      .pipe(z.enum(SORTS, { error: `must be one of ${SORTS.join(', ')}` }))
+      .default('-createdAt')
+      .describe(
+        'Field to sort by, ascending, or descending with a leading "-"; ties by id in the same direction. ' +
+          'Default -createdAt (newest first). priority sorts by rank (low < medium < high), title ' +
+          'case-insensitively (ASCII letters), and tasks without dueAt come last in both directions.',
+      ),
     completed: single()
       .refine((v) => v === 'true' || v === 'false', 'must be true or false')
       .transform((v) => v === 'true')
-      .optional(),
+      .optional()
+      .describe('true: only completed tasks; false: only open ones.'),
+    priority: single()
+      .pipe(z.enum(PRIORITIES, { error: `must be one of ${PRIORITIES.join(', ')}` }))
+      .optional()
+      .describe('Only tasks of this priority.'),
+    tag: z
+      .union([z.string(), z.array(z.string())])
+      .transform((value) => (typeof value === 'string' ? [value] : value))
+      .pipe(z.array(text(1, 32, { trim: true })).max(MAX_TAGS, `must be given at most ${MAX_TAGS} times`))
+      // Sorted and unique: the same set of tags is the same filter, whatever order it came in.
+      .transform((list) => [...new Set(list)].sort())
+      .optional()
+      .describe('Only tasks that have this tag (exact, case-sensitive). Repeat it for tasks that have all the given tags.'),
+    q: single()
+      .pipe(text(1, MAX_SEARCH_LENGTH, { trim: false }))
+      .optional()
+      .describe(
+        'Only tasks whose title or description contains this text, literally (% and _ are not wildcards), ' +
+          'ignoring the case of ASCII letters.',
+      ),
+    dueBefore: single().pipe(dueAt).optional().describe('Only tasks due strictly before this RFC 3339 date-time.'),
+    dueAfter: single().pipe(dueAt).optional().describe('Only tasks due at or after this RFC 3339 date-time.'),
+    overdue: single()
+      .refine((v) => v === 'true', 'must be true; overdue=false is not supported (use completed and dueAfter)')
+      .transform(() => true as const)
+      .optional()
+      .describe('true: only open tasks whose due date has passed. Cannot be combined with completed=true.'),
   })
-  .transform(({ limit, cursor, completed }, ctx) => {
-    const filter = completed === undefined ? {} : { completed }
-    const key = filterKey(filter)
+  .transform(({ limit, cursor, sort, completed, priority, tag: tags, q, dueBefore, dueAfter, overdue }, ctx) => {
+    if (overdue && completed === true) {
+      ctx.addIssue({ code: 'custom', path: ['overdue'], message: 'lists open tasks only; it cannot be combined with completed=true' })
+      return z.NEVER
+    }
+    const filter = { completed, priority, tags, q, dueBefore, dueAfter, overdue }
+    const field = sort.replace(/^-/, '') as SortField
+    // Every parameter that decides which tasks come in which order, and nothing else: a cursor is
+    // bound to it. Absent ones are null in the array, so the text is canonical.
+    const listing = JSON.stringify([sort, completed, priority, tags, q, dueBefore, dueAfter, overdue])
     let from: Cursor | undefined
     if (cursor !== undefined) {
-      const decoded = decodeCursor(cursor, key)
-      if (typeof decoded === 'string') {
-        ctx.addIssue({ code: 'custom', path: ['cursor'], message: decoded })
+      const decoded = decodeCursor(cursor, listing)
+      const value = typeof decoded === 'string' ? undefined : cursorValue[field].safeParse(decoded.value)
+      if (typeof decoded === 'string' || !value?.success) {
+        ctx.addIssue({ code: 'custom', path: ['cursor'], message: typeof decoded === 'string' ? decoded : 'is not a valid cursor' })
         return z.NEVER
       }
-      from = decoded
+      from = { value: value.data, id: decoded.id }
     }
-    return { limit, filter, filterKey: key, from }
+    return { limit, sort: { field, descending: sort.startsWith('-') }, filter, listing, from }
   })
 export type ListQuery = z.output<typeof listQuery>
 
