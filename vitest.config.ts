@@ -34,7 +34,7 @@ export default defineConfig(async () => {
       silent: 'passed-only' as const,
       // Real Better Auth servers, in Node, for the interoperability tests.
       globalSetup: ['./test/better-auth/global-setup.ts'],
-      setupFiles: ['./test/apply-migrations.ts'],
+      setupFiles: ['./test/apply-migrations.ts', './test/figures.ts'],
     },
   }
 })
