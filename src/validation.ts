@@ -18,7 +18,10 @@ function unknownKeyDetail(key: string, noun: 'field' | 'parameter'): string {
 const pointer = (path: readonly PropertyKey[]) =>
   `#${path.map((p) => `/${String(p).replace(/~/g, '~0').replace(/\//g, '~1')}`).join('')}`
 
-function invalidParams(error: z.ZodError, where: 'body' | 'query'): InvalidParam[] {
+type Where = 'body' | 'query' | 'header'
+const WHAT = { body: 'body field(s)', query: 'query parameter(s)', header: 'header(s)' } as const
+
+function invalidParams(error: z.ZodError, where: Where): InvalidParam[] {
   const noun = where === 'body' ? 'field' : 'parameter'
   const place = (path: readonly PropertyKey[], detail: string): InvalidParam =>
     where === 'body' ? { pointer: pointer(path), detail } : { parameter: String(path[0] ?? ''), detail }
@@ -34,26 +37,28 @@ function describe(errors: InvalidParam[], what: string): string {
   return `Invalid ${what}: ${[...new Set(names)].join(', ')}.`
 }
 
+/** The schema's output for `value`, or a 400 naming every invalid field, parameter or header. */
+function parse<T extends z.ZodType>(schema: T, value: unknown, where: Where): z.output<T> {
+  const result = schema.safeParse(value)
+  if (!result.success) {
+    const errors = invalidParams(result.error, where)
+    throw invalidRequest(describe(errors, WHAT[where]), errors)
+  }
+  return result.data
+}
+
 /** A JSON object body (415 for another media type, 400 for malformed JSON or invalid fields). */
 export const jsonBody = <T extends z.ZodType>(schema: T) =>
   validator('json', (value, c) => {
     const mediaType = (c.req.header('Content-Type') ?? '').split(';')[0]!.trim()
     if (!JSON_MEDIA_TYPE.test(mediaType)) throw unsupportedMediaType()
-    const result = schema.safeParse(value)
-    if (!result.success) {
-      const errors = invalidParams(result.error, 'body')
-      throw invalidRequest(describe(errors, 'body field(s)'), errors)
-    }
-    return result.data as z.output<T>
+    return parse(schema, value, 'body')
   })
 
 /** Query parameters: unknown or repeated ones are refused, never ignored. */
 export const queryParams = <T extends z.ZodType>(schema: T) =>
-  validator('query', (value) => {
-    const result = schema.safeParse(value)
-    if (!result.success) {
-      const errors = invalidParams(result.error, 'query')
-      throw invalidRequest(describe(errors, 'query parameter(s)'), errors)
-    }
-    return result.data as z.output<T>
-  })
+  validator('query', (value) => parse(schema, value, 'query'))
+
+/** Request headers the schema names (lower-case); any others pass through unvalidated. */
+export const headerParams = <T extends z.ZodType>(schema: T) =>
+  validator('header', (value) => parse(schema, value, 'header'))
