@@ -7,11 +7,12 @@
 import { createMiddleware } from 'hono/factory'
 import { getConfig } from './config'
 import type { AppEnv } from './env'
+import { REPLAYED_HEADER } from './idempotency/key'
 import { BOOKMARK_HEADER } from './session'
 
 const ALLOW_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'].join(',')
 const ALLOW_HEADERS = ['Authorization', 'Content-Type', 'If-Match', 'If-None-Match', 'Idempotency-Key', BOOKMARK_HEADER].join(',')
-const EXPOSE_HEADERS = ['ETag', 'Location', 'Retry-After', 'X-Request-Id', BOOKMARK_HEADER].join(',')
+const EXPOSE_HEADERS = ['ETag', 'Location', 'Retry-After', 'X-Request-Id', REPLAYED_HEADER, BOOKMARK_HEADER].join(',')
 const MAX_AGE_SECONDS = '600'
 
 // Before authentication, so that preflights (which never carry a token) succeed.

@@ -61,6 +61,13 @@ export const serverMisconfigured = (detail = 'The server is not configured to ve
   new Problem(500, 'server-misconfigured', 'Server misconfigured', detail)
 export const quotaExceeded = (quota: number) =>
   new Problem(409, 'quota-exceeded', 'Task quota exceeded', `A user may store at most ${quota} tasks; delete some first.`)
+export const idempotencyKeyReused = () =>
+  new Problem(
+    422,
+    'idempotency-key-reused',
+    'Idempotency key reused',
+    'This Idempotency-Key was sent with a different request body in the last 24 hours; use a new key for a new request.',
+  )
 export const serviceUnavailable = (detail = 'The database is unavailable; try again shortly.') =>
   new Problem(503, 'service-unavailable', 'Service unavailable', detail, undefined, {
     'Retry-After': String(RETRY_AFTER_SECONDS),

@@ -31,6 +31,17 @@ describe('D1 round trips per request', () => {
     }
   })
 
+  it('is one for a create with an Idempotency-Key, whether it creates, replays or is refused as reused', async () => {
+    const user = await signIn()
+    const headers = { 'Idempotency-Key': crypto.randomUUID() }
+    for (const [title, status] of [['keyed', 201], ['keyed', 201], ['other', 422]] as const) {
+      const { db, counter } = countingDb(env.DB)
+      const res = await request('/tasks', { method: 'POST', token: user.token, body: { title }, headers, env: { DB: db } })
+      expect(res.status).toBe(status)
+      expect(counter.roundTrips, title).toBe(1)
+    }
+  })
+
   it('is none for /me and /health, and none for a refused token', async () => {
     const user = await signIn()
     for (const [path, token] of [['/me', user.token], ['/health', undefined], ['/tasks', 'bad']] as const) {

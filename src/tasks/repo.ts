@@ -4,6 +4,7 @@
  * Values are always bound; column names only ever come from the constants below.
  */
 import { type Db, d1 } from '../db'
+import { idempotencyCutoff } from '../idempotency/key'
 import type { Cursor } from './cursor'
 import type { Versions, VersionCondition } from './preconditions'
 import { type ListQuery, PRIORITIES, type SortField, type TaskInput, type TaskPatch } from './schema'
@@ -39,6 +40,9 @@ interface TaskRow {
 
 const COLUMNS = 'id, title, description, completed, priority, due_at, tags, created_at, updated_at, completed_at, version'
 
+/** The condition that refuses a create once the user stores `?<param>` tasks (counts kept by triggers, migration 0002). */
+const underQuota = (param: number) => `coalesce((SELECT n FROM task_counts WHERE user_id = ?1), 0) < ?${param}`
+
 const toTask = (row: TaskRow): Task => ({
   id: row.id,
   title: row.title,
@@ -69,7 +73,7 @@ export async function insertTask(
       .prepare(
         `INSERT INTO tasks (id, user_id, title, description, completed, priority, due_at, tags, created_at, updated_at, completed_at)
          SELECT ?2, ?1, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, CASE WHEN ?5 = 1 THEN ?9 END
-         WHERE coalesce((SELECT n FROM task_counts WHERE user_id = ?1), 0) < ?10
+         WHERE ${underQuota(10)}
          RETURNING ${COLUMNS}`,
       )
       .bind(
@@ -87,6 +91,108 @@ export async function insertTask(
       .first<TaskRow>(),
   )
   return row && toTask(row)
+}
+
+/** The task a create stores, in the shape every response has: the same as toTask of its row. */
+const newTask = (input: TaskInput, id: string, now: string): Task => ({
+  id,
+  title: input.title,
+  description: input.description,
+  completed: input.completed,
+  priority: input.priority,
+  dueAt: input.dueAt,
+  tags: input.tags,
+  createdAt: now,
+  updatedAt: now,
+  completedAt: input.completed ? now : null,
+  // A new row's version is the column default, 1.
+  version: 1,
+})
+
+export interface IdempotencyKey {
+  key: string
+  /** Fingerprint of the validated request (src/idempotency/key.ts). */
+  fingerprint: string
+}
+
+export type OnceResult =
+  /** `task` is the response to send: this request's new task, or the one the key first created, as it was then. */
+  | { outcome: 'created' | 'replayed'; task: Task }
+  /** The key is live with another fingerprint; nothing was written. */
+  | { outcome: 'key-reused' }
+  /** The key is free but the user is at the quota; nothing was written, so a retry may yet succeed. */
+  | { outcome: 'over-quota' }
+
+interface KeyRow {
+  request_hash: string
+  task_id: string
+  response_body: string
+}
+
+/**
+ * Creates the task unless the user's key already has a live record (or the user is at `quota`), in
+ * one batch (one transaction): the task, then the key record only if that task now exists, then
+ * whichever record the key has. D1 runs one batch at a time, so of any number of concurrent requests with
+ * one key exactly one inserts, and every other one reads its record and replays it.
+ * An expired record (older than the window, not yet purged) is replaced, as if it were gone.
+ */
+export async function insertTaskOnce(
+  db: Db,
+  userId: string,
+  { key, fingerprint }: IdempotencyKey,
+  input: TaskInput,
+  now: string,
+  quota: number,
+): Promise<OnceResult> {
+  const task = newTask(input, crypto.randomUUID(), now)
+  const body = JSON.stringify(task)
+  const cutoff = idempotencyCutoff(now)
+  const [, , record] = await d1(() =>
+    db.batch([
+      db
+        .prepare(
+          `INSERT INTO tasks (id, user_id, title, description, completed, priority, due_at, tags, created_at, updated_at, completed_at)
+           SELECT ?2, ?1, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10
+           WHERE NOT EXISTS (SELECT 1 FROM idempotency_keys WHERE user_id = ?1 AND key = ?11 AND created_at > ?12)
+             AND ${underQuota(13)}`,
+        )
+        .bind(
+          userId,
+          task.id,
+          task.title,
+          task.description,
+          task.completed ? 1 : 0,
+          task.priority,
+          task.dueAt,
+          JSON.stringify(task.tags),
+          now,
+          task.completedAt,
+          key,
+          cutoff,
+          quota,
+        ),
+      db
+        .prepare(
+          `INSERT INTO idempotency_keys (user_id, key, request_hash, task_id, status, response_body, created_at)
+           SELECT ?1, ?2, ?3, ?4, 201, ?5, ?6 WHERE EXISTS (SELECT 1 FROM tasks WHERE user_id = ?1 AND id = ?4)
+           ON CONFLICT (user_id, key) DO UPDATE SET
+             request_hash = excluded.request_hash, task_id = excluded.task_id, status = excluded.status,
+             response_body = excluded.response_body, created_at = excluded.created_at`,
+        )
+        .bind(userId, key, fingerprint, task.id, body, now),
+      db
+        .prepare(
+          'SELECT request_hash, task_id, response_body FROM idempotency_keys WHERE user_id = ?1 AND key = ?2 AND created_at > ?3',
+        )
+        .bind(userId, key, cutoff),
+    ]),
+  )
+  const row = (record?.results[0] ?? null) as KeyRow | null
+  // No live record after the batch: the key was free, and only the quota can have refused the task.
+  if (row === null) return { outcome: 'over-quota' }
+  if (row.task_id === task.id) return { outcome: 'created', task }
+  if (row.request_hash !== fingerprint) return { outcome: 'key-reused' }
+  return { outcome: 'replayed', task: JSON.parse(row.response_body) as Task }
 }
 
 export async function getTask(db: Db, userId: string, id: string): Promise<Task | null> {

@@ -6,9 +6,18 @@ import { limits } from '../config'
 import type { Db } from '../db'
 import type { AppEnv } from '../env'
 import { guard } from '../guard'
-import { forbidden, methodNotAllowed, notFound, payloadTooLarge, preconditionFailed, quotaExceeded } from '../problem'
+import { IDEMPOTENCY_HEADER, idempotencyHeaders, REPLAYED_HEADER, requestFingerprint } from '../idempotency/key'
+import {
+  forbidden,
+  idempotencyKeyReused,
+  methodNotAllowed,
+  notFound,
+  payloadTooLarge,
+  preconditionFailed,
+  quotaExceeded,
+} from '../problem'
 import { d1Session } from '../session'
-import { jsonBody, queryParams } from '../validation'
+import { headerParams, jsonBody, queryParams } from '../validation'
 import { encodeCursor } from './cursor'
 import { isTaskId } from './id'
 import { conditionalHeaders, etagOf, evaluateRead } from './preconditions'
@@ -61,11 +70,23 @@ export const taskRoutes = new Hono<AppEnv>()
     return c.json({ items, nextCursor })
   })
 
-  .post('/', queryParams(noQuery), jsonBody(taskInput), async (c) => {
+  .post('/', queryParams(noQuery), headerParams(idempotencyHeaders), jsonBody(taskInput), async (c) => {
+    const input = c.req.valid('json')
+    const key = c.req.valid('header')[IDEMPOTENCY_HEADER]
     const { taskQuota } = limits(c.env)
-    const task = await repo.insertTask(c.var.db, c.var.user.id, c.req.valid('json'), now(), taskQuota)
-    if (!task) throw quotaExceeded(taskQuota)
-    return withEtag(c, task, 201, { Location: `/tasks/${task.id}` })
+    if (key === undefined) {
+      const task = await repo.insertTask(c.var.db, c.var.user.id, input, now(), taskQuota)
+      if (!task) throw quotaExceeded(taskQuota)
+      return withEtag(c, task, 201, { Location: `/tasks/${task.id}` })
+    }
+    const fingerprint = await requestFingerprint(input)
+    const result = await repo.insertTaskOnce(c.var.db, c.var.user.id, { key, fingerprint }, input, now(), taskQuota)
+    if (result.outcome === 'key-reused') throw idempotencyKeyReused()
+    if (result.outcome === 'over-quota') throw quotaExceeded(taskQuota)
+    const { task } = result
+    // A replay is the first response again, marked so a client can tell (as Stripe's API does).
+    const replayed = result.outcome === 'replayed' ? { [REPLAYED_HEADER]: 'true' } : {}
+    return withEtag(c, task, 201, { Location: `/tasks/${task.id}`, ...replayed })
   })
 
   // Deletes the caller's completed tasks (each leaves a tombstone for the sync feed).
