@@ -1,43 +1,49 @@
 /** Builds the Hono app: global middleware, routes, and the one error renderer. */
 import { Hono } from 'hono'
 import { requestId } from 'hono/request-id'
-import { guard } from './guard'
 import { cors } from './cors'
 import type { AppEnv } from './env'
+import { guard } from './guard'
 import { observe } from './observability'
+import { documentation } from './openapi/routes'
 import { methodNotAllowed, onError, onNotFound } from './problem'
 import { taskRoutes } from './tasks/routes'
+import { noQuery } from './tasks/schema'
+import { queryParams } from './validation'
 
+// One chain, so that its type (AppType) carries every route's input and output to hono/client.
 export const app = new Hono<AppEnv>()
+  .use(requestId())
+  .use(observe)
 
-app.use(requestId())
-app.use(observe)
+  // Set before the handler runs: hono puts them into whichever response is made, the error
+  // renderer's included. Set after, each c.header() would copy the finished Response once more.
+  .use(async (c, next) => {
+    c.header('X-Content-Type-Options', 'nosniff')
+    // Responses carry one user's data; no shared cache may keep them.
+    c.header('Cache-Control', 'no-store')
+    await next()
+  })
 
-// Set before the handler runs: hono puts them into whichever response is made, the error
-// renderer's included. Set after, each c.header() would copy the finished Response once more.
-app.use(async (c, next) => {
-  c.header('X-Content-Type-Options', 'nosniff')
-  // Responses carry one user's data; no shared cache may keep them.
-  c.header('Cache-Control', 'no-store')
-  await next()
-})
+  .use(cors)
 
-app.use(cors)
+  .get('/health', (c) => c.json({ status: 'ok' as const }, 200))
+  .all('/health', () => {
+    throw methodNotAllowed(['GET', 'HEAD'])
+  })
 
-app.get('/health', (c) => c.json({ status: 'ok' }))
-app.all('/health', () => {
-  throw methodNotAllowed(['GET', 'HEAD'])
-})
+  .get('/me', guard, queryParams(noQuery), (c) => {
+    const { id, email, name } = c.var.user
+    return c.json({ sub: id, email, name }, 200)
+  })
+  .all('/me', guard, () => {
+    throw methodNotAllowed(['GET', 'HEAD'])
+  })
 
-app.get('/me', guard, (c) => {
-  const { id, email, name } = c.var.user
-  return c.json({ sub: id, email, name })
-})
-app.all('/me', guard, () => {
-  throw methodNotAllowed(['GET', 'HEAD'])
-})
+  .route('/tasks', taskRoutes)
 
-app.route('/tasks', taskRoutes)
+// Public and generated from the routes above (and itself), so outside the typed chain.
+app.route('/', documentation(app))
 
 app.notFound(onNotFound)
 app.onError(onError)

@@ -18,6 +18,7 @@ import { requireUser } from './auth'
 import { limits } from './config'
 import type { AppEnv } from './env'
 import { timeAuth } from './observability'
+import { annotate } from './openapi/annotate'
 import { Problem, tooManyRequests } from './problem'
 
 /** `simple.limit` of the RATE_LIMITER binding in wrangler.toml; `simple.period` is 60. */
@@ -26,7 +27,7 @@ export const RATE_LIMIT_PERIOD_SECONDS = 60
 
 const noop = async () => {}
 
-export const guard = createMiddleware<AppEnv>(async (c, next) => {
+const guardMiddleware = createMiddleware<AppEnv>(async (c, next) => {
   const { userRequestsPerMinute, authFailuresPerMinute } = limits(c.env)
   try {
     await timeAuth(c.var.timing, () => requireUser(c, noop))
@@ -42,6 +43,11 @@ export const guard = createMiddleware<AppEnv>(async (c, next) => {
     throw tooManyRequests(RATE_LIMIT_PERIOD_SECONDS)
   }
   await next()
+})
+
+export const guard = annotate(guardMiddleware, {
+  authenticates: true,
+  problems: ['unauthorized', 'rate-limited', 'server-misconfigured', 'service-unavailable'],
 })
 
 async function allowed(c: Context<AppEnv>, key: string, perMinute: number): Promise<boolean> {

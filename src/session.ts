@@ -4,8 +4,10 @@
  * always sees its own writes.
  */
 import { createMiddleware } from 'hono/factory'
+import * as z from 'zod'
 import type { AppEnv } from './env'
 import { timedDb } from './observability'
+import { annotate } from './openapi/annotate'
 import { invalidRequest } from './problem'
 
 export const BOOKMARK_HEADER = 'x-d1-bookmark'
@@ -17,7 +19,7 @@ const BOOKMARK = /^[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{32}$/
  * Opens the request's D1 session as `c.var.db`: at the client's bookmark, or anywhere (a replica
  * may answer) without one. Every response, errors included, carries the session's newest bookmark.
  */
-export const d1Session = createMiddleware<AppEnv>(async (c, next) => {
+const session = createMiddleware<AppEnv>(async (c, next) => {
   const bookmark = c.req.header(BOOKMARK_HEADER)
   if (bookmark !== undefined && !BOOKMARK.test(bookmark)) {
     throw invalidRequest(`The ${BOOKMARK_HEADER} header must be a bookmark from an earlier response.`, [
@@ -30,4 +32,20 @@ export const d1Session = createMiddleware<AppEnv>(async (c, next) => {
   const latest = session.getBookmark()
   // Set on the finished response's own headers: c.header() now would copy the whole Response.
   if (latest) c.res.headers.set(BOOKMARK_HEADER, latest)
+})
+
+export const d1Session = annotate(session, {
+  input: {
+    target: 'header',
+    schema: z.object({
+      [BOOKMARK_HEADER]: z
+        .string()
+        .regex(BOOKMARK)
+        .optional()
+        .meta({ description: 'The `x-d1-bookmark` of your last response: this request then reads data at least that new.' }),
+    }),
+  },
+  // Every statement runs in the session, so any of them can find D1 unavailable.
+  problems: ['invalid-request', 'service-unavailable'],
+  headers: [BOOKMARK_HEADER],
 })

@@ -1,6 +1,8 @@
 /** Typed request validators that turn every zod failure into a 400 naming each invalid field. */
+import type { Env, MiddlewareHandler } from 'hono'
 import { validator } from 'hono/validator'
 import type { z } from 'zod'
+import { annotate } from './openapi/annotate'
 import { type InvalidParam, invalidRequest, unsupportedMediaType } from './problem'
 
 const JSON_MEDIA_TYPE = /^application\/([\w.-]+\+)?json$/i
@@ -47,18 +49,43 @@ function parse<T extends z.ZodType>(schema: T, value: unknown, where: Where): z.
   return result.data
 }
 
+/**
+ * The types a validator gives hono, and through it `hono/client`: the schema's input is what a
+ * client sends (defaults optional), its output what the handler gets. A query or header part whose
+ * fields are all optional need not be passed at all.
+ */
+type Validated<Target extends 'json' | 'query' | 'header', T extends z.ZodType> = {
+  in: Target extends 'json'
+    ? { [K in Target]: z.input<T> }
+    : {} extends z.input<T>
+      ? { [K in Target]?: z.input<T> }
+      : { [K in Target]: z.input<T> }
+  out: { [K in Target]: z.output<T> }
+}
+type ValidatorOf<Target extends 'json' | 'query' | 'header', T extends z.ZodType, E extends Env, P extends string> =
+  MiddlewareHandler<E, P, Validated<Target, T>>
+
 /** A JSON object body (415 for another media type, 400 for malformed JSON or invalid fields). */
-export const jsonBody = <T extends z.ZodType>(schema: T) =>
-  validator('json', (value, c) => {
-    const mediaType = (c.req.header('Content-Type') ?? '').split(';')[0]!.trim()
-    if (!JSON_MEDIA_TYPE.test(mediaType)) throw unsupportedMediaType()
-    return parse(schema, value, 'body')
-  })
+export const jsonBody = <T extends z.ZodType, E extends Env = any, P extends string = string>(schema: T) =>
+  annotate(
+    validator('json', (value, c) => {
+      const mediaType = (c.req.header('Content-Type') ?? '').split(';')[0]!.trim()
+      if (!JSON_MEDIA_TYPE.test(mediaType)) throw unsupportedMediaType()
+      return parse(schema, value, 'body')
+    }) as unknown as ValidatorOf<'json', T, E, P>,
+    { input: { target: 'json', schema }, problems: ['invalid-request'], bodyProblems: ['unsupported-media-type'] },
+  )
 
 /** Query parameters: unknown or repeated ones are refused, never ignored. */
-export const queryParams = <T extends z.ZodType>(schema: T) =>
-  validator('query', (value) => parse(schema, value, 'query'))
+export const queryParams = <T extends z.ZodType, E extends Env = any, P extends string = string>(schema: T) =>
+  annotate(validator('query', (value) => parse(schema, value, 'query')) as unknown as ValidatorOf<'query', T, E, P>, {
+    input: { target: 'query', schema },
+    problems: ['invalid-request'],
+  })
 
 /** Request headers the schema names (lower-case); any others pass through unvalidated. */
-export const headerParams = <T extends z.ZodType>(schema: T) =>
-  validator('header', (value) => parse(schema, value, 'header'))
+export const headerParams = <T extends z.ZodType, E extends Env = any, P extends string = string>(schema: T) =>
+  annotate(validator('header', (value) => parse(schema, value, 'header')) as unknown as ValidatorOf<'header', T, E, P>, {
+    input: { target: 'header', schema },
+    problems: ['invalid-request'],
+  })

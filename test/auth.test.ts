@@ -324,8 +324,11 @@ describe('configuration fails closed', () => {
 })
 
 describe('protection by design', () => {
-  it('requires a token on every route except /health', async () => {
-    const routes = app.routes.filter((r) => r.path !== '/health' && r.path !== '/*')
+  // Public on purpose: the health check and the API's documentation, which hold no user data.
+  const PUBLIC = new Set(['/health', '/openapi.json', '/docs', '/docs/app.js', '/docs/app.css'])
+
+  it('requires a token on every route except /health and the documentation', async () => {
+    const routes = app.routes.filter((r) => !PUBLIC.has(r.path) && r.path !== '/*')
     expect(routes.length).toBeGreaterThan(5)
     for (const { method, path } of routes) {
       const concrete = path.replace(':id', crypto.randomUUID()).replace('/*', '')

@@ -2,10 +2,12 @@
 import { type Context, Hono } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import { validator } from 'hono/validator'
+import * as z from 'zod'
 import { limits } from '../config'
 import type { Db } from '../db'
 import type { AppEnv } from '../env'
 import { guard } from '../guard'
+import { annotate } from '../openapi/annotate'
 import { IDEMPOTENCY_HEADER, idempotencyHeaders, REPLAYED_HEADER, requestFingerprint } from '../idempotency/key'
 import {
   forbidden,
@@ -19,7 +21,7 @@ import {
 import { d1Session } from '../session'
 import { headerParams, jsonBody, queryParams } from '../validation'
 import { encodeCursor } from './cursor'
-import { isTaskId } from './id'
+import { isTaskId, TASK_ID } from './id'
 import { conditionalHeaders, etagOf, evaluateRead } from './preconditions'
 import * as repo from './repo'
 import { bulkDeleteQuery, changesQuery, listQuery, noQuery, taskInput, taskPatch } from './schema'
@@ -27,11 +29,22 @@ import { changesSince } from './sync'
 
 export const MAX_BODY_BYTES = 16 * 1024
 
-const taskId = validator('param', (params) => {
-  const id = params.id ?? ''
-  if (!isTaskId(id)) throw notFound('No task has this id.')
-  return { id }
-})
+const taskId = annotate(
+  validator('param', (params) => {
+    const id = params.id ?? ''
+    if (!isTaskId(id)) throw notFound('No task has this id.')
+    return { id }
+  }),
+  {
+    input: { target: 'param', schema: z.object({ id: z.string().regex(TASK_ID).meta({ format: 'uuid', description: 'The task id.' }) }) },
+    problems: ['not-found'],
+  },
+)
+
+const limitBody = annotate(
+  bodyLimit({ maxSize: MAX_BODY_BYTES, onError: () => { throw payloadTooLarge(MAX_BODY_BYTES) } }),
+  { bodyProblems: ['payload-too-large'] },
+)
 
 /**
  * The result of a user-scoped statement on task `id`. When it matched nothing, one more query
@@ -58,7 +71,7 @@ export const taskRoutes = new Hono<AppEnv>()
   // Authentication and rate limits first: nothing below runs, and no body is read, for a refused request.
   .use(guard)
   .use(d1Session)
-  .use(bodyLimit({ maxSize: MAX_BODY_BYTES, onError: () => { throw payloadTooLarge(MAX_BODY_BYTES) } }))
+  .use(limitBody)
 
   .get('/', queryParams(listQuery), async (c) => {
     const { limit, sort, filter, listing, from } = c.req.valid('query')
@@ -67,7 +80,7 @@ export const taskRoutes = new Hono<AppEnv>()
     const next = rows[limit]
     const nextCursor = next ? encodeCursor({ value: next[sort.field], id: next.id }, listing) : null
     const items = rows.slice(0, limit)
-    return c.json({ items, nextCursor })
+    return c.json({ items, nextCursor }, 200)
   })
 
   .post('/', queryParams(noQuery), headerParams(idempotencyHeaders), jsonBody(taskInput), async (c) => {

@@ -12,10 +12,13 @@ export const DEFAULT_PAGE_SIZE = 50
 const length = (s: string) => [...s].length
 
 const text = (min: number, max: number, { trim }: { trim: boolean }) =>
-  (trim ? z.string().trim() : z.string()).refine(
-    (s) => length(s) >= min && length(s) <= max,
-    min > 0 ? `must be ${min} to ${max} characters` : `must be at most ${max} characters`,
-  )
+  (trim ? z.string().trim() : z.string())
+    .refine(
+      (s) => length(s) >= min && length(s) <= max,
+      min > 0 ? `must be ${min} to ${max} characters` : `must be at most ${max} characters`,
+    )
+    // For the OpenAPI document: a refinement has no JSON Schema. JSON Schema counts code points too.
+    .meta({ ...(min > 0 && { minLength: min }), maxLength: max })
 
 const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?(Z|[+-](\d{2}):(\d{2}))$/i
 
@@ -33,6 +36,7 @@ function isRfc3339(value: string): boolean {
 const dueAt = z
   .string()
   .refine(isRfc3339, 'must be an RFC 3339 date-time, e.g. 2026-05-01T09:30:00Z')
+  .meta({ format: 'date-time' })
   .transform((value) => new Date(value).toISOString())
   // An offset can push 9999-12-31 past year 9999, which has no four-digit ISO form.
   .refine((iso) => /^\d{4}-/.test(iso), 'must fall within the years 0000 to 9999 in UTC')
@@ -53,7 +57,11 @@ const fields = {
 
 /** POST /tasks and PUT /tasks/{id}: omitted optional fields take their defaults. */
 export const taskInput = z.strictObject({
-  title: z.string({ error: (issue) => (issue.input === undefined ? 'is required' : undefined) }).pipe(fields.title),
+  title: z
+    .string({ error: (issue) => (issue.input === undefined ? 'is required' : undefined) })
+    .pipe(fields.title)
+    // The document shows a pipe's input side: carry the title's limits over to it.
+    .meta(z.globalRegistry.get(fields.title)!),
   description: fields.description.default(''),
   completed: fields.completed.default(false),
   priority: fields.priority.default('medium'),
@@ -127,6 +135,7 @@ export const listQuery = z
       ),
     completed: single()
       .refine((v) => v === 'true' || v === 'false', 'must be true or false')
+      .meta({ enum: ['true', 'false'] })
       .transform((v) => v === 'true')
       .optional()
       .describe('true: only completed tasks; false: only open ones.'),

@@ -1,0 +1,137 @@
+/**
+ * What the routes cannot say about themselves: a name, a summary, the success responses, and the
+ * problems a handler raises on its own. Parameters, bodies, authentication and the problems of
+ * their middleware come from the routes (src/openapi/annotate.ts). A route missing here, or an
+ * entry with no route, stops the document from being built, and test/openapi.test.ts fails.
+ */
+import type * as z from 'zod'
+import { taskInput, taskPatch } from '../tasks/schema'
+import type { ResponseHeader } from './headers'
+import type { ProblemSlug } from './problems'
+import { health, me, openApiDocument, problem, task, taskPage } from './schemas'
+
+export interface SuccessResponse {
+  status: 200 | 201 | 204
+  description: string
+  /** JSON unless `mediaType` says otherwise; none for 204. */
+  schema?: z.ZodType
+  mediaType?: string
+  headers?: readonly ResponseHeader[]
+}
+
+export interface OperationSpec {
+  operationId: string
+  tag: 'Tasks' | 'Account' | 'Service' | 'Documentation'
+  summary: string
+  description?: string
+  success: SuccessResponse
+  /** Problems the handler raises itself, beyond those of the middleware it runs behind. */
+  problems?: readonly ProblemSlug[]
+}
+
+/** Schemas worth a name in `components.schemas`; any other is written inline. */
+export const SCHEMA_NAMES = new Map<z.ZodType, string>([
+  [task, 'Task'],
+  [taskPage, 'TaskPage'],
+  [taskInput, 'TaskInput'],
+  [taskPatch, 'TaskPatch'],
+  [problem, 'Problem'],
+  [me, 'Me'],
+])
+
+const OWNED: readonly ProblemSlug[] = ['forbidden', 'not-found']
+
+/** Keyed by `METHOD /path`, with OpenAPI's `{param}` path syntax. */
+export const OPERATIONS: Record<string, OperationSpec> = {
+  'GET /health': {
+    operationId: 'getHealth',
+    tag: 'Service',
+    summary: 'Check that the worker is up',
+    description: 'Reads no data and needs no token.',
+    success: { status: 200, description: 'The worker is up.', schema: health },
+  },
+  'GET /me': {
+    operationId: 'getMe',
+    tag: 'Account',
+    summary: 'Who the token says you are',
+    success: { status: 200, description: 'The identity every task request is scoped to.', schema: me },
+  },
+  'GET /tasks': {
+    operationId: 'listTasks',
+    tag: 'Tasks',
+    summary: 'List your tasks, newest first',
+    description:
+      'Keyset pagination: pass the previous page\'s `nextCursor` as `cursor`. A cursor is bound to the filters it was made with.',
+    success: { status: 200, description: 'One page of your tasks.', schema: taskPage },
+  },
+  'POST /tasks': {
+    operationId: 'createTask',
+    tag: 'Tasks',
+    summary: 'Create a task',
+    description:
+      'With `Idempotency-Key`, a retry with the same key and body within 24 hours gets the first response again ' +
+      '(marked `Idempotent-Replayed: true`) and creates nothing; the same key with a different body is a 422. ' +
+      'Keys are per user. Concurrent requests with one key create one task and all get it.',
+    success: {
+      status: 201,
+      description: 'The task created, or the one this `Idempotency-Key` created before.',
+      schema: task,
+      headers: ['Location', 'Idempotent-Replayed'],
+    },
+    problems: ['quota-exceeded', 'idempotency-key-reused'],
+  },
+  'GET /tasks/{id}': {
+    operationId: 'getTask',
+    tag: 'Tasks',
+    summary: 'Get one of your tasks',
+    success: { status: 200, description: 'The task.', schema: task },
+    problems: OWNED,
+  },
+  'PUT /tasks/{id}': {
+    operationId: 'replaceTask',
+    tag: 'Tasks',
+    summary: 'Replace a task',
+    description: 'Omitted optional fields return to their defaults.',
+    success: { status: 200, description: 'The task as it now is.', schema: task },
+    problems: OWNED,
+  },
+  'PATCH /tasks/{id}': {
+    operationId: 'updateTask',
+    tag: 'Tasks',
+    summary: 'Change some fields of a task',
+    description: 'Any subset of the writable fields, at least one.',
+    success: { status: 200, description: 'The task as it now is.', schema: task },
+    problems: OWNED,
+  },
+  'DELETE /tasks/{id}': {
+    operationId: 'deleteTask',
+    tag: 'Tasks',
+    summary: 'Delete a task',
+    success: { status: 204, description: 'Deleted.' },
+    problems: OWNED,
+  },
+  'GET /openapi.json': {
+    operationId: 'getOpenApiDocument',
+    tag: 'Documentation',
+    summary: 'This document',
+    success: { status: 200, description: 'The OpenAPI 3.1 document.', schema: openApiDocument },
+  },
+  'GET /docs': {
+    operationId: 'getDocs',
+    tag: 'Documentation',
+    summary: 'The interactive API reference',
+    success: { status: 200, description: 'An HTML page.', mediaType: 'text/html', headers: ['Content-Security-Policy'] },
+  },
+  'GET /docs/app.js': {
+    operationId: 'getDocsScript',
+    tag: 'Documentation',
+    summary: "The reference page's script",
+    success: { status: 200, description: 'JavaScript.', mediaType: 'text/javascript' },
+  },
+  'GET /docs/app.css': {
+    operationId: 'getDocsStyle',
+    tag: 'Documentation',
+    summary: "The reference page's style sheet",
+    success: { status: 200, description: 'CSS.', mediaType: 'text/css' },
+  },
+}

@@ -1,0 +1,61 @@
+/**
+ * What the API answers with, as zod schemas: they only describe (the document, and tests that
+ * check real responses against it); requests are validated by the schemas in src/tasks/schema.ts.
+ */
+import * as z from 'zod'
+import { MAX_TAGS, PRIORITIES } from '../tasks/schema'
+
+const instant = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/)
+  .meta({ format: 'date-time', description: 'UTC with milliseconds, e.g. 2026-05-01T09:30:00.000Z.' })
+
+export const task = z
+  .strictObject({
+    id: z.string().meta({ format: 'uuid', description: 'Made by the server.' }),
+    title: z.string().meta({ minLength: 1, maxLength: 200 }),
+    description: z.string().meta({ maxLength: 1000 }),
+    completed: z.boolean(),
+    priority: z.enum(PRIORITIES),
+    dueAt: instant.nullable(),
+    tags: z.array(z.string().meta({ minLength: 1, maxLength: 32 })).max(MAX_TAGS),
+    createdAt: instant,
+    updatedAt: instant,
+    completedAt: instant.nullable().meta({ description: 'When the task was completed; null while it is open.' }),
+  })
+  .meta({ description: 'A task, as every endpoint returns it.' })
+
+export const taskPage = z.strictObject({
+  items: z.array(task),
+  nextCursor: z.string().nullable().meta({ description: 'Pass as `cursor` for the next page; null on the last page.' }),
+})
+
+export const me = z.strictObject({
+  sub: z.string().meta({ description: "The token's subject: the user every task is scoped to." }),
+  email: z.string().nullable(),
+  name: z.string().nullable(),
+})
+
+export const health = z.strictObject({ status: z.literal('ok') })
+
+export const problem = z
+  .object({
+    type: z.string().meta({ description: '`/problems/<slug>`, relative to the API origin; see the problem types.' }),
+    title: z.string(),
+    status: z.int(),
+    detail: z.string(),
+    errors: z
+      .array(
+        z.union([
+          z.strictObject({ pointer: z.string().meta({ description: 'JSON Pointer into the body, as a URI fragment: `#/title`.' }), detail: z.string() }),
+          z.strictObject({ parameter: z.string().meta({ description: 'The query parameter or (lower-case) header.' }), detail: z.string() }),
+        ]),
+      )
+      .optional()
+      .meta({ description: 'Every invalid input (400 only).' }),
+    requestId: z.string(),
+  })
+  .meta({ description: 'RFC 9457 problem details (application/problem+json).' })
+
+/** An OpenAPI document is described, not schematised, here. */
+export const openApiDocument = z.object({ openapi: z.string() }).meta({ description: 'This OpenAPI 3.1 document.' })
