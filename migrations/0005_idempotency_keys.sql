@@ -3,7 +3,7 @@
 -- a refused or failed create leaves no record. Keys are per user: the key is (user_id, key).
 -- `response_body` is the exact 201 body replayed to a retry; it is kept even if the task is later
 -- changed or deleted, as the original response was. Records older than 24 hours are ignored by
--- every request and deleted by the hourly Cron Trigger (src/idempotency/purge.ts).
+-- every request and deleted by the hourly Cron Trigger (src/idempotency/repo.ts).
 CREATE TABLE idempotency_keys (
   user_id       TEXT    NOT NULL CHECK (length(user_id) BETWEEN 1 AND 255),
   key           TEXT    NOT NULL CHECK (length(key) BETWEEN 1 AND 255),

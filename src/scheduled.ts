@@ -2,7 +2,7 @@
  * The Cron Trigger's handler (`[triggers]` in wrangler.toml). Each job is its own exported
  * function, called here one after another, so that adding a job is adding one line.
  */
-import { purgeExpiredIdempotencyKeys } from './idempotency/purge'
+import { purgeExpiredIdempotencyKeys } from './idempotency/repo'
 import { purgeTombstones } from './tasks/purge-repo'
 
 export const scheduled: ExportedHandlerScheduledHandler<Env> = async (controller, env) => {

@@ -1,7 +1,7 @@
 import { createExecutionContext, createScheduledController, waitOnExecutionContext } from 'cloudflare:test'
 import { env } from 'cloudflare:workers'
 import { describe, expect, it, vi } from 'vitest'
-import { PURGE_BATCH_SIZE, purgeExpiredIdempotencyKeys } from '../src/idempotency/purge'
+import { PURGE_BATCH_SIZE, purgeExpiredIdempotencyKeys } from '../src/idempotency/repo'
 import worker from '../src/index'
 import type { Task } from '../src/tasks/repo'
 import { expectProblem, invalidNames, request, type SignedIn, signIn, storedTask } from './helpers'

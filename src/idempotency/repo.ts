@@ -1,5 +1,5 @@
 /**
- * Deletes Idempotency-Key records past their window. Requests already ignore them, so this only
+ * The purge: deletes Idempotency-Key records past their window. Requests already ignore them, so this only
  * bounds storage; it runs from the Cron Trigger (src/index.ts). The one statement on the table
  * that is not scoped by user: it reads no record's content and spans all users by design.
  */
