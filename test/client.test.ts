@@ -9,7 +9,7 @@ const clientFor = (token?: string | (() => string)) =>
   createClient(BASE, { ...(token !== undefined && { token }), fetch: (input, init) => exports.default.fetch(input, init) })
 
 describe('the typed client (src/client.ts)', () => {
-  it('creates, lists, gets, patches and deletes through the worker', async () => {
+  it('creates, lists, gets (and 304s), patches, syncs and deletes through the worker', async () => {
     const user = await signIn()
     const api = clientFor(user.token)
 
@@ -32,6 +32,13 @@ describe('the typed client (src/client.ts)', () => {
     const patched = await api.tasks[':id'].$patch({ param: { id: task.id }, json: { completed: true } })
     if (patched.status !== 200) throw new Error('patch failed')
     expect(await patched.json()).toMatchObject({ id: task.id, completed: true, completedAt: expect.any(String) })
+
+    const unchanged = await api.tasks[':id'].$get({ param: { id: task.id }, header: { 'if-none-match': patched.headers.get('ETag')! } })
+    expect(unchanged.status).toBe(304)
+
+    const changes = await api.tasks.changes.$get()
+    if (changes.status !== 200) throw new Error('changes failed')
+    expect((await changes.json()).tasks.map((t) => t.id)).toEqual([task.id])
 
     const deleted = await api.tasks[':id'].$delete({ param: { id: task.id } })
     expect(deleted.status).toBe(204)
@@ -62,6 +69,8 @@ describe('the typed client (src/client.ts)', () => {
     expectTypeOf<InferResponseType<Client['tasks']['$post'], 201>>().toEqualTypeOf<Task>()
     expectTypeOf<InferResponseType<Client['tasks'][':id']['$get'], 200>>().toEqualTypeOf<Task>()
     expectTypeOf<InferResponseType<Client['tasks']['$get'], 200>>().toEqualTypeOf<{ items: Task[]; nextCursor: string | null }>()
+    expectTypeOf<InferResponseType<Client['tasks']['$delete'], 200>>().toEqualTypeOf<{ deleted: number }>()
+    expectTypeOf<InferRequestType<Client['tasks']['$delete']>['query']>().toEqualTypeOf<{ completed: string }>()
     expectTypeOf<InferResponseType<Client['me']['$get'], 200>>().toEqualTypeOf<{ sub: string; email: string | null; name: string | null }>()
     type PatchBody = InferRequestType<Client['tasks'][':id']['$patch']>['json']
     expectTypeOf<PatchBody>().toEqualTypeOf<{

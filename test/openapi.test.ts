@@ -170,10 +170,12 @@ describe('GET /openapi.json', () => {
   it.each([
     ['POST', '/tasks', [400, 401, 409, 413, 415, 422, 429, 500, 503]],
     ['GET', '/tasks', [400, 401, 429, 500, 503]],
-    ['GET', '/tasks/{id}', [400, 401, 403, 404, 429, 500, 503]],
-    ['PUT', '/tasks/{id}', [400, 401, 403, 404, 413, 415, 429, 500, 503]],
-    ['PATCH', '/tasks/{id}', [400, 401, 403, 404, 413, 415, 429, 500, 503]],
-    ['DELETE', '/tasks/{id}', [400, 401, 403, 404, 429, 500, 503]],
+    ['DELETE', '/tasks', [400, 401, 429, 500, 503]],
+    ['GET', '/tasks/changes', [400, 401, 410, 429, 500, 503]],
+    ['GET', '/tasks/{id}', [400, 401, 403, 404, 412, 429, 500, 503]],
+    ['PUT', '/tasks/{id}', [400, 401, 403, 404, 412, 413, 415, 429, 500, 503]],
+    ['PATCH', '/tasks/{id}', [400, 401, 403, 404, 412, 413, 415, 429, 500, 503]],
+    ['DELETE', '/tasks/{id}', [400, 401, 403, 404, 412, 429, 500, 503]],
     ['GET', '/me', [400, 401, 429, 500, 503]],
     ['GET', '/health', [500]],
   ] as const)('lists the problems %s %s can answer with', async (method, path, statuses) => {
@@ -194,7 +196,14 @@ describe('GET /openapi.json', () => {
     const doc = await fetched()
     const create = doc.paths['/tasks']!.post as Json
     expect(Object.keys(create.responses['201'].headers).sort()).toEqual(
-      ['Idempotent-Replayed', 'Location', 'X-Request-Id', 'x-d1-bookmark'].sort(),
+      ['ETag', 'Idempotent-Replayed', 'Location', 'X-Request-Id', 'x-d1-bookmark'].sort(),
+    )
+    const get = doc.paths['/tasks/{id}']!.get as Json
+    expect(get.responses['200'].headers).toHaveProperty('ETag')
+    expect(get.responses['304']).toMatchObject({ headers: { ETag: { $ref: '#/components/headers/ETag' } } })
+    expect(get.responses['304']).not.toHaveProperty('content')
+    expect(get.parameters.map((p: Json) => `${p.in} ${p.name}`).sort()).toEqual(
+      ['header if-match', 'header if-none-match', 'header x-d1-bookmark', 'path id'].sort(),
     )
     expect(create.responses['503'].headers).toHaveProperty('Retry-After')
     expect(create.responses['429'].headers).toHaveProperty('Retry-After')
@@ -253,6 +262,8 @@ describe('real responses match the documented schemas', () => {
     schemas.task.parse(await (await user.request(`/tasks/${task.id}`)).json())
     schemas.task.parse(await (await user.request(`/tasks/${task.id}`, { method: 'PATCH', body: { completed: true } })).json())
     schemas.taskPage.parse(await (await user.request('/tasks?limit=1')).json())
+    schemas.changesPage.parse(await (await user.request('/tasks/changes')).json())
+    schemas.bulkDeleted.parse(await (await user.request('/tasks?completed=true', { method: 'DELETE' })).json())
     schemas.me.parse(await (await user.request('/me')).json())
     schemas.health.parse(await (await request('/health')).json())
     for (const res of [await request('/tasks'), await user.request('/tasks?limit=0'), await user.request(`/tasks/${crypto.randomUUID()}`)]) {

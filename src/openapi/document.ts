@@ -118,17 +118,18 @@ class Builder {
     const headerRefs = (extra: readonly ResponseHeader[] = []) =>
       Object.fromEntries([...headers, ...extra].map((h) => [h, { $ref: `#/components/headers/${h}` }]))
 
-    const { success } = spec
-    const responses: Json = {
-      [success.status]: {
+    const responses: Json = {}
+    for (const success of [spec.success, ...(spec.alsoSuccess ?? [])]) {
+      responses[success.status] = {
         description: success.description,
         headers: headerRefs(success.headers),
-        ...(success.status !== 204 && {
-          content: {
-            [success.mediaType ?? 'application/json']: success.schema ? { schema: this.schema(success.schema, 'output') } : {},
-          },
-        }),
-      },
+        ...(success.status !== 204 &&
+          success.status !== 304 && {
+            content: {
+              [success.mediaType ?? 'application/json']: success.schema ? { schema: this.schema(success.schema, 'output') } : {},
+            },
+          }),
+      }
     }
 
     const slugs = new Set<ProblemSlug>(['internal-error'])

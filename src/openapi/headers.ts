@@ -1,6 +1,7 @@
 /** Response headers the API sets, as OpenAPI header objects (`components.headers`). */
 export const RESPONSE_HEADERS = {
   'X-Request-Id': { description: 'Identifies the request in the logs; also in every problem body as `requestId`.', schema: { type: 'string' } },
+  ETag: { description: 'The task\'s version as a strong entity tag, `"v<version>"`: send it in `If-Match` or `If-None-Match`.', schema: { type: 'string' } },
   Location: { description: 'The new task: `/tasks/{id}`.', schema: { type: 'string' } },
   'Idempotent-Replayed': {
     description: '`true` when this is the stored response to an earlier request with the same `Idempotency-Key`.',

@@ -8,10 +8,10 @@ import type * as z from 'zod'
 import { taskInput, taskPatch } from '../tasks/schema'
 import type { ResponseHeader } from './headers'
 import type { ProblemSlug } from './problems'
-import { health, me, openApiDocument, problem, task, taskPage } from './schemas'
+import { bulkDeleted, changesPage, health, me, openApiDocument, problem, task, taskPage } from './schemas'
 
 export interface SuccessResponse {
-  status: 200 | 201 | 204
+  status: 200 | 201 | 204 | 304
   description: string
   /** JSON unless `mediaType` says otherwise; none for 204. */
   schema?: z.ZodType
@@ -25,6 +25,8 @@ export interface OperationSpec {
   summary: string
   description?: string
   success: SuccessResponse
+  /** Other non-error answers, e.g. 304. */
+  alsoSuccess?: readonly SuccessResponse[]
   /** Problems the handler raises itself, beyond those of the middleware it runs behind. */
   problems?: readonly ProblemSlug[]
 }
@@ -33,6 +35,7 @@ export interface OperationSpec {
 export const SCHEMA_NAMES = new Map<z.ZodType, string>([
   [task, 'Task'],
   [taskPage, 'TaskPage'],
+  [changesPage, 'ChangesPage'],
   [taskInput, 'TaskInput'],
   [taskPatch, 'TaskPatch'],
   [problem, 'Problem'],
@@ -76,15 +79,32 @@ export const OPERATIONS: Record<string, OperationSpec> = {
       status: 201,
       description: 'The task created, or the one this `Idempotency-Key` created before.',
       schema: task,
-      headers: ['Location', 'Idempotent-Replayed'],
+      headers: ['Location', 'ETag', 'Idempotent-Replayed'],
     },
     problems: ['quota-exceeded', 'idempotency-key-reused'],
+  },
+  'DELETE /tasks': {
+    operationId: 'deleteCompletedTasks',
+    tag: 'Tasks',
+    summary: 'Delete all your completed tasks',
+    description: 'Requires `completed=true`; each deleted task leaves a tombstone for the sync feed.',
+    success: { status: 200, description: 'How many were deleted.', schema: bulkDeleted },
+  },
+  'GET /tasks/changes': {
+    operationId: 'listChanges',
+    tag: 'Tasks',
+    summary: 'What changed since a sync token',
+    description:
+      'Without `since`, everything (a full sync). Apply `tasks` and `deleted`, keep `token`, and ask again at once while `hasMore`.',
+    success: { status: 200, description: 'Changes after the token, oldest first.', schema: changesPage },
+    problems: ['sync-token-expired'],
   },
   'GET /tasks/{id}': {
     operationId: 'getTask',
     tag: 'Tasks',
     summary: 'Get one of your tasks',
-    success: { status: 200, description: 'The task.', schema: task },
+    success: { status: 200, description: 'The task.', schema: task, headers: ['ETag'] },
+    alsoSuccess: [{ status: 304, description: 'Your copy is current (`If-None-Match`); no body.', headers: ['ETag'] }],
     problems: OWNED,
   },
   'PUT /tasks/{id}': {
@@ -92,7 +112,7 @@ export const OPERATIONS: Record<string, OperationSpec> = {
     tag: 'Tasks',
     summary: 'Replace a task',
     description: 'Omitted optional fields return to their defaults.',
-    success: { status: 200, description: 'The task as it now is.', schema: task },
+    success: { status: 200, description: 'The task as it now is.', schema: task, headers: ['ETag'] },
     problems: OWNED,
   },
   'PATCH /tasks/{id}': {
@@ -100,7 +120,7 @@ export const OPERATIONS: Record<string, OperationSpec> = {
     tag: 'Tasks',
     summary: 'Change some fields of a task',
     description: 'Any subset of the writable fields, at least one.',
-    success: { status: 200, description: 'The task as it now is.', schema: task },
+    success: { status: 200, description: 'The task as it now is.', schema: task, headers: ['ETag'] },
     problems: OWNED,
   },
   'DELETE /tasks/{id}': {

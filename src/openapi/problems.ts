@@ -17,6 +17,16 @@ export const PROBLEM_TYPES = {
   forbidden: { status: 403, title: 'Forbidden', description: 'The task exists but belongs to another user. Nothing of it is returned.' },
   'not-found': { status: 404, title: 'Not found', description: 'No task has this id (or the id is malformed), or there is no such route.' },
   'method-not-allowed': { status: 405, title: 'Method not allowed', description: 'The route exists, but not for this method; `Allow` lists the methods it has.' },
+  'sync-token-expired': {
+    status: 410,
+    title: 'Sync token expired',
+    description: 'Deletions since this sync token are no longer recorded (tombstones are kept 30 days). Resync: fetch `/tasks/changes` without `since`.',
+  },
+  'precondition-failed': {
+    status: 412,
+    title: 'Precondition failed',
+    description: 'The task is not at a version `If-Match` names (or, on a write, is at one `If-None-Match` names); nothing was written. Fetch it again and reapply your change.',
+  },
   'quota-exceeded': { status: 409, title: 'Task quota exceeded', description: 'The user already stores as many tasks as the quota allows; nothing was written.' },
   'payload-too-large': { status: 413, title: 'Payload too large', description: 'The body is over 16 KiB.' },
   'unsupported-media-type': { status: 415, title: 'Unsupported media type', description: 'The body is not `application/json`.' },

@@ -22,12 +22,24 @@ export const task = z
     createdAt: instant,
     updatedAt: instant,
     completedAt: instant.nullable().meta({ description: 'When the task was completed; null while it is open.' }),
+    version: z.int().min(1).meta({ description: '1 when created, +1 on every write; the ETag is `"v<version>"`.' }),
   })
   .meta({ description: 'A task, as every endpoint returns it.' })
 
 export const taskPage = z.strictObject({
   items: z.array(task),
   nextCursor: z.string().nullable().meta({ description: 'Pass as `cursor` for the next page; null on the last page.' }),
+})
+
+export const bulkDeleted = z.strictObject({
+  deleted: z.int().min(0).meta({ description: 'How many of your completed tasks were deleted.' }),
+})
+
+export const changesPage = z.strictObject({
+  tasks: z.array(task).meta({ description: 'Tasks created or changed since the token, each in its current state.' }),
+  deleted: z.array(z.string().meta({ format: 'uuid' })).meta({ description: 'Ids of tasks deleted since the token.' }),
+  token: z.string().meta({ description: 'Send as `since` next time.' }),
+  hasMore: z.boolean().meta({ description: 'More changes are waiting: ask again at once with the new token.' }),
 })
 
 export const me = z.strictObject({

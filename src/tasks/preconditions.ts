@@ -5,7 +5,10 @@
  * If-Match and If-None-Match are read into a VersionCondition: which versions the client holds.
  * Writes check it inside their one UPDATE/DELETE statement (repo.ts), reads check it here.
  */
+import type { MiddlewareHandler } from 'hono'
 import { validator } from 'hono/validator'
+import * as z from 'zod'
+import { annotate } from '../openapi/annotate'
 import { invalidRequest } from '../problem'
 
 export const etagOf = (version: number): string => `"v${version}"`
@@ -58,7 +61,7 @@ const malformed = (header: string) =>
  * syntax is a 400 rather than a failed condition (412): it is a client bug, and a 412 would send
  * the client to refetch and retry the same bad header forever.
  */
-export const conditionalHeaders = validator('header', (_value, c): VersionCondition => {
+const validateConditions = validator('header', (_value, c): VersionCondition => {
   const condition: VersionCondition = {}
   const ifMatch = c.req.header('If-Match')
   if (ifMatch !== undefined) {
@@ -74,6 +77,27 @@ export const conditionalHeaders = validator('header', (_value, c): VersionCondit
   }
   return condition
 })
+
+/** The headers as a client sends them (for hono/client and the OpenAPI document). */
+const conditionalHeaderSchema = z.object({
+  'if-match': z
+    .string()
+    .optional()
+    .meta({ description: 'Act only if the task is at one of these versions: `"v3"`, a list, or `*`; else 412.' }),
+  'if-none-match': z
+    .string()
+    .optional()
+    .meta({ description: 'On a read, 304 if the task is still at one of these versions; on a write, 412 if it is.' }),
+})
+
+export const conditionalHeaders = annotate(
+  validateConditions as unknown as MiddlewareHandler<
+    any,
+    string,
+    { in: { header?: z.input<typeof conditionalHeaderSchema> }; out: { header: VersionCondition } }
+  >,
+  { input: { target: 'header', schema: conditionalHeaderSchema }, problems: ['invalid-request', 'precondition-failed'] },
+)
 
 const names = (versions: Versions, version: number) => versions === '*' || versions.includes(version)
 
