@@ -40,9 +40,6 @@ interface TaskRow {
 
 const COLUMNS = 'id, title, description, completed, priority, due_at, tags, created_at, updated_at, completed_at, version'
 
-/** The condition that refuses a create once the user stores `?<param>` tasks (counts kept by triggers, migration 0002). */
-const underQuota = (param: number) => `coalesce((SELECT n FROM task_counts WHERE user_id = ?1), 0) < ?${param}`
-
 const toTask = (row: TaskRow): Task => ({
   id: row.id,
   title: row.title,
@@ -58,6 +55,44 @@ const toTask = (row: TaskRow): Task => ({
 })
 
 /**
+ * The one INSERT of a task: it inserts nothing once the user stores `quota` tasks, nor, given
+ * `unlessKey`, while that Idempotency-Key has a record newer than `cutoff`.
+ */
+function insertStatement(
+  db: Db,
+  userId: string,
+  id: string,
+  input: TaskInput,
+  now: string,
+  quota: number,
+  unlessKey?: { key: string; cutoff: string },
+): D1PreparedStatement {
+  const keyIsFree = unlessKey
+    ? ' AND NOT EXISTS (SELECT 1 FROM idempotency_keys WHERE user_id = ?1 AND key = ?11 AND created_at > ?12)'
+    : ''
+  return db
+    .prepare(
+      `INSERT INTO tasks (id, user_id, title, description, completed, priority, due_at, tags, created_at, updated_at, completed_at)
+       SELECT ?2, ?1, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, CASE WHEN ?5 = 1 THEN ?9 END
+       WHERE coalesce((SELECT n FROM task_counts WHERE user_id = ?1), 0) < ?10${keyIsFree}
+       RETURNING ${COLUMNS}`,
+    )
+    .bind(
+      userId,
+      id,
+      input.title,
+      input.description,
+      input.completed ? 1 : 0,
+      input.priority,
+      input.dueAt,
+      JSON.stringify(input.tags),
+      now,
+      quota,
+      ...(unlessKey ? [unlessKey.key, unlessKey.cutoff] : []),
+    )
+}
+
+/**
  * Inserts the task unless the user already stores `quota` tasks; null when refused. The check and
  * the insert are one statement, so concurrent creates cannot overshoot the quota.
  */
@@ -68,28 +103,7 @@ export async function insertTask(
   now: string,
   quota: number,
 ): Promise<Task | null> {
-  const row = await d1(() =>
-    db
-      .prepare(
-        `INSERT INTO tasks (id, user_id, title, description, completed, priority, due_at, tags, created_at, updated_at, completed_at)
-         SELECT ?2, ?1, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, CASE WHEN ?5 = 1 THEN ?9 END
-         WHERE ${underQuota(10)}
-         RETURNING ${COLUMNS}`,
-      )
-      .bind(
-        userId,
-        crypto.randomUUID(),
-        input.title,
-        input.description,
-        input.completed ? 1 : 0,
-        input.priority,
-        input.dueAt,
-        JSON.stringify(input.tags),
-        now,
-        quota,
-      )
-      .first<TaskRow>(),
-  )
+  const row = await d1(() => insertStatement(db, userId, crypto.randomUUID(), input, now, quota).first<TaskRow>())
   return row && toTask(row)
 }
 
@@ -149,28 +163,7 @@ export async function insertTaskOnce(
   const cutoff = idempotencyCutoff(now)
   const [, , record] = await d1(() =>
     db.batch([
-      db
-        .prepare(
-          `INSERT INTO tasks (id, user_id, title, description, completed, priority, due_at, tags, created_at, updated_at, completed_at)
-           SELECT ?2, ?1, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10
-           WHERE NOT EXISTS (SELECT 1 FROM idempotency_keys WHERE user_id = ?1 AND key = ?11 AND created_at > ?12)
-             AND ${underQuota(13)}`,
-        )
-        .bind(
-          userId,
-          task.id,
-          task.title,
-          task.description,
-          task.completed ? 1 : 0,
-          task.priority,
-          task.dueAt,
-          JSON.stringify(task.tags),
-          now,
-          task.completedAt,
-          key,
-          cutoff,
-          quota,
-        ),
+      insertStatement(db, userId, task.id, input, now, quota, { key, cutoff }),
       db
         .prepare(
           `INSERT INTO idempotency_keys (user_id, key, request_hash, task_id, status, response_body, created_at)
