@@ -12,10 +12,10 @@ import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { type Browser, chromium, type Page } from 'playwright-core'
+import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { devToken, startDevServer, writeEnvFile } from '../../scripts/dev-server.mjs'
-import { systemChromium } from './chromium'
+import { devToken, type startDevServer } from '../../scripts/dev-server.mjs'
+import { startDevAndChromium, systemChromium } from './chromium'
 
 const executablePath = systemChromium()
 const PAGE = readFileSync(path.join(import.meta.dirname, 'page.html'))
@@ -64,6 +64,7 @@ describe.skipIf(!executablePath)('the API called from a page in Chromium', () =>
   let pages: Server | undefined
   let dev: Awaited<ReturnType<typeof startDevServer>> | undefined
   let browser: Browser | undefined
+  let stop: (() => Promise<void>) | undefined
   let listedOrigin = ''
   let unlistedOrigin = ''
   let token = ''
@@ -75,23 +76,15 @@ describe.skipIf(!executablePath)('the API called from a page in Chromium', () =>
     listedOrigin = `http://localhost:${page.port}`
     // The same page server and port, but another origin: not in CORS_ORIGINS.
     unlistedOrigin = `http://127.0.0.1:${page.port}`
-    const envFile = writeEnvFile(path.join(work, 'e2e.vars'), {
+    ;({ dev, browser, stop } = await startDevAndChromium(executablePath!, work, {
       BETTER_AUTH_SECRET: secret,
       CORS_ORIGINS: `${listedOrigin}, https://app.example.com`,
-    })
-    // Both at once; allSettled, so that whichever started is assigned and afterAll stops it.
-    const started = await Promise.allSettled([
-      startDevServer({ persistTo: path.join(work, 'state'), envFile }).then((server) => (dev = server)),
-      chromium
-        .launch({ executablePath: executablePath!, args: ['--headless', '--no-sandbox', '--disable-background-networking'] })
-        .then((launched) => (browser = launched)),
-    ])
-    for (const result of started) if (result.status === 'rejected') throw result.reason
+    }))
     token = devToken('browser-user', secret)
   }, 90_000)
 
   afterAll(async () => {
-    await Promise.allSettled([browser?.close(), dev?.stop()])
+    await stop?.()
     pages?.close()
     if (work) rmSync(work, { recursive: true, force: true })
   })

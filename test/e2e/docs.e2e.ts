@@ -6,10 +6,10 @@ import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { type Browser, chromium, type Page } from 'playwright-core'
+import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { devToken, startDevServer, writeEnvFile } from '../../scripts/dev-server.mjs'
-import { systemChromium } from './chromium'
+import { devToken, type startDevServer } from '../../scripts/dev-server.mjs'
+import { startDevAndChromium, systemChromium } from './chromium'
 
 const executablePath = systemChromium()
 
@@ -18,23 +18,17 @@ describe.skipIf(!executablePath)('the API reference at /docs, in Chromium', () =
   let work = ''
   let dev: Awaited<ReturnType<typeof startDevServer>> | undefined
   let browser: Browser | undefined
+  let stop: (() => Promise<void>) | undefined
   let token = ''
 
   beforeAll(async () => {
     work = mkdtempSync(path.join(tmpdir(), 'tasks-e2e-docs-'))
-    const envFile = writeEnvFile(path.join(work, 'e2e.vars'), { BETTER_AUTH_SECRET: secret, CORS_ORIGINS: '' })
-    const started = await Promise.allSettled([
-      startDevServer({ persistTo: path.join(work, 'state'), envFile }).then((server) => (dev = server)),
-      chromium
-        .launch({ executablePath: executablePath!, args: ['--headless', '--no-sandbox', '--disable-background-networking'] })
-        .then((launched) => (browser = launched)),
-    ])
-    for (const result of started) if (result.status === 'rejected') throw result.reason
+    ;({ dev, browser, stop } = await startDevAndChromium(executablePath!, work, { BETTER_AUTH_SECRET: secret, CORS_ORIGINS: '' }))
     token = devToken('docs-user', secret)
   }, 90_000)
 
   afterAll(async () => {
-    await Promise.allSettled([browser?.close(), dev?.stop()])
+    await stop?.()
     if (work) rmSync(work, { recursive: true, force: true })
   })
 
