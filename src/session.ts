@@ -12,8 +12,10 @@ import { invalidRequest } from './problem'
 
 export const BOOKMARK_HEADER = 'x-d1-bookmark'
 
-// D1's bookmark shape (see D1 Time Travel), e.g. 00000085-0000024c-00004c6d-8e61117bf38d7adb71b934ebbf891683.
-const BOOKMARK = /^[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{32}$/
+// D1's bookmarks are hex fields joined by hyphens: 00000085-0000024c-00004c6d-8e61117bf38d7adb71b934ebbf891683
+// in production (see D1 Time Travel), 00000000-00000002-00000000-00000000000000 from local D1. The
+// shape is checked, not the widths, and the length is capped.
+const BOOKMARK = /^(?=.{1,128}$)[0-9a-f]+(?:-[0-9a-f]+){1,7}$/
 
 /**
  * Opens the request's D1 session as `c.var.db`: at the client's bookmark, or anywhere (a replica
