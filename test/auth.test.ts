@@ -1,7 +1,7 @@
 import { env } from 'cloudflare:workers'
 import { describe, expect, it, vi } from 'vitest'
 import { app } from '../src/app'
-import { base64url, expectProblem, newUserId, nowSeconds, request, signIn, signJwt, tokenFor } from './helpers'
+import { base64url, countingDb, expectProblem, newUserId, nowSeconds, request, signIn, signJwt, tokenFor } from './helpers'
 
 const CHALLENGE = 'Bearer realm="tasks"'
 
@@ -38,6 +38,33 @@ describe("the spec's four", () => {
     const b = await signIn()
     const task = await b.createTask()
     expect((await a.request(`/tasks/${task.id}`)).status).toBe(403)
+  })
+})
+
+describe('authentication before business logic', () => {
+  it('answers 401 before reading the body, validating anything or touching D1', async () => {
+    let pulled = false
+    // highWaterMark 0: the stream is pulled only when someone reads it, not on construction.
+    const body = new ReadableStream(
+      {
+        pull() {
+          pulled = true
+          throw new Error('the body of an unauthenticated request must not be read')
+        },
+      },
+      { highWaterMark: 0 },
+    )
+    const { db, counter } = countingDb(env.DB)
+    const res = await request('/tasks?user_id=someone&sort=nope', {
+      method: 'POST',
+      token: 'not-a-token',
+      body,
+      headers: { 'Content-Type': 'text/plain', 'Idempotency-Key': 'k'.repeat(300), 'x-d1-bookmark': 'bad', 'If-Match': 'bad' },
+      env: { DB: db },
+    })
+    await expectUnauthorized(res, 'invalid_token')
+    expect(pulled).toBe(false)
+    expect(counter.roundTrips).toBe(0)
   })
 })
 
