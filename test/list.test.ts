@@ -280,6 +280,35 @@ describe('filters', () => {
     expect(titles(await listAll(user, `q=${encodeURIComponent('\\%')}`))).toEqual([])
   })
 
+  it('finds q of any allowed length and script, matching non-ASCII letters exactly', async () => {
+    const long = 'x'.repeat(99)
+    const emoji = '🍎'.repeat(100)
+    const wild = '%_\\'.repeat(33)
+    await insert(user.id, [
+      { title: `a${long}b` },
+      { title: emoji },
+      { title: wild.slice(0, 99) },
+      { title: 'Äpfel kaufen' },
+      { title: 'äpfel schälen' },
+    ])
+    // D1 refuses LIKE patterns over 50 bytes: each of these was a 503 when q was a LIKE pattern.
+    expect(titles(await listAll(user, `q=${long}`))).toEqual([`a${long}b`])
+    expect(titles(await listAll(user, `q=${encodeURIComponent(emoji)}`))).toEqual([emoji])
+    expect(titles(await listAll(user, `q=${encodeURIComponent(wild.slice(0, 99))}`))).toEqual([wild.slice(0, 99)])
+    // Case is folded for ASCII letters only, on both sides alike.
+    expect(titles(await listAll(user, `q=${encodeURIComponent('Äpfel')}`))).toEqual(['Äpfel kaufen'])
+    expect(titles(await listAll(user, `q=${encodeURIComponent('äPFEL')}`))).toEqual(['äpfel schälen'])
+  })
+
+  it('refuses a NUL in q, naming it, instead of matching everything', async () => {
+    await insert(user.id, [{ title: 'anything' }])
+    for (const q of ['%00', 'a%00b']) {
+      const res = await user.request(`/tasks?q=${q}`)
+      expect(res.status, q).toBe(400)
+      expect(invalidNames(await res.json()), q).toEqual(['q'])
+    }
+  })
+
   it('lists due dates in [dueAfter, dueBefore), comparing instants whatever the offset, without undated tasks', async () => {
     await insert(user.id, [
       { title: 'jan', dueAt: '2026-01-15T00:00:00.000Z' },

@@ -202,6 +202,22 @@ describe('validation limits', () => {
     expect(await fieldsOf(await post({ title: 't', tags: 'work' }))).toEqual(['#/tags'])
   })
 
+  it('refuses lone surrogates and NUL characters in text, which D1 would not store as sent', async () => {
+    const user = await signIn()
+    for (const [body, field] of [
+      ['{"title":"a\\ud800"}', '#/title'],
+      ['{"title":"ok","description":"\\udc00 tail"}', '#/description'],
+      ['{"title":"ok","tags":["\\ud83d"]}', '#/tags/0'],
+      ['{"title":"a\\u0000b"}', '#/title'],
+    ] as const) {
+      const res = await user.request('/tasks', { method: 'POST', body })
+      expect(invalidNames(await expectProblem(res, 400)), body).toEqual([field])
+    }
+    // A well-formed pair is one character, and is kept as sent.
+    const res = await user.request('/tasks', { method: 'POST', body: '{"title":"\\ud83c\\udf4e"}' })
+    expect((await res.json<{ title: string }>()).title).toBe('🍎')
+  })
+
   it('lists every invalid field at once', async () => {
     const res = await post({ title: 42, completed: 'yes', priority: 'urgent', tags: [1], extra: true })
     expect((await fieldsOf(res)).sort()).toEqual(['#/completed', '#/extra', '#/priority', '#/tags/0', '#/title'])

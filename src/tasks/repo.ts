@@ -238,8 +238,6 @@ const SORTS: Record<SortField, { asc: SortKey; desc: SortKey }> = {
   title: bothWays(key('title', { collate: ' COLLATE NOCASE' })),
 }
 
-// q is literal text: escape LIKE's wildcards and the escape character itself.
-const likeContaining = (text: string) => `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`
 
 /**
  * The SELECT for one page, served by the sort's index (or, newest first with ?completed=, by the
@@ -273,8 +271,11 @@ function listStatement(userId: string, { limit, sort, filter, from, now }: ListO
   if (filter.overdue) where.push('completed = 0', `${upper} < ${bind(now)}`)
   for (const tag of filter.tags ?? []) where.push(`EXISTS (SELECT 1 FROM json_each(tags) WHERE value = ${bind(tag)})`)
   if (filter.q !== undefined) {
-    const pattern = bind(likeContaining(filter.q))
-    where.push(`(title LIKE ${pattern} ESCAPE '\\' OR description LIKE ${pattern} ESCAPE '\\')`)
+    // instr(), not LIKE: q is literal text with no wildcards to escape, and D1 refuses LIKE patterns
+    // over 50 bytes. lower() folds ASCII letters only, as LIKE's case-insensitivity does.
+    // Both sides through SQLite's lower(), so that non-ASCII letters compare exactly on both.
+    const needle = `lower(${bind(filter.q)})`
+    where.push(`(instr(lower(title), ${needle}) > 0 OR instr(lower(description), ${needle}) > 0)`)
   }
   const direction = sort.descending ? 'DESC' : 'ASC'
   if (from) {

@@ -13,6 +13,11 @@ const length = (s: string) => [...s].length
 
 const text = (min: number, max: number, { trim }: { trim: boolean }) =>
   (trim ? z.string().trim() : z.string())
+    // A lone surrogate is stored as bytes D1 reads back as three U+FFFD: the task would not round-trip,
+    // and its title would sort and page differently from what its cursor says.
+    .refine((s) => s.isWellFormed(), 'must be well-formed Unicode (no lone surrogates)')
+    // SQLite's text functions (length(), instr()) stop at a NUL, so it would undo the length CHECKs.
+    .refine((s) => !s.includes('\u0000'), 'must not contain NUL characters')
     .refine(
       (s) => length(s) >= min && length(s) <= max,
       min > 0 ? `must be ${min} to ${max} characters` : `must be at most ${max} characters`,
