@@ -1,13 +1,26 @@
 /**
  * The Cron Trigger's handler (`[triggers]` in wrangler.toml). Each job is its own exported
- * function, called here one after another, so that adding a job is adding one line.
+ * function, listed here. Jobs run independently: one that fails is logged and does not keep the
+ * others from running, and the invocation still fails afterwards, so Cloudflare records the error.
  */
 import { purgeExpiredIdempotencyKeys } from './idempotency/repo'
 import { purgeTombstones } from './tasks/purge-repo'
 
+const jobs: Record<string, (env: Env, scheduledTime: number) => Promise<number>> = {
+  tombstones: (env, time) => purgeTombstones(env.DB, time),
+  idempotencyKeys: (env, time) => purgeExpiredIdempotencyKeys(env.DB, new Date(time).toISOString()),
+}
+
 export const scheduled: ExportedHandlerScheduledHandler<Env> = async (controller, env) => {
-  const tombstones = await purgeTombstones(env.DB, controller.scheduledTime)
-  console.log(JSON.stringify({ level: 'info', message: 'purged tombstones', cron: controller.cron, tombstones }))
-  const idempotencyKeys = await purgeExpiredIdempotencyKeys(env.DB, new Date(controller.scheduledTime).toISOString())
-  console.log(JSON.stringify({ level: 'info', message: 'purged idempotency keys', cron: controller.cron, idempotencyKeys }))
+  const failed: string[] = []
+  for (const [job, run] of Object.entries(jobs)) {
+    try {
+      const purged = await run(env, controller.scheduledTime)
+      console.log(JSON.stringify({ level: 'info', message: 'purge done', job, cron: controller.cron, purged }))
+    } catch (error) {
+      failed.push(job)
+      console.error(JSON.stringify({ level: 'error', message: 'purge failed', job, cron: controller.cron, error: String(error) }))
+    }
+  }
+  if (failed.length > 0) throw new Error(`scheduled jobs failed: ${failed.join(', ')}`)
 }

@@ -5,6 +5,7 @@
  */
 import { createMiddleware } from 'hono/factory'
 import * as z from 'zod'
+import { DatabaseError } from './db'
 import type { AppEnv } from './env'
 import { timedDb } from './observability'
 import { annotate } from './openapi/annotate'
@@ -17,18 +18,27 @@ export const BOOKMARK_HEADER = 'x-d1-bookmark'
 // shape is checked, not the widths, and the length is capped.
 const BOOKMARK = /^(?=.{1,128}$)[0-9a-f]+(?:-[0-9a-f]+){1,7}$/
 
+const badBookmark = () =>
+  invalidRequest(`The ${BOOKMARK_HEADER} header must be a bookmark from an earlier response.`, [
+    { parameter: BOOKMARK_HEADER, detail: 'is not a D1 bookmark' },
+  ])
+
 /**
  * Opens the request's D1 session as `c.var.db`: at the client's bookmark, or anywhere (a replica
- * may answer) without one. Every response, errors included, carries the session's newest bookmark.
+ * may answer) without one. Every response after it, errors included, carries the session's newest
+ * bookmark once a statement has run.
  */
 const session = createMiddleware<AppEnv>(async (c, next) => {
   const bookmark = c.req.header(BOOKMARK_HEADER)
-  if (bookmark !== undefined && !BOOKMARK.test(bookmark)) {
-    throw invalidRequest(`The ${BOOKMARK_HEADER} header must be a bookmark from an earlier response.`, [
-      { parameter: BOOKMARK_HEADER, detail: 'is not a D1 bookmark' },
-    ])
+  if (bookmark !== undefined && !BOOKMARK.test(bookmark)) throw badBookmark()
+  let session: D1DatabaseSession
+  try {
+    session = c.env.DB.withSession(bookmark ?? 'first-unconstrained')
+  } catch (error) {
+    // Shaped like a bookmark, but not one D1 can start a session at.
+    if (bookmark !== undefined) throw badBookmark()
+    throw new DatabaseError(error)
   }
-  const session = c.env.DB.withSession(bookmark ?? 'first-unconstrained')
   c.set('db', timedDb(session, c.var.timing))
   await next()
   const latest = session.getBookmark()

@@ -351,6 +351,35 @@ describe('the scheduled purge of Idempotency-Key records', () => {
     expect(await recordsOf(justNow.user.id)).toHaveLength(1)
   })
 
+  it('still runs when the tombstone purge fails first, and then reports the failure', async () => {
+    const now = Date.now()
+    const { user, key } = await recordAged(now, 25 * 60 * 60 * 1000)
+    // D1 that fails only the tombstone purge's batch; every other call reaches the real database.
+    const DB = new Proxy(env.DB, {
+      get: (target, prop) =>
+        prop === 'batch'
+          ? (statements: D1PreparedStatement[]) =>
+              statements.length === 2 ? Promise.reject(new Error('D1_ERROR: tombstones unavailable')) : target.batch(statements)
+          : prop === 'prepare'
+            ? (sql: string) => target.prepare(sql)
+            : Reflect.get(target, prop, target),
+    })
+    const error = vi.spyOn(console, 'error').mockImplementation(() => {})
+    const ctx = createExecutionContext()
+    await expect(
+      worker.scheduled(createScheduledController({ scheduledTime: now, cron: '17 * * * *' }), { ...env, DB }, ctx),
+    ).rejects.toThrow(/tombstones/)
+    await waitOnExecutionContext(ctx)
+    expect(error.mock.calls.map((call) => JSON.parse(String(call[0])))).toEqual([
+      expect.objectContaining({ message: 'purge failed', job: 'tombstones' }),
+    ])
+    error.mockRestore()
+    const left = await env.DB.prepare('SELECT count(*) AS n FROM idempotency_keys WHERE user_id = ?1 AND key = ?2')
+      .bind(user.id, key)
+      .first<{ n: number }>()
+    expect(left?.n).toBe(0)
+  })
+
   it('makes a retry after the purge create a new task', async () => {
     const now = Date.now()
     const { user, key } = await recordAged(now, 25 * HOUR)

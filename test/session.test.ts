@@ -59,6 +59,23 @@ describe('D1 sessions (read replicas)', () => {
     expect(invalidNames(await expectProblem(res, 400))).toEqual(['x-d1-bookmark'])
   })
 
+  it('answers 400, not 500, when D1 cannot start a session at a well-shaped bookmark', async () => {
+    const user = await signIn()
+    const DB = new Proxy(env.DB, {
+      get: (target, prop) =>
+        prop === 'withSession'
+          ? (constraint?: string) => {
+              if (constraint !== 'first-unconstrained') throw new Error('D1_ERROR: invalid bookmark')
+              return target.withSession(constraint)
+            }
+          : Reflect.get(target, prop, target),
+    })
+    const bookmark = 'ffffffff-ffffffff-ffffffff-ffffffffffffffffffffffffffffffff'
+    const res = await user.request('/tasks', { headers: { 'x-d1-bookmark': bookmark }, env: { DB } })
+    expect(invalidNames(await expectProblem(res, 400))).toEqual(['x-d1-bookmark'])
+    expect((await user.request('/tasks', { env: { DB } })).status).toBe(200)
+  })
+
   it('lets a browser send and read the bookmark cross-origin', async () => {
     const preflight = await request('/tasks', {
       method: 'OPTIONS',

@@ -1,5 +1,5 @@
 /**
- * Tombstone purge, run daily by the Cron Trigger (src/scheduled.ts). The one place that writes
+ * Tombstone purge, run hourly by the Cron Trigger (src/scheduled.ts). The one place that writes
  * across users: a maintenance job with no caller, so there is no user to scope by.
  */
 import { d1 } from '../db'
