@@ -7,6 +7,7 @@ import { createMiddleware } from 'hono/factory'
 import { routePath } from 'hono/route'
 import type { Db } from './db'
 import type { AppEnv, Timing } from './env'
+import { userPseudonym } from './hash'
 
 /** Adds the time since `started` to `timing[part]`, however `operation` ends. */
 async function timed<T>(timing: Timing, part: keyof Timing, operation: () => Promise<T>): Promise<T> {
@@ -53,22 +54,6 @@ export function timedDb(db: Db, timing: Timing): Db {
 /** Runs authentication, adding its time (key-set fetches included) to `timing.authMs`. */
 export const timeAuth = <T>(timing: Timing, operation: () => Promise<T>) => timed(timing, 'authMs', operation)
 
-// SHA-256 costs tens of µs of CPU per request: remember recent users.
-const hashes = new Map<string, string>()
-const MAX_REMEMBERED = 1000
-
-/** A stable stand-in for the user id in logs: the first 64 bits of its SHA-256. */
-async function userHash(sub: string): Promise<string> {
-  let hash = hashes.get(sub)
-  if (hash === undefined) {
-    const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(sub)))
-    hash = [...digest.subarray(0, 8)].map((b) => b.toString(16).padStart(2, '0')).join('')
-    if (hashes.size >= MAX_REMEMBERED) hashes.clear()
-    hashes.set(sub, hash)
-  }
-  return hash
-}
-
 const ms = (n: number) => Math.round(n * 10) / 10
 
 export const observe = createMiddleware<AppEnv>(async (c, next) => {
@@ -91,7 +76,7 @@ export const observe = createMiddleware<AppEnv>(async (c, next) => {
       durationMs: ms(totalMs),
       authMs: ms(timing.authMs),
       dbMs: ms(timing.dbMs),
-      ...(user && { user: await userHash(user.id) }),
+      ...(user && { user: await userPseudonym(user.id) }),
     }),
   )
 })

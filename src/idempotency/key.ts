@@ -3,6 +3,7 @@
  * fingerprint that tells a retry from a different request sent with the same key.
  */
 import * as z from 'zod'
+import { sha256Hex } from '../hash'
 import type { TaskInput } from '../tasks/schema'
 
 export const IDEMPOTENCY_HEADER = 'idempotency-key'
@@ -42,6 +43,5 @@ export async function requestFingerprint(input: TaskInput): Promise<string> {
     input.dueAt,
     input.tags,
   ])
-  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(canonical))
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('')
+  return sha256Hex(canonical)
 }

@@ -15,6 +15,7 @@
  * another account is refused rather than silently skipping this account's changes.
  */
 import type { Db } from '../db'
+import { userPseudonym } from '../hash'
 import { decodeOpaque, encodeOpaque } from '../opaque'
 import { invalidRequest, syncTokenExpired } from '../problem'
 import { type ChangesRead, readChanges, type Task } from './repo'
@@ -35,11 +36,6 @@ export interface ChangesPage {
   token: string
   /** More changes are waiting: ask again at once with the new token. */
   hasMore: boolean
-}
-
-async function userTag(userId: string): Promise<string> {
-  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(userId))
-  return [...new Uint8Array(digest, 0, 8)].map((byte) => byte.toString(16).padStart(2, '0')).join('')
 }
 
 const encodeToken = ({ after, tombstonesAfter, user }: SyncToken) =>
@@ -89,7 +85,7 @@ function assemble(read: ChangesRead, from: { after: number; tombstonesAfter: num
  * task, and no tombstones (the client has nothing to delete yet).
  */
 export async function changesSince(db: Db, userId: string, since: SyncToken | undefined, limit: number): Promise<ChangesPage> {
-  const user = await userTag(userId)
+  const user = await userPseudonym(userId)
   if (since && since.user !== user) {
     throw invalidRequest('Invalid query parameter(s): since.', [
       { parameter: 'since', detail: 'was issued to another user; resync without since' },
