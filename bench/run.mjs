@@ -37,7 +37,11 @@ const wrangler = path.join(root, 'node_modules/wrangler/bin/wrangler.js')
 // Quiet and offline: no request.cf download, no telemetry.
 const wranglerEnv = { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: 'false', WRANGLER_SEND_METRICS: 'false' }
 const runWrangler = (args) =>
-  execFileSync(process.execPath, [wrangler, ...args], { cwd: root, env: wranglerEnv, stdio: ['ignore', 'ignore', 'inherit'] })
+  execFileSync(process.execPath, [wrangler, ...args], {
+    cwd: root,
+    env: wranglerEnv,
+    stdio: ['ignore', 'ignore', 'inherit'],
+  })
 
 let mf
 try {
@@ -62,7 +66,9 @@ try {
       // The load is one user at thousands of requests a second, creating tasks for the whole run:
       // raise the limits the way the README tells developers to, without touching the code.
       bindings: { ...config.vars, BETTER_AUTH_SECRET: SECRET, RATE_LIMIT_PER_MINUTE: '1000000', TASK_QUOTA: '1000000' },
-      ratelimits: Object.fromEntries(config.ratelimits.map((r) => [r.name, { namespace_id: r.namespace_id, simple: r.simple }])),
+      ratelimits: Object.fromEntries(
+        config.ratelimits.map((r) => [r.name, { namespace_id: r.namespace_id, simple: r.simple }]),
+      ),
       d1Databases: { DB: database.database_id },
       resourcePersistencePath: path.join(persist, 'v3'),
       // One request log line per request: workerd still writes it, the bench does not print it.
@@ -81,7 +87,14 @@ try {
 
   const now = Math.floor(Date.now() / 1000)
   const { JWT_ISSUER: iss, JWT_AUDIENCE: aud } = config.vars
-  const claims = { sub: user, email: 'bench@example.com', iat: now, exp: now + 3600, ...(iss && { iss }), ...(aud && { aud }) }
+  const claims = {
+    sub: user,
+    email: 'bench@example.com',
+    iat: now,
+    exp: now + 3600,
+    ...(iss && { iss }),
+    ...(aud && { aud }),
+  }
   const token = await sign(claims, SECRET, 'HS256')
   const auth = { Authorization: `Bearer ${token}` }
   const json = { ...auth, 'Content-Type': 'application/json' }
@@ -90,7 +103,14 @@ try {
   const api = [
     { name: 'list', label: 'GET /tasks?limit=50', method: 'GET', path: '/tasks?limit=50', headers: auth },
     { name: 'get', label: 'GET /tasks/{id}', method: 'GET', path: `/tasks/${taskId}`, headers: auth },
-    { name: 'update', label: 'PATCH /tasks/{id}', method: 'PATCH', path: `/tasks/${taskId}`, headers: json, body: JSON.stringify({ priority: 'high' }) },
+    {
+      name: 'update',
+      label: 'PATCH /tasks/{id}',
+      method: 'PATCH',
+      path: `/tasks/${taskId}`,
+      headers: json,
+      body: JSON.stringify({ priority: 'high' }),
+    },
     {
       name: 'create',
       label: 'POST /tasks',
@@ -105,14 +125,32 @@ try {
   const endpoints = [
     { name: 'floor', label: 'no-op route (floor)', method: 'GET', path: '/__bench/noop', headers: {} },
     { name: 'd1floor', label: 'no-op + D1 SELECT 1', method: 'GET', path: '/__bench/d1', headers: {} },
-    { name: 'limiterfloor', label: 'no-op + rate limiter (simulated)', method: 'GET', path: '/__bench/limiter', headers: {} },
+    {
+      name: 'limiterfloor',
+      label: 'no-op + rate limiter (simulated)',
+      method: 'GET',
+      path: '/__bench/limiter',
+      headers: {},
+    },
     { name: 'health', label: 'GET /health', method: 'GET', path: '/health', headers: {} },
     { name: 'me', label: 'GET /me (JWT, no D1)', method: 'GET', path: '/me', headers: auth },
-    ...api.map((e) => ({ ...e, name: `${e.name}:app`, label: `${e.label}, stub D1`, headers: { ...e.headers, [STUB_D1_HEADER]: '1' } })),
+    ...api.map((e) => ({
+      ...e,
+      name: `${e.name}:app`,
+      label: `${e.label}, stub D1`,
+      headers: { ...e.headers, [STUB_D1_HEADER]: '1' },
+    })),
     ...api,
-  ].filter((e) => ['floor', 'd1floor', 'limiterfloor'].includes(e.name) || !opts.only || opts.only.split(',').includes(e.name.split(':')[0]))
+  ].filter(
+    (e) =>
+      ['floor', 'd1floor', 'limiterfloor'].includes(e.name) ||
+      !opts.only ||
+      opts.only.split(',').includes(e.name.split(':')[0]),
+  )
 
-  console.log(`workerd via Miniflare at ${base}; ${opts.connections} connections, ${opts.duration} s per endpoint after ${opts.warmup} s warm-up`)
+  console.log(
+    `workerd via Miniflare at ${base}; ${opts.connections} connections, ${opts.duration} s per endpoint after ${opts.warmup} s warm-up`,
+  )
   const results = []
   for (const endpoint of endpoints) {
     const run = await load(base, endpoint)
@@ -177,7 +215,10 @@ async function load(base, { name, label, method, path: urlPath, headers, body })
     warmup: Number(opts.warmup),
   }
   const cpu = workerdCpu()
-  const { stdout } = await promisify(execFile)(process.execPath, [path.join(root, 'bench/load.mjs'), JSON.stringify(spec)])
+  const { stdout } = await promisify(execFile)(process.execPath, [
+    path.join(root, 'bench/load.mjs'),
+    JSON.stringify(spec),
+  ])
   const result = JSON.parse(stdout)
   const cpuSeconds = workerdCpu() - cpu
   if (result.failed > 0 || result.requests === 0) {
@@ -190,7 +231,9 @@ async function load(base, { name, label, method, path: urlPath, headers, body })
     latencyMs: { p50: round(result.p50, 2), p99: round(result.p99, 2) },
     requests: result.requests,
     // The CPU is read around the whole load process, so warm-up requests count too.
-    ...(cpuSeconds > 0 && { workerdCpuMicrosPerRequest: round((cpuSeconds * 1e6) / (result.requests + result.warmupRequests), 0) }),
+    ...(cpuSeconds > 0 && {
+      workerdCpuMicrosPerRequest: round((cpuSeconds * 1e6) / (result.requests + result.warmupRequests), 0),
+    }),
   }
 }
 
@@ -240,7 +283,8 @@ function printTable(results) {
   const header = ['endpoint', 'req/s', 'p50', 'p99', 'of floor', 'CPU/req', 'target (of floor)']
   const left = new Set([0, 6])
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)))
-  const line = (cells) => `| ${cells.map((c, i) => (left.has(i) ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(' | ')} |`
+  const line = (cells) =>
+    `| ${cells.map((c, i) => (left.has(i) ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(' | ')} |`
   const rule = widths.map((w, i) => (left.has(i) ? `:${'-'.repeat(w + 1)}` : `${'-'.repeat(w + 1)}:`))
   console.log(`\n${line(header)}\n|${rule.join('|')}|`)
   for (const row of rows) console.log(line(row))

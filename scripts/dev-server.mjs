@@ -48,7 +48,13 @@ const groupAlive = (pid) => {
 
 /** Writes `vars` as a dotenv file, the form `wrangler dev --env-file` reads. */
 export function writeEnvFile(file, vars) {
-  writeFileSync(file, Object.entries(vars).map(([key, value]) => `${key}=${value}\n`).join(''), { mode: 0o600 })
+  writeFileSync(
+    file,
+    Object.entries(vars)
+      .map(([key, value]) => `${key}=${value}\n`)
+      .join(''),
+    { mode: 0o600 },
+  )
   return file
 }
 
@@ -112,11 +118,15 @@ export async function startDevServer({ persistTo, envFile, timeoutMs = 60_000, g
 
 /** A token from `npm run token` (scripts/token.mjs), signed with `secret` and no iss/aud. */
 export function devToken(sub, secret) {
-  const result = spawnSync(process.execPath, [path.join(root, 'scripts/token.mjs'), sub, '--email', `${sub}@example.com`], {
-    cwd: root,
-    encoding: 'utf8',
-    env: { ...process.env, BETTER_AUTH_SECRET: secret, JWT_ISSUER: '', JWT_AUDIENCE: '' },
-  })
+  const result = spawnSync(
+    process.execPath,
+    [path.join(root, 'scripts/token.mjs'), sub, '--email', `${sub}@example.com`],
+    {
+      cwd: root,
+      encoding: 'utf8',
+      env: { ...process.env, BETTER_AUTH_SECRET: secret, JWT_ISSUER: '', JWT_AUDIENCE: '' },
+    },
+  )
   if (result.status !== 0) throw new Error(`npm run token failed: ${result.stderr}`)
   return result.stdout.trim()
 }

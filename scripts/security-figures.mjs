@@ -13,7 +13,13 @@ const report = path.join(dir, 'report.json')
 try {
   execFileSync(
     process.execPath,
-    [path.join(root, 'node_modules/vitest/vitest.mjs'), 'run', '--reporter=dot', '--reporter=json', `--outputFile.json=${report}`],
+    [
+      path.join(root, 'node_modules/vitest/vitest.mjs'),
+      'run',
+      '--reporter=dot',
+      '--reporter=json',
+      `--outputFile.json=${report}`,
+    ],
     { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] },
   )
   const { testResults } = JSON.parse(readFileSync(report, 'utf8'))
@@ -31,9 +37,18 @@ try {
     rows.push(row)
   }
   rows.sort((a, b) => a.file.localeCompare(b.file))
-  const total = rows.reduce((t, r) => ({ tests: t.tests + r.tests, passed: t.passed + r.passed, requests: t.requests + r.requests, serverErrors: t.serverErrors + r.serverErrors }), { tests: 0, passed: 0, requests: 0, serverErrors: 0 })
+  const total = rows.reduce(
+    (t, r) => ({
+      tests: t.tests + r.tests,
+      passed: t.passed + r.passed,
+      requests: t.requests + r.requests,
+      serverErrors: t.serverErrors + r.serverErrors,
+    }),
+    { tests: 0, passed: 0, requests: 0, serverErrors: 0 },
+  )
   console.log('\n| file | tests | passed | requests | 5xx |\n|:--|--:|--:|--:|--:|')
-  for (const r of [...rows, { file: '**total**', ...total }]) console.log(`| ${r.file} | ${r.tests} | ${r.passed} | ${r.requests} | ${r.serverErrors} |`)
+  for (const r of [...rows, { file: '**total**', ...total }])
+    console.log(`| ${r.file} | ${r.tests} | ${r.passed} | ${r.requests} | ${r.serverErrors} |`)
   console.log('\n| property | runs | requests | 5xx |\n|:--|--:|--:|--:|')
   for (const p of properties) console.log(`| ${p.file}: ${p.title} | ${p.runs} | ${p.requests} | ${p.serverErrors} |`)
   const runs = properties.reduce((n, p) => n + p.runs, 0)

@@ -79,7 +79,8 @@ function verifierFor(auth: AuthConfig, secret: string): Promise<Verifier> {
 /** Only `Authorization: Bearer <token>`: scheme case-insensitive, exactly one token. */
 function bearerToken(header: string | undefined): string {
   if (!header) throw unauthorized('A bearer token is required.')
-  if (header.length > MAX_AUTHORIZATION_LENGTH) throw unauthorized('The Authorization header is too long.', 'invalid_request')
+  if (header.length > MAX_AUTHORIZATION_LENGTH)
+    throw unauthorized('The Authorization header is too long.', 'invalid_request')
   const parts = header.split(/\s+/)
   if (parts.length !== 2 || parts[0]!.toLowerCase() !== 'bearer') {
     throw unauthorized('The Authorization header must be "Bearer <token>".', 'invalid_request')

@@ -51,7 +51,8 @@ export function getConfig(env: Env): Config {
     config = { auth: readAuth(env), limits: readLimits(env), corsOrigins: readOrigins(env.CORS_ORIGINS) }
     for (const part of [config.auth, config.limits]) {
       // Once per isolate and configuration, not once per request.
-      if ('error' in part) console.error(JSON.stringify({ level: 'error', message: 'server misconfigured', reason: part.error }))
+      if ('error' in part)
+        console.error(JSON.stringify({ level: 'error', message: 'server misconfigured', reason: part.error }))
     }
     cache.set(env, config)
   }
@@ -69,7 +70,10 @@ function readAuth(env: Raw<Env>): Config['auth'] {
 
   const baseUrl = env.BETTER_AUTH_URL?.trim().replace(/\/+$/, '') || undefined
   const jwksUrl = env.JWKS_URL?.trim() || (baseUrl && `${baseUrl}/api/auth/jwks`)
-  for (const [name, value] of [['BETTER_AUTH_URL', baseUrl], ['JWKS_URL', jwksUrl]] as const) {
+  for (const [name, value] of [
+    ['BETTER_AUTH_URL', baseUrl],
+    ['JWKS_URL', jwksUrl],
+  ] as const) {
     if (value !== undefined && !isTrustedUrl(value)) {
       return { error: `${name} must be an https:// URL (http:// only for localhost)` }
     }
@@ -124,7 +128,10 @@ function isTrustedUrl(value: string): boolean {
 }
 
 function readOrigins(raw: string | undefined): Config['corsOrigins'] {
-  const entries = (raw ?? '').split(',').map((s) => s.trim()).filter(Boolean)
+  const entries = (raw ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
   if (entries.includes('*')) return '*'
   const origins = new Set<string>()
   for (const entry of entries) {

@@ -11,7 +11,14 @@ import { REPLAYED_HEADER } from './idempotency/key'
 import { BOOKMARK_HEADER } from './session'
 
 const ALLOW_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'].join(',')
-const ALLOW_HEADERS = ['Authorization', 'Content-Type', 'If-Match', 'If-None-Match', 'Idempotency-Key', BOOKMARK_HEADER].join(',')
+const ALLOW_HEADERS = [
+  'Authorization',
+  'Content-Type',
+  'If-Match',
+  'If-None-Match',
+  'Idempotency-Key',
+  BOOKMARK_HEADER,
+].join(',')
 const EXPOSE_HEADERS = ['ETag', 'Location', 'Retry-After', 'X-Request-Id', REPLAYED_HEADER, BOOKMARK_HEADER].join(',')
 const MAX_AGE_SECONDS = '600'
 

@@ -58,7 +58,9 @@ async function allowed(c: Context<AppEnv>, key: string, perMinute: number): Prom
     return (await c.env.RATE_LIMITER.limit({ key, delta })).success
   } catch (error) {
     // The limiter is a safety net, not a dependency: if it fails, serve rather than refuse everyone.
-    console.warn(JSON.stringify({ level: 'warn', message: 'rate limiter failed; not limiting', key, error: String(error) }))
+    console.warn(
+      JSON.stringify({ level: 'warn', message: 'rate limiter failed; not limiting', key, error: String(error) }),
+    )
     return true
   }
 }
@@ -76,6 +78,10 @@ export function clientNetwork(ip: string | undefined): string {
   const [head = '', tail] = address.split('::')
   const front = head ? head.split(':') : []
   const back = tail ? tail.split(':') : []
-  const groups = tail === undefined ? front : [...front, ...Array(Math.max(0, 8 - front.length - back.length)).fill('0'), ...back]
-  return `${groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, '')).join(':')}::/64`
+  const groups =
+    tail === undefined ? front : [...front, ...Array(Math.max(0, 8 - front.length - back.length)).fill('0'), ...back]
+  return `${groups
+    .slice(0, 4)
+    .map((g) => g.replace(/^0+(?=.)/, ''))
+    .join(':')}::/64`
 }

@@ -92,7 +92,13 @@ export class KeySet {
       this.#fetchedAt = Date.now()
     } catch (error) {
       console.warn(
-        JSON.stringify({ level: 'warn', message: 'JWKS fetch failed', url: this.url, error: String(error), cached: !!this.#keys }),
+        JSON.stringify({
+          level: 'warn',
+          message: 'JWKS fetch failed',
+          url: this.url,
+          error: String(error),
+          cached: !!this.#keys,
+        }),
       )
     }
   }

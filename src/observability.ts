@@ -63,7 +63,10 @@ export const observe = createMiddleware<AppEnv>(async (c, next) => {
   await next()
   const totalMs = performance.now() - started
   // The finished response's own headers: no copy of the Response, unlike a late c.header().
-  c.res.headers.set('Server-Timing', `auth;dur=${ms(timing.authMs)}, db;dur=${ms(timing.dbMs)}, total;dur=${ms(totalMs)}`)
+  c.res.headers.set(
+    'Server-Timing',
+    `auth;dur=${ms(timing.authMs)}, db;dur=${ms(timing.dbMs)}, total;dur=${ms(totalMs)}`,
+  )
   const user = c.get('user')
   console.log(
     JSON.stringify({

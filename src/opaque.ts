@@ -18,7 +18,9 @@ export function decodeOpaque(raw: string): Record<string, unknown> | undefined {
   try {
     const binary = atob(raw.replace(/-/g, '+').replace(/_/g, '/'))
     const value: unknown = JSON.parse(decoder.decode(Uint8Array.from(binary, (c) => c.charCodeAt(0))))
-    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined
+    return typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined
   } catch {
     return undefined
   }

@@ -54,13 +54,25 @@ export const payloadTooLarge = (limit: number) =>
 export const unsupportedMediaType = () =>
   new Problem(415, 'unsupported-media-type', 'Unsupported media type', 'The request body must be application/json.')
 export const tooManyRequests = (retryAfterSeconds: number) =>
-  new Problem(429, 'rate-limited', 'Too many requests', `Too many requests; try again in ${retryAfterSeconds} seconds.`, undefined, {
-    'Retry-After': String(retryAfterSeconds),
-  })
+  new Problem(
+    429,
+    'rate-limited',
+    'Too many requests',
+    `Too many requests; try again in ${retryAfterSeconds} seconds.`,
+    undefined,
+    {
+      'Retry-After': String(retryAfterSeconds),
+    },
+  )
 export const serverMisconfigured = (detail = 'The server is not configured to verify tokens.') =>
   new Problem(500, 'server-misconfigured', 'Server misconfigured', detail)
 export const quotaExceeded = (quota: number) =>
-  new Problem(409, 'quota-exceeded', 'Task quota exceeded', `A user may store at most ${quota} tasks; delete some first.`)
+  new Problem(
+    409,
+    'quota-exceeded',
+    'Task quota exceeded',
+    `A user may store at most ${quota} tasks; delete some first.`,
+  )
 export const idempotencyKeyReused = () =>
   new Problem(
     422,
@@ -109,5 +121,4 @@ export const onError: ErrorHandler<AppEnv> = (err, c) => {
   return renderProblem(c, new Problem(500, 'internal-error', 'Internal server error', 'An unexpected error occurred.'))
 }
 
-export const onNotFound: NotFoundHandler<AppEnv> = (c) =>
-  renderProblem(c, notFound('There is no such resource.'))
+export const onNotFound: NotFoundHandler<AppEnv> = (c) => renderProblem(c, notFound('There is no such resource.'))

@@ -19,7 +19,9 @@ export const scheduled: ExportedHandlerScheduledHandler<Env> = async (controller
       console.log(JSON.stringify({ level: 'info', message: 'purge done', job, cron: controller.cron, purged }))
     } catch (error) {
       failed.push(job)
-      console.error(JSON.stringify({ level: 'error', message: 'purge failed', job, cron: controller.cron, error: String(error) }))
+      console.error(
+        JSON.stringify({ level: 'error', message: 'purge failed', job, cron: controller.cron, error: String(error) }),
+      )
     }
   }
   if (failed.length > 0) throw new Error(`scheduled jobs failed: ${failed.join(', ')}`)

@@ -50,11 +50,9 @@ export const d1Session = annotate(session, {
   input: {
     target: 'header',
     schema: z.object({
-      [BOOKMARK_HEADER]: z
-        .string()
-        .regex(BOOKMARK)
-        .optional()
-        .meta({ description: 'The `x-d1-bookmark` of your last response: this request then reads data at least that new.' }),
+      [BOOKMARK_HEADER]: z.string().regex(BOOKMARK).optional().meta({
+        description: 'The `x-d1-bookmark` of your last response: this request then reads data at least that new.',
+      }),
     }),
   },
   // Every statement runs in the session, so any of them can find D1 unavailable.

@@ -62,8 +62,12 @@ type Validated<Target extends 'json' | 'query' | 'header', T extends z.ZodType> 
       : { [K in Target]: z.input<T> }
   out: { [K in Target]: z.output<T> }
 }
-type ValidatorOf<Target extends 'json' | 'query' | 'header', T extends z.ZodType, E extends Env, P extends string> =
-  MiddlewareHandler<E, P, Validated<Target, T>>
+type ValidatorOf<
+  Target extends 'json' | 'query' | 'header',
+  T extends z.ZodType,
+  E extends Env,
+  P extends string,
+> = MiddlewareHandler<E, P, Validated<Target, T>>
 
 /** A JSON object body (415 for another media type, 400 for malformed JSON or invalid fields). */
 export const jsonBody = <T extends z.ZodType, E extends Env = any, P extends string = string>(schema: T) =>
@@ -85,7 +89,10 @@ export const queryParams = <T extends z.ZodType, E extends Env = any, P extends 
 
 /** Request headers the schema names (lower-case); any others pass through unvalidated. */
 export const headerParams = <T extends z.ZodType, E extends Env = any, P extends string = string>(schema: T) =>
-  annotate(validator('header', (value) => parse(schema, value, 'header')) as unknown as ValidatorOf<'header', T, E, P>, {
-    input: { target: 'header', schema },
-    problems: ['invalid-request'],
-  })
+  annotate(
+    validator('header', (value) => parse(schema, value, 'header')) as unknown as ValidatorOf<'header', T, E, P>,
+    {
+      input: { target: 'header', schema },
+      problems: ['invalid-request'],
+    },
+  )

@@ -32,7 +32,10 @@ describe('design guarantees', () => {
 
   it('keeps SQL in the repo modules, and auth out of them', () => {
     const sqlFiles = filesMatching(/\b(SELECT|INSERT INTO|UPDATE \w+ SET|DELETE FROM)\b/)
-    expect(sqlFiles.every((path) => /(^|\/)repo\.ts$|^src\/tasks\/[\w-]+-repo\.ts$/.test(path)), sqlFiles.join(', ')).toBe(true)
+    expect(
+      sqlFiles.every((path) => /(^|\/)repo\.ts$|^src\/tasks\/[\w-]+-repo\.ts$/.test(path)),
+      sqlFiles.join(', '),
+    ).toBe(true)
     for (const path of sqlFiles) {
       const text = sources[`../${path}`]!
       expect(text, path).not.toMatch(/from '\.\.?\/(auth|guard)'|Authorization|c\.var\.user/)
@@ -40,7 +43,9 @@ describe('design guarantees', () => {
   })
 
   it('never reads a user id from a request body, query or header', () => {
-    expect(filesMatching(/(valid\('(json|query|header)'\)|req\.(query|header|json)\([^)]*\))\s*\.?\s*(user_?id|userId)/i)).toEqual([])
+    expect(
+      filesMatching(/(valid\('(json|query|header)'\)|req\.(query|header|json)\([^)]*\))\s*\.?\s*(user_?id|userId)/i),
+    ).toEqual([])
     expect(filesMatching(/c\.req\.(query|param|header)\('user_?id'\)/i)).toEqual([])
   })
 })

@@ -1,7 +1,17 @@
 import { env } from 'cloudflare:workers'
 import { describe, expect, it, vi } from 'vitest'
 import { app } from '../src/app'
-import { base64url, countingDb, expectProblem, newUserId, nowSeconds, request, signIn, signJwt, tokenFor } from './helpers'
+import {
+  base64url,
+  countingDb,
+  expectProblem,
+  newUserId,
+  nowSeconds,
+  request,
+  signIn,
+  signJwt,
+  tokenFor,
+} from './helpers'
 
 const CHALLENGE = 'Bearer realm="tasks"'
 
@@ -59,7 +69,12 @@ describe('authentication before business logic', () => {
       method: 'POST',
       token: 'not-a-token',
       body,
-      headers: { 'Content-Type': 'text/plain', 'Idempotency-Key': 'k'.repeat(300), 'x-d1-bookmark': 'bad', 'If-Match': 'bad' },
+      headers: {
+        'Content-Type': 'text/plain',
+        'Idempotency-Key': 'k'.repeat(300),
+        'x-d1-bookmark': 'bad',
+        'If-Match': 'bad',
+      },
       env: { DB: db },
     })
     await expectUnauthorized(res, 'invalid_token')
@@ -323,11 +338,23 @@ describe('configuration fails closed', () => {
   const cases: [string, Partial<Env>, RegExp][] = [
     ['no secret and no JWKS', { BETTER_AUTH_SECRET: undefined as unknown as string }, /neither BETTER_AUTH_SECRET/],
     ['an empty secret and no JWKS', { BETTER_AUTH_SECRET: '' }, /neither BETTER_AUTH_SECRET/],
-    ['a short secret beside a valid JWKS URL', { BETTER_AUTH_SECRET: 'short', BETTER_AUTH_URL: 'https://auth.example.com' }, /shorter than 32/],
+    [
+      'a short secret beside a valid JWKS URL',
+      { BETTER_AUTH_SECRET: 'short', BETTER_AUTH_URL: 'https://auth.example.com' },
+      /shorter than 32/,
+    ],
     ['a BETTER_AUTH_URL that is not a URL', { BETTER_AUTH_URL: 'auth.example.com' }, /BETTER_AUTH_URL must be/],
     ['a plain-http BETTER_AUTH_URL off this machine', { BETTER_AUTH_URL: 'http://auth.example.com' }, /https/],
-    ['a plain-http JWKS_URL off this machine', { BETTER_AUTH_URL: 'https://auth.example.com', JWKS_URL: 'http://keys.example.com/jwks' }, /JWKS_URL must be/],
-    ['a JWKS_URL with no issuer or audience to check', { JWKS_URL: 'https://auth.example.com/api/auth/jwks' }, /JWT_ISSUER and JWT_AUDIENCE/],
+    [
+      'a plain-http JWKS_URL off this machine',
+      { BETTER_AUTH_URL: 'https://auth.example.com', JWKS_URL: 'http://keys.example.com/jwks' },
+      /JWKS_URL must be/,
+    ],
+    [
+      'a JWKS_URL with no issuer or audience to check',
+      { JWKS_URL: 'https://auth.example.com/api/auth/jwks' },
+      /JWT_ISSUER and JWT_AUDIENCE/,
+    ],
     ['a secret shorter than 32 characters', { BETTER_AUTH_SECRET: 'short-secret' }, /shorter than 32/],
     ['an invalid clock skew', { JWT_CLOCK_SKEW_SECONDS: 'lots' }, /JWT_CLOCK_SKEW_SECONDS/],
     ['an excessive clock skew', { JWT_CLOCK_SKEW_SECONDS: '86400' }, /JWT_CLOCK_SKEW_SECONDS/],
@@ -344,7 +371,10 @@ describe('configuration fails closed', () => {
       }
       expect((await request('/health', { env: override })).status).toBe(200)
       expect(logged).toHaveBeenCalledTimes(1)
-      expect(JSON.parse(String(logged.mock.calls[0]?.[0]))).toMatchObject({ message: 'server misconfigured', reason: expect.stringMatching(reason) })
+      expect(JSON.parse(String(logged.mock.calls[0]?.[0]))).toMatchObject({
+        message: 'server misconfigured',
+        reason: expect.stringMatching(reason),
+      })
       logged.mockRestore()
     })
   }

@@ -131,7 +131,13 @@ describe('JWKS mode with Better Auth defaults (EdDSA)', () => {
 })
 
 describe('every algorithm Better Auth can publish', () => {
-  for (const [name, alg] of [['eddsa', 'EdDSA'], ['es256', 'ES256'], ['es512', 'ES512'], ['rs256', 'RS256'], ['ps256', 'PS256']] as const) {
+  for (const [name, alg] of [
+    ['eddsa', 'EdDSA'],
+    ['es256', 'ES256'],
+    ['es512', 'ES512'],
+    ['rs256', 'RS256'],
+    ['ps256', 'PS256'],
+  ] as const) {
     it(`accepts ${alg} tokens`, async () => {
       const base = instances[name]
       const user = await signUp(base)
@@ -162,9 +168,16 @@ describe('every algorithm Better Auth can publish', () => {
 describe('algorithm confusion and key injection', () => {
   it('never checks an HS256 token against a public key, even with both modes on', async () => {
     const user = await signUp(instances.eddsa)
-    const { keys } = await (await fetch(`${instances.eddsa}/api/auth/jwks`)).json<{ keys: { kid: string; x: string }[] }>()
+    const { keys } = await (await fetch(`${instances.eddsa}/api/auth/jwks`)).json<{
+      keys: { kid: string; x: string }[]
+    }>()
     const [{ kid, x }] = keys as [{ kid: string; x: string }]
-    const payload = { sub: user.id, iss: instances.eddsa, aud: instances.eddsa, exp: Math.floor(Date.now() / 1000) + 600 }
+    const payload = {
+      sub: user.id,
+      iss: instances.eddsa,
+      aud: instances.eddsa,
+      exp: Math.floor(Date.now() / 1000) + 600,
+    }
     // The classic confusion: HMAC keyed with the public key's bytes, pointing at its kid.
     const forged = await signJwt(payload, { secret: x, header: { alg: 'HS256', typ: 'JWT', kid } })
     await expectProblem(await me(forged, jwksMode(instances.eddsa)), 401)
@@ -172,17 +185,35 @@ describe('algorithm confusion and key injection', () => {
   })
 
   it('refuses HS256 tokens when no secret is configured', async () => {
-    const token = await signJwt({ sub: 'x', iss: instances.eddsa, aud: instances.eddsa, exp: Math.floor(Date.now() / 1000) + 600 })
+    const token = await signJwt({
+      sub: 'x',
+      iss: instances.eddsa,
+      aud: instances.eddsa,
+      exp: Math.floor(Date.now() / 1000) + 600,
+    })
     await expectProblem(await me(token, jwksMode(instances.eddsa)), 401)
   })
 
   it('ignores keys a token brings along (jwk, jku, x5u, x5c) and refuses it', async () => {
-    const { publicKey, privateKey } = (await crypto.subtle.generateKey({ name: 'Ed25519' }, true, ['sign', 'verify'])) as CryptoKeyPair
+    const { publicKey, privateKey } = (await crypto.subtle.generateKey({ name: 'Ed25519' }, true, [
+      'sign',
+      'verify',
+    ])) as CryptoKeyPair
     const jwk = await crypto.subtle.exportKey('jwk', publicKey)
     const user = await signUp(instances.eddsa)
     const realKid = decodeJwtPart(user.token, 0).kid
-    const payload = { sub: 'attacker', iss: instances.eddsa, aud: instances.eddsa, exp: Math.floor(Date.now() / 1000) + 600 }
-    for (const extra of [{ jwk }, { jku: `${instances.impostor}/api/auth/jwks` }, { x5u: 'https://evil.example/cert' }, { x5c: ['MIIB'] }]) {
+    const payload = {
+      sub: 'attacker',
+      iss: instances.eddsa,
+      aud: instances.eddsa,
+      exp: Math.floor(Date.now() / 1000) + 600,
+    }
+    for (const extra of [
+      { jwk },
+      { jku: `${instances.impostor}/api/auth/jwks` },
+      { x5u: 'https://evil.example/cert' },
+      { x5c: ['MIIB'] },
+    ]) {
       const header = { alg: 'EdDSA', typ: 'JWT', kid: realKid, ...extra }
       const input = `${base64url(JSON.stringify(header))}.${base64url(JSON.stringify(payload))}`
       const signature = await crypto.subtle.sign('Ed25519', privateKey, new TextEncoder().encode(input))
@@ -319,14 +350,24 @@ describe('shared-secret mode (jwt.sign signing HS256)', () => {
     expect(decodeJwtPart(user.token, 1)).toMatchObject({ sub: user.id, iss: instances.shared, aud: instances.shared })
     const res = await me(user.token, sharedMode())
     expect(await res.json()).toEqual({ sub: user.id, email: user.email, name: 'Test User' })
-    const created = await request('/tasks', { method: 'POST', token: user.token, env: sharedMode(), body: { title: 'x' } })
+    const created = await request('/tasks', {
+      method: 'POST',
+      token: user.token,
+      env: sharedMode(),
+      body: { title: 'x' },
+    })
     expect(created.status).toBe(201)
   })
 
   it("refuses Better Auth's other HS256 tokens signed with the same secret", async () => {
     const user = await signUp(instances.shared)
-    const verification = await (await fetch(`${instances.shared}/__test/verification-token?email=${encodeURIComponent(user.email)}`)).json<{ token: string | null }>()
-    const cookieCache = user.setCookies.find((c) => c.startsWith('better-auth.session_data='))?.split(';')[0]?.split('=')[1]
+    const verification = await (
+      await fetch(`${instances.shared}/__test/verification-token?email=${encodeURIComponent(user.email)}`)
+    ).json<{ token: string | null }>()
+    const cookieCache = user.setCookies
+      .find((c) => c.startsWith('better-auth.session_data='))
+      ?.split(';')[0]
+      ?.split('=')[1]
     const others = { 'email verification': verification.token, 'cookie cache': cookieCache }
     for (const [what, token] of Object.entries(others)) {
       expect(token, what).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+$/)
@@ -343,10 +384,16 @@ describe('both modes at once', () => {
     const env = jwksMode(instances.eddsa, { BETTER_AUTH_SECRET: SHARED_SECRET })
     const asymmetric = await signUp(instances.eddsa)
     const exp = Math.floor(Date.now() / 1000) + 600
-    const symmetric = await signJwt({ sub: 'hs-user', iss: instances.eddsa, aud: instances.eddsa, exp }, { secret: SHARED_SECRET })
+    const symmetric = await signJwt(
+      { sub: 'hs-user', iss: instances.eddsa, aud: instances.eddsa, exp },
+      { secret: SHARED_SECRET },
+    )
     expect((await me(asymmetric.token, env)).status).toBe(200)
     expect((await me(symmetric, env)).status).toBe(200)
-    const hs512 = await signJwt({ sub: 'hs-user', iss: instances.eddsa, aud: instances.eddsa, exp }, { secret: SHARED_SECRET, alg: 'HS512' })
+    const hs512 = await signJwt(
+      { sub: 'hs-user', iss: instances.eddsa, aud: instances.eddsa, exp },
+      { secret: SHARED_SECRET, alg: 'HS512' },
+    )
     await expectProblem(await me(hs512, env), 401)
   })
 })

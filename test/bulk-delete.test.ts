@@ -11,7 +11,9 @@ beforeEach(async () => {
 
 const idsOf = async (userId: string, completed: 0 | 1) =>
   (
-    await env.DB.prepare('SELECT id FROM tasks WHERE user_id = ?1 AND completed = ?2 ORDER BY id').bind(userId, completed).all<{ id: string }>()
+    await env.DB.prepare('SELECT id FROM tasks WHERE user_id = ?1 AND completed = ?2 ORDER BY id')
+      .bind(userId, completed)
+      .all<{ id: string }>()
   ).results.map((r) => r.id)
 
 async function seed(user: SignedIn) {
@@ -35,7 +37,9 @@ describe('DELETE /tasks?completed=true', () => {
     expect(await idsOf(b.id, 0)).toHaveLength(2)
 
     // Each deletion leaves a tombstone for the sync feed, under its owner only.
-    const { results } = await env.DB.prepare('SELECT user_id, id FROM task_tombstones WHERE user_id IN (?1, ?2) ORDER BY id')
+    const { results } = await env.DB.prepare(
+      'SELECT user_id, id FROM task_tombstones WHERE user_id IN (?1, ?2) ORDER BY id',
+    )
       .bind(a.id, b.id)
       .all<{ user_id: string; id: string }>()
     expect(results).toEqual(aCompleted.map((id) => ({ user_id: a.id, id })))

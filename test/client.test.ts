@@ -6,7 +6,10 @@ import type { Task } from '../src/tasks/repo'
 import { BASE, signIn, storedTask } from './helpers'
 
 const clientFor = (token?: string | (() => string)) =>
-  createClient(BASE, { ...(token !== undefined && { token }), fetch: (input, init) => exports.default.fetch(input, init) })
+  createClient(BASE, {
+    ...(token !== undefined && { token }),
+    fetch: (input, init) => exports.default.fetch(input, init),
+  })
 
 describe('the typed client (src/client.ts)', () => {
   it('creates, lists, gets (and 304s), patches, syncs and deletes through the worker', async () => {
@@ -33,7 +36,10 @@ describe('the typed client (src/client.ts)', () => {
     if (patched.status !== 200) throw new Error('patch failed')
     expect(await patched.json()).toMatchObject({ id: task.id, completed: true, completedAt: expect.any(String) })
 
-    const unchanged = await api.tasks[':id'].$get({ param: { id: task.id }, header: { 'if-none-match': patched.headers.get('ETag')! } })
+    const unchanged = await api.tasks[':id'].$get({
+      param: { id: task.id },
+      header: { 'if-none-match': patched.headers.get('ETag')! },
+    })
     expect(unchanged.status).toBe(304)
 
     const changes = await api.tasks.changes.$get()
@@ -68,10 +74,17 @@ describe('the typed client (src/client.ts)', () => {
     expectTypeOf<CreateBody>().not.toHaveProperty('id')
     expectTypeOf<InferResponseType<Client['tasks']['$post'], 201>>().toEqualTypeOf<Task>()
     expectTypeOf<InferResponseType<Client['tasks'][':id']['$get'], 200>>().toEqualTypeOf<Task>()
-    expectTypeOf<InferResponseType<Client['tasks']['$get'], 200>>().toEqualTypeOf<{ items: Task[]; nextCursor: string | null }>()
+    expectTypeOf<InferResponseType<Client['tasks']['$get'], 200>>().toEqualTypeOf<{
+      items: Task[]
+      nextCursor: string | null
+    }>()
     expectTypeOf<InferResponseType<Client['tasks']['$delete'], 200>>().toEqualTypeOf<{ deleted: number }>()
     expectTypeOf<InferRequestType<Client['tasks']['$delete']>['query']>().toEqualTypeOf<{ completed: string }>()
-    expectTypeOf<InferResponseType<Client['me']['$get'], 200>>().toEqualTypeOf<{ sub: string; email: string | null; name: string | null }>()
+    expectTypeOf<InferResponseType<Client['me']['$get'], 200>>().toEqualTypeOf<{
+      sub: string
+      email: string | null
+      name: string | null
+    }>()
     type PatchBody = InferRequestType<Client['tasks'][':id']['$patch']>['json']
     expectTypeOf<PatchBody>().toEqualTypeOf<{
       title?: string | undefined

@@ -87,7 +87,11 @@ describe('If-None-Match on GET and HEAD', () => {
 
   it('costs one D1 round trip for a 304', async () => {
     const { db, counter } = countingDb(env.DB)
-    const res = await request(`/tasks/${task.id}`, { token: user.token, headers: { 'If-None-Match': '"v1"' }, env: { DB: db } })
+    const res = await request(`/tasks/${task.id}`, {
+      token: user.token,
+      headers: { 'If-None-Match': '"v1"' },
+      env: { DB: db },
+    })
     expect(res.status).toBe(304)
     expect(counter.roundTrips).toBe(1)
   })
@@ -130,7 +134,11 @@ describe('If-Match on PATCH, PUT and DELETE', () => {
   })
 
   it('answers 404, not 412, for a task that does not exist', async () => {
-    const res = await user.request(`/tasks/${crypto.randomUUID()}`, { method: 'PATCH', headers: { 'If-Match': '"v1"' }, body: { title: 'x' } })
+    const res = await user.request(`/tasks/${crypto.randomUUID()}`, {
+      method: 'PATCH',
+      headers: { 'If-Match': '"v1"' },
+      body: { title: 'x' },
+    })
     await expectProblem(res, 404)
   })
 
@@ -145,7 +153,10 @@ describe('If-Match on PATCH, PUT and DELETE', () => {
   })
 
   it('costs one D1 round trip when the condition holds, two to explain a 412', async () => {
-    for (const [value, status, trips] of [['"v1"', 200, 1], ['"v1"', 412, 2]] as const) {
+    for (const [value, status, trips] of [
+      ['"v1"', 200, 1],
+      ['"v1"', 412, 2],
+    ] as const) {
       const { db, counter } = countingDb(env.DB)
       const res = await request(`/tasks/${task.id}`, {
         method: 'PATCH',
@@ -163,12 +174,30 @@ describe('If-Match on PATCH, PUT and DELETE', () => {
 describe('malformed conditional headers', () => {
   // Not RFC 9110 syntax: a client bug, so 400 (a 412 would send it to refetch and retry forever).
   // An empty field never reaches the worker: workerd drops it, so it counts as absent.
-  const MALFORMED = ['v1', '"v1', 'v1"', 'W/v1', 'w/"v1"', '*, "v1"', '"v1" "v2"', ',', ' , ', '**', "'v1'", '"v\u00011"']
+  const MALFORMED = [
+    'v1',
+    '"v1',
+    'v1"',
+    'W/v1',
+    'w/"v1"',
+    '*, "v1"',
+    '"v1" "v2"',
+    ',',
+    ' , ',
+    '**',
+    "'v1'",
+    '"v\u00011"',
+  ]
 
   it('answers 400 naming the header, and writes nothing', async () => {
     for (const header of ['If-Match', 'If-None-Match']) {
       for (const value of MALFORMED) {
-        for (const [method, body] of [['GET'], ['PATCH', { title: 'x' }], ['PUT', { title: 'x' }], ['DELETE']] as const) {
+        for (const [method, body] of [
+          ['GET'],
+          ['PATCH', { title: 'x' }],
+          ['PUT', { title: 'x' }],
+          ['DELETE'],
+        ] as const) {
           const res = await send(method, { [header]: value }, body)
           expect(invalidNames(await expectProblem(res, 400)), `${method} ${header}: ${value}`).toEqual([header])
         }
@@ -192,7 +221,10 @@ describe('user B against A', () => {
       ['HEAD', { 'If-None-Match': '"v1"' }],
     ]
     for (const value of ['"v1"', '"v2"', '*', 'W/"v1"']) {
-      probes.push(['PATCH', { 'If-Match': value }, { title: 'pwned' }], ['PUT', { 'If-Match': value }, { title: 'pwned' }])
+      probes.push(
+        ['PATCH', { 'If-Match': value }, { title: 'pwned' }],
+        ['PUT', { 'If-Match': value }, { title: 'pwned' }],
+      )
       probes.push(['DELETE', { 'If-Match': value }], ['PATCH', { 'If-None-Match': value }, { title: 'pwned' }])
     }
     for (const [method, headers, body] of probes) {
@@ -223,7 +255,9 @@ describe('concurrent writers', () => {
     const statuses = responses.map((r) => r.status)
     expect(statuses.filter((s) => s === 204)).toHaveLength(1)
     expect(statuses.filter((s) => s === 404)).toHaveLength(19)
-    const tombstones = await env.DB.prepare('SELECT count(*) AS n FROM task_tombstones WHERE id = ?1').bind(task.id).first<{ n: number }>()
+    const tombstones = await env.DB.prepare('SELECT count(*) AS n FROM task_tombstones WHERE id = ?1')
+      .bind(task.id)
+      .first<{ n: number }>()
     expect(tombstones?.n).toBe(1)
   })
 })

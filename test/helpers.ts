@@ -10,7 +10,10 @@ const encoder = new TextEncoder()
 
 export function base64url(data: string | Uint8Array | ArrayBuffer): string {
   const bytes = typeof data === 'string' ? encoder.encode(data) : new Uint8Array(data)
-  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '')
+  return btoa(String.fromCharCode(...bytes))
+    .replace(/\+/g, '-')
+    .replace(/\//g, '_')
+    .replace(/=+$/, '')
 }
 
 export const fromBase64url = (part: string): Uint8Array =>
@@ -161,7 +164,9 @@ export async function expectProblem(res: Response, status: number): Promise<Prob
 
 /** SQLite's EXPLAIN QUERY PLAN for a statement, one step a line. */
 export async function queryPlan(sql: string, ...params: unknown[]): Promise<string> {
-  const { results } = await env.DB.prepare(`EXPLAIN QUERY PLAN ${sql}`).bind(...params).all<{ detail: string }>()
+  const { results } = await env.DB.prepare(`EXPLAIN QUERY PLAN ${sql}`)
+    .bind(...params)
+    .all<{ detail: string }>()
   return results.map((r) => r.detail).join('\n')
 }
 
@@ -232,7 +237,13 @@ export function failingDb(message = 'D1_ERROR: Network connection lost.'): D1Dat
   })
   const db: D1Database = new Proxy({} as D1Database, {
     get: (_target, prop) =>
-      prop === 'prepare' ? () => statement : prop === 'withSession' ? () => db : prop === 'getBookmark' ? () => null : fail,
+      prop === 'prepare'
+        ? () => statement
+        : prop === 'withSession'
+          ? () => db
+          : prop === 'getBookmark'
+            ? () => null
+            : fail,
   })
   return db
 }

@@ -30,8 +30,16 @@ describe('CORS', () => {
   })
 
   it('grants every configured origin, exactly', async () => {
-    expect((await preflight('https://app.example.com')).headers.get('Access-Control-Allow-Origin')).toBe('https://app.example.com')
-    for (const origin of ['https://evil.example.com', 'http://localhost:3001', 'https://app.example.com.evil.com', 'null', 'http://LOCALHOST:3000']) {
+    expect((await preflight('https://app.example.com')).headers.get('Access-Control-Allow-Origin')).toBe(
+      'https://app.example.com',
+    )
+    for (const origin of [
+      'https://evil.example.com',
+      'http://localhost:3001',
+      'https://app.example.com.evil.com',
+      'null',
+      'http://LOCALHOST:3000',
+    ]) {
       const res = await preflight(origin)
       expect(res.headers.get('Access-Control-Allow-Origin'), origin).toBeNull()
     }
@@ -59,7 +67,10 @@ describe('CORS', () => {
   it('grants nothing when CORS_ORIGINS is empty, and any origin when it is "*"', async () => {
     const none = await request('/health', { headers: { Origin: ALLOWED }, env: { CORS_ORIGINS: '' } })
     expect(none.headers.get('Access-Control-Allow-Origin')).toBeNull()
-    const any = await request('/health', { headers: { Origin: 'https://anywhere.example' }, env: { CORS_ORIGINS: '*' } })
+    const any = await request('/health', {
+      headers: { Origin: 'https://anywhere.example' },
+      env: { CORS_ORIGINS: '*' },
+    })
     expect(any.headers.get('Access-Control-Allow-Origin')).toBe('*')
   })
 

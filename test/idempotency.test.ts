@@ -12,7 +12,9 @@ const create = (user: SignedIn, key: string | undefined, body: unknown) =>
   user.request('/tasks', { method: 'POST', body, ...(key !== undefined && { headers: { 'Idempotency-Key': key } }) })
 
 const tasksOf = async (userId: string) =>
-  (await env.DB.prepare('SELECT id FROM tasks WHERE user_id = ?1').bind(userId).all<{ id: string }>()).results.map((r) => r.id)
+  (await env.DB.prepare('SELECT id FROM tasks WHERE user_id = ?1').bind(userId).all<{ id: string }>()).results.map(
+    (r) => r.id,
+  )
 
 interface KeyRecord {
   user_id: string
@@ -106,7 +108,9 @@ describe('Idempotency-Key on POST /tasks', () => {
     const alice = await signIn()
     const bob = await signIn()
     const key = 'shared-looking-key'
-    const alicesFirst = await snapshot(await create(alice, key, { title: 'Secret plan', description: 'for alice only' }))
+    const alicesFirst = await snapshot(
+      await create(alice, key, { title: 'Secret plan', description: 'for alice only' }),
+    )
     const alicesTask = JSON.parse(alicesFirst.body) as Task
 
     const bobs = await create(bob, key, { title: 'Secret plan', description: 'for alice only' })
@@ -122,8 +126,12 @@ describe('Idempotency-Key on POST /tasks', () => {
     expect(bobsOther.status).toBe(201)
 
     // Both replay their own, and Alice's record is untouched.
-    expect((await (await create(bob, key, { title: 'Secret plan', description: 'for alice only' })).json<Task>()).id).toBe(bobsTask.id)
-    expect(await snapshot(await create(alice, key, { title: 'Secret plan', description: 'for alice only' }))).toEqual(alicesFirst)
+    expect(
+      (await (await create(bob, key, { title: 'Secret plan', description: 'for alice only' })).json<Task>()).id,
+    ).toBe(bobsTask.id)
+    expect(await snapshot(await create(alice, key, { title: 'Secret plan', description: 'for alice only' }))).toEqual(
+      alicesFirst,
+    )
     expect((await tasksOf(alice.id)).sort()).toHaveLength(2)
     expect(await tasksOf(bob.id)).toHaveLength(2)
     expect((await recordsOf(alice.id)).find((r) => r.key === key)?.task_id).toBe(alicesTask.id)
@@ -132,9 +140,7 @@ describe('Idempotency-Key on POST /tasks', () => {
   it('creates exactly one task for 20 concurrent requests with one key, and answers every one with it', async () => {
     const user = await signIn()
     const key = crypto.randomUUID()
-    const responses = await Promise.all(
-      Array.from({ length: 20 }, () => create(user, key, { title: 'Only once' })),
-    )
+    const responses = await Promise.all(Array.from({ length: 20 }, () => create(user, key, { title: 'Only once' })))
     const snapshots = await Promise.all(responses.map(snapshot))
     expect(snapshots.map((s) => s.status)).toEqual(Array(20).fill(201))
     expect(new Set(snapshots.map((s) => s.body)).size).toBe(1)
@@ -198,7 +204,10 @@ describe('Idempotency-Key on POST /tasks', () => {
     const key = 'after-a-typo'
     await expectProblem(await create(user, key, { title: '' }), 400)
     await expectProblem(await create(user, key, '{"title":'), 400)
-    await expectProblem(await user.request('/tasks?x=1', { method: 'POST', body: { title: 'x' }, headers: { 'Idempotency-Key': key } }), 400)
+    await expectProblem(
+      await user.request('/tasks?x=1', { method: 'POST', body: { title: 'x' }, headers: { 'Idempotency-Key': key } }),
+      400,
+    )
     expect(await recordsOf(user.id)).toEqual([])
     const res = await create(user, key, { title: 'Fixed' })
     expect(res.status).toBe(201)
@@ -271,7 +280,7 @@ describe('Idempotency-Key on POST /tasks', () => {
 
   it('accepts any 1 to 255 printable ASCII characters as a key', async () => {
     const user = await signIn()
-    for (const key of ['k', 'k'.repeat(255), '"quoted" key with spaces', '~!@#$%^&*()_+{}|:<>?`-=[]\\;\',./']) {
+    for (const key of ['k', 'k'.repeat(255), '"quoted" key with spaces', "~!@#$%^&*()_+{}|:<>?`-=[]\\;',./"]) {
       const res = await create(user, key, { title: 'x' })
       expect(res.status, key).toBe(201)
     }
@@ -284,7 +293,8 @@ describe('Idempotency-Key on POST /tasks', () => {
     const sabotage = <T extends D1Database | D1DatabaseSession>(target: T): T =>
       new Proxy(target, {
         get(t, prop) {
-          if (prop === 'withSession') return (constraint?: string) => sabotage((t as D1Database).withSession(constraint))
+          if (prop === 'withSession')
+            return (constraint?: string) => sabotage((t as D1Database).withSession(constraint))
           if (prop === 'batch') {
             return (statements: D1PreparedStatement[]) =>
               t.batch(statements.map((s, i) => (i === 1 ? t.prepare('INSERT INTO no_such_table VALUES (1)') : s)))
@@ -359,7 +369,9 @@ describe('the scheduled purge of Idempotency-Key records', () => {
       get: (target, prop) =>
         prop === 'batch'
           ? (statements: D1PreparedStatement[]) =>
-              statements.length === 2 ? Promise.reject(new Error('D1_ERROR: tombstones unavailable')) : target.batch(statements)
+              statements.length === 2
+                ? Promise.reject(new Error('D1_ERROR: tombstones unavailable'))
+                : target.batch(statements)
           : prop === 'prepare'
             ? (sql: string) => target.prepare(sql)
             : Reflect.get(target, prop, target),
@@ -402,7 +414,9 @@ describe('the scheduled purge of Idempotency-Key records', () => {
        VALUES (?1, ?2, ?3, ?4, 201, '{}', ?5)`,
     )
     await env.DB.batch(
-      Array.from({ length: count }, (_, i) => insert.bind(user.id, `bulk-${i}`, 'a'.repeat(64), crypto.randomUUID(), old)),
+      Array.from({ length: count }, (_, i) =>
+        insert.bind(user.id, `bulk-${i}`, 'a'.repeat(64), crypto.randomUUID(), old),
+      ),
     )
     expect(await purgeExpiredIdempotencyKeys(env.DB, new Date(now).toISOString())).toBeGreaterThanOrEqual(count)
     expect(await recordsOf(user.id)).toEqual([])
@@ -415,7 +429,9 @@ describe('the scheduled purge of Idempotency-Key records', () => {
       .bind('2026-01-01T00:00:00.000Z', PURGE_BATCH_SIZE)
       .all<{ detail: string }>()
     const plan = results.map((r) => r.detail).join(' | ')
-    expect(plan).toMatch(/SEARCH idempotency_keys USING (COVERING )?INDEX idempotency_keys_by_created \(created_at<\?\)/)
+    expect(plan).toMatch(
+      /SEARCH idempotency_keys USING (COVERING )?INDEX idempotency_keys_by_created \(created_at<\?\)/,
+    )
     expect(plan).not.toMatch(/SCAN/)
   })
 })

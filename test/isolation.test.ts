@@ -43,7 +43,9 @@ describe('user B against user A', () => {
   })
 
   it('returns 403 and changes nothing when B patches the task', async () => {
-    await expectForbidden(await b.request(`/tasks/${task.id}`, { method: 'PATCH', body: { title: 'pwned', completed: true } }))
+    await expectForbidden(
+      await b.request(`/tasks/${task.id}`, { method: 'PATCH', body: { title: 'pwned', completed: true } }),
+    )
     await expectUnchanged()
   })
 
@@ -80,7 +82,9 @@ describe('user B against user A', () => {
       const patch = await b.request(`/tasks/${task.id}`, { method: 'PATCH', body: { [field]: b.id } })
       expect(invalidNames(await expectProblem(patch, 400))).toEqual([`#/${field}`])
     }
-    const planted = await env.DB.prepare("SELECT count(*) AS n FROM tasks WHERE title = 'planted'").first<{ n: number }>()
+    const planted = await env.DB.prepare("SELECT count(*) AS n FROM tasks WHERE title = 'planted'").first<{
+      n: number
+    }>()
     expect(planted?.n).toBe(0)
     await expectUnchanged()
   })

@@ -19,7 +19,9 @@ function serveKeySet(keys: Published[], status = 200): Partial<Env> {
   const realFetch = globalThis.fetch
   vi.spyOn(globalThis, 'fetch').mockImplementation((input, init) =>
     String(input instanceof Request ? input.url : input) === url
-      ? Promise.resolve(new Response(JSON.stringify({ keys }), { status, headers: { 'Content-Type': 'application/json' } }))
+      ? Promise.resolve(
+          new Response(JSON.stringify({ keys }), { status, headers: { 'Content-Type': 'application/json' } }),
+        )
       : realFetch(input, init),
   )
   return { BETTER_AUTH_SECRET: '', BETTER_AUTH_URL: ISSUER, JWKS_URL: url }
@@ -27,7 +29,11 @@ function serveKeySet(keys: Published[], status = 200): Partial<Env> {
 
 const claims = () => ({ sub: 'user-1', iss: ISSUER, aud: ISSUER, exp: Math.floor(Date.now() / 1000) + 600 })
 
-async function signWith(privateKey: CryptoKey, algorithm: Parameters<SubtleCrypto['sign']>[0], header: Record<string, unknown>) {
+async function signWith(
+  privateKey: CryptoKey,
+  algorithm: Parameters<SubtleCrypto['sign']>[0],
+  header: Record<string, unknown>,
+) {
   const input = `${base64url(JSON.stringify(header))}.${base64url(JSON.stringify(claims()))}`
   return `${input}.${base64url(await crypto.subtle.sign(algorithm, privateKey, new TextEncoder().encode(input)))}`
 }
@@ -39,7 +45,12 @@ async function ed25519(kid: string) {
 }
 
 async function rsa(kid: string, alg: 'RS256' | 'PS256') {
-  const params = { name: alg === 'RS256' ? 'RSASSA-PKCS1-v1_5' : 'RSA-PSS', modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256' }
+  const params = {
+    name: alg === 'RS256' ? 'RSASSA-PKCS1-v1_5' : 'RSA-PSS',
+    modulusLength: 2048,
+    publicExponent: new Uint8Array([1, 0, 1]),
+    hash: 'SHA-256',
+  }
   const pair = (await crypto.subtle.generateKey(params, true, ['sign', 'verify'])) as CryptoKeyPair
   const jwk = (await crypto.subtle.exportKey('jwk', pair.publicKey)) as JsonWebKey
   const { alg: _ignored, ...bare } = jwk as JsonWebKey & { alg?: string }
@@ -65,7 +76,11 @@ describe('a published key is used only as published', () => {
     const pss = await rsa('rsa', 'PS256')
     // The key pair can make PS256 signatures, but the key set says RS256.
     const env = serveKeySet([{ ...pss.bare, alg: 'RS256' }])
-    const token = await signWith(pss.privateKey, { name: 'RSA-PSS', saltLength: 32 }, { alg: 'PS256', typ: 'JWT', kid: 'rsa' })
+    const token = await signWith(
+      pss.privateKey,
+      { name: 'RSA-PSS', saltLength: 32 },
+      { alg: 'PS256', typ: 'JWT', kid: 'rsa' },
+    )
     await expectProblem(await me(token, env), 401)
     // The same token verifies when the key set does not pin the algorithm.
     expect((await me(token, serveKeySet([pss.bare]))).status).toBe(200)

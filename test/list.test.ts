@@ -48,7 +48,19 @@ async function insert(userId: string, seeds: Seed[]): Promise<Task[]> {
         env.DB.prepare(
           `INSERT INTO tasks (id, user_id, title, description, completed, priority, due_at, tags, created_at, updated_at, completed_at)
            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)`,
-        ).bind(t.id, userId, t.title, t.description, t.completed ? 1 : 0, t.priority, t.dueAt, JSON.stringify(t.tags), t.createdAt, t.updatedAt, t.completedAt),
+        ).bind(
+          t.id,
+          userId,
+          t.title,
+          t.description,
+          t.completed ? 1 : 0,
+          t.priority,
+          t.dueAt,
+          JSON.stringify(t.tags),
+          t.createdAt,
+          t.updatedAt,
+          t.completedAt,
+        ),
       ),
     )
   }
@@ -60,7 +72,9 @@ async function listAll(user: SignedIn, query: string, limit = 100): Promise<Task
   const all: Task[] = []
   let cursor: string | null = null
   do {
-    const res: Response = await user.request(`/tasks?limit=${limit}${query ? `&${query}` : ''}${cursor ? `&cursor=${cursor}` : ''}`)
+    const res: Response = await user.request(
+      `/tasks?limit=${limit}${query ? `&${query}` : ''}${cursor ? `&cursor=${cursor}` : ''}`,
+    )
     expect(res.status, query).toBe(200)
     const page: Page = await res.json()
     expect(page.items.length).toBeLessThanOrEqual(limit)
@@ -149,24 +163,45 @@ describe('sort', () => {
       { title: 'none 2' },
       { title: 'april 2', dueAt: '2026-04-01T00:00:00.000Z' },
     ])
-    const [aprilFirst, aprilSecond] = tasks.filter((t) => t.title.startsWith('april')).sort((a, b) => (a.id < b.id ? -1 : 1))
+    const [aprilFirst, aprilSecond] = tasks
+      .filter((t) => t.title.startsWith('april'))
+      .sort((a, b) => (a.id < b.id ? -1 : 1))
     const [noneFirst, noneSecond] = tasks.filter((t) => t.dueAt === null).sort((a, b) => (a.id < b.id ? -1 : 1))
-    expect(titles(await listAll(user, 'sort=dueAt'))).toEqual(titles([aprilFirst!, aprilSecond!, tasks[0]!, noneFirst!, noneSecond!]))
-    expect(titles(await listAll(user, 'sort=-dueAt'))).toEqual(titles([tasks[0]!, aprilSecond!, aprilFirst!, noneSecond!, noneFirst!]))
+    expect(titles(await listAll(user, 'sort=dueAt'))).toEqual(
+      titles([aprilFirst!, aprilSecond!, tasks[0]!, noneFirst!, noneSecond!]),
+    )
+    expect(titles(await listAll(user, 'sort=-dueAt'))).toEqual(
+      titles([tasks[0]!, aprilSecond!, aprilFirst!, noneSecond!, noneFirst!]),
+    )
   })
 
   it('orders priorities by rank, not alphabetically', async () => {
-    await insert(user.id, [{ title: 'l', priority: 'low' }, { title: 'h', priority: 'high' }, { title: 'm', priority: 'medium' }])
+    await insert(user.id, [
+      { title: 'l', priority: 'low' },
+      { title: 'h', priority: 'high' },
+      { title: 'm', priority: 'medium' },
+    ])
     expect(titles(await listAll(user, 'sort=priority'))).toEqual(['l', 'm', 'h'])
     expect(titles(await listAll(user, 'sort=-priority'))).toEqual(['h', 'm', 'l'])
   })
 
   it('orders titles ignoring the case of ASCII letters, equal ones by id, other letters by code point', async () => {
     // Case-sensitively, Cherry would come before apple.
-    const tasks = await insert(user.id, [{ title: 'banana' }, { title: 'Apple' }, { title: 'Cherry' }, { title: 'apple' }, { title: 'Äpfel' }])
+    const tasks = await insert(user.id, [
+      { title: 'banana' },
+      { title: 'Apple' },
+      { title: 'Cherry' },
+      { title: 'apple' },
+      { title: 'Äpfel' },
+    ])
     const apples = tasks.filter((t) => nocase(t.title) === 'apple').sort((a, b) => (a.id < b.id ? -1 : 1))
     expect(titles(await listAll(user, 'sort=title'))).toEqual([...titles(apples), 'banana', 'Cherry', 'Äpfel'])
-    expect(titles(await listAll(user, 'sort=-title'))).toEqual(['Äpfel', 'Cherry', 'banana', ...titles(apples).reverse()])
+    expect(titles(await listAll(user, 'sort=-title'))).toEqual([
+      'Äpfel',
+      'Cherry',
+      'banana',
+      ...titles(apples).reverse(),
+    ])
   })
 
   it('orders by creation and update time both ways; newest created first by default', async () => {
@@ -183,34 +218,47 @@ describe('sort', () => {
     expect(titles(await listAll(user, 'sort=-updatedAt'))).toEqual(created)
   })
 
-  it('pages through long runs of equal values and missing due dates without skipping or repeating', async () => {
-    const tasks = await insert(
-      user.id,
-      Array.from({ length: 23 }, (_, i) => ({
-        title: i % 2 ? 'Same' : 'same',
-        priority: 'high' as const,
-        createdAt: '2026-03-01T00:00:00.000Z',
-        updatedAt: '2026-03-01T00:00:00.000Z',
-        dueAt: i % 3 ? null : '2026-04-01T00:00:00.000Z',
-      })),
-    )
-    for (const sort of SORTS) {
-      for (const limit of [2, 5]) {
-        const ids = (await listAll(user, `sort=${sort}`, limit)).map((t) => t.id)
-        expect(ids, `${sort}, limit ${limit}`).toEqual([...tasks].sort(referenceOrder(sort)).map((t) => t.id))
+  it(
+    'pages through long runs of equal values and missing due dates without skipping or repeating',
+    async () => {
+      const tasks = await insert(
+        user.id,
+        Array.from({ length: 23 }, (_, i) => ({
+          title: i % 2 ? 'Same' : 'same',
+          priority: 'high' as const,
+          createdAt: '2026-03-01T00:00:00.000Z',
+          updatedAt: '2026-03-01T00:00:00.000Z',
+          dueAt: i % 3 ? null : '2026-04-01T00:00:00.000Z',
+        })),
+      )
+      for (const sort of SORTS) {
+        for (const limit of [2, 5]) {
+          const ids = (await listAll(user, `sort=${sort}`, limit)).map((t) => t.id)
+          expect(ids, `${sort}, limit ${limit}`).toEqual([...tasks].sort(referenceOrder(sort)).map((t) => t.id))
+        }
       }
-    }
-  }, MANY_REQUESTS)
+    },
+    MANY_REQUESTS,
+  )
 
   it('keeps its place while the task the cursor points at is deleted and others are added', async () => {
-    const tasks = await insert(user.id, Array.from({ length: 9 }, (_, i) => ({ title: `t${i % 3}`, dueAt: i % 2 ? null : `2026-0${1 + (i % 4)}-01T00:00:00.000Z` })))
+    const tasks = await insert(
+      user.id,
+      Array.from({ length: 9 }, (_, i) => ({
+        title: `t${i % 3}`,
+        dueAt: i % 2 ? null : `2026-0${1 + (i % 4)}-01T00:00:00.000Z`,
+      })),
+    )
     for (const sort of ['title', '-dueAt', 'dueAt']) {
       const first = await (await user.request(`/tasks?limit=4&sort=${sort}`)).json<Page>()
       const expected = [...tasks].sort(referenceOrder(sort))
       const pointedAt = expected[4]!
       await user.request(`/tasks/${pointedAt.id}`, { method: 'DELETE' })
       const rest = await listAll(user, `sort=${sort}&cursor=${first.nextCursor}`, 100)
-      expect(rest.map((t) => t.id), sort).toEqual(expected.slice(5).map((t) => t.id))
+      expect(
+        rest.map((t) => t.id),
+        sort,
+      ).toEqual(expected.slice(5).map((t) => t.id))
       tasks.splice(tasks.indexOf(pointedAt), 1)
     }
   })
@@ -218,7 +266,11 @@ describe('sort', () => {
 
 describe('filters', () => {
   it('lists only the given priority', async () => {
-    const tasks = await insert(user.id, [{ title: 'l', priority: 'low' }, { title: 'h', priority: 'high' }, { title: 'h2', priority: 'high' }])
+    const tasks = await insert(user.id, [
+      { title: 'l', priority: 'low' },
+      { title: 'h', priority: 'high' },
+      { title: 'h2', priority: 'high' },
+    ])
     expect(titles(await listAll(user, 'priority=high'))).toEqual(['h2', 'h'])
     const high = tasks.filter((t) => t.priority === 'high').sort(referenceOrder('priority'))
     expect(titles(await listAll(user, 'priority=high&sort=priority', 1))).toEqual(titles(high))
@@ -245,7 +297,10 @@ describe('filters', () => {
 
   it('matches tags holding quotes, wildcards and backslashes literally', async () => {
     const odd = ['50%', 'a_b', '"quoted"', "it's", 'back\\slash', '[1]', '$.x']
-    await insert(user.id, [...odd.map((tag) => ({ title: tag, tags: [tag] })), { title: 'decoy', tags: ['500', 'axb', 'quoted', 'its'] }])
+    await insert(user.id, [
+      ...odd.map((tag) => ({ title: tag, tags: [tag] })),
+      { title: 'decoy', tags: ['500', 'axb', 'quoted', 'its'] },
+    ])
     for (const tag of odd) expect(titles(await listAll(user, `tag=${encodeURIComponent(tag)}`)), tag).toEqual([tag])
   })
 
@@ -350,7 +405,14 @@ describe('filters', () => {
       { title: 'one tag', priority: 'high', tags: ['a'], description: 'needle', dueAt: '2026-02-01T00:00:00.000Z' },
       { title: 'no text', priority: 'high', tags: ['a', 'b'], dueAt: '2026-02-01T00:00:00.000Z' },
       { title: 'late', priority: 'high', tags: ['a', 'b'], description: 'needle', dueAt: '2026-05-01T00:00:00.000Z' },
-      { title: 'done', priority: 'high', tags: ['a', 'b'], description: 'needle', dueAt: '2026-02-01T00:00:00.000Z', completed: true },
+      {
+        title: 'done',
+        priority: 'high',
+        tags: ['a', 'b'],
+        description: 'needle',
+        dueAt: '2026-02-01T00:00:00.000Z',
+        completed: true,
+      },
     ])
     const query = 'priority=high&tag=a&tag=b&q=NEEDLE&dueBefore=2026-03-01T00:00:00Z&completed=false'
     for (const sort of SORTS) expect(titles(await listAll(user, `${query}&sort=${sort}`)), sort).toEqual(['match'])
@@ -361,7 +423,11 @@ describe('cursor', () => {
   async function cursorFor(query: string): Promise<string> {
     // Three tasks that every listing below shows, so that the first page of one has a cursor.
     const matching = { priority: 'low' as const, tags: ['x', 'y'], dueAt: '2026-01-01T00:00:00.000Z' }
-    await insert(user.id, [{ title: 'a1', ...matching }, { title: 'a2', ...matching }, { title: 'a3', ...matching }])
+    await insert(user.id, [
+      { title: 'a1', ...matching },
+      { title: 'a2', ...matching },
+      { title: 'a3', ...matching },
+    ])
     const { nextCursor } = await (await user.request(`/tasks?limit=1&${query}`)).json<Page>()
     expect(nextCursor).toEqual(expect.any(String))
     return nextCursor!
@@ -402,7 +468,9 @@ describe('cursor', () => {
 
   it('is refused when its value does not fit the sort, or it is otherwise tampered with', async () => {
     const forge = (cursor: string, change: (json: Record<string, unknown>) => unknown) =>
-      base64url(JSON.stringify(change(JSON.parse(new TextDecoder().decode(fromBase64url(cursor))) as Record<string, unknown>)))
+      base64url(
+        JSON.stringify(change(JSON.parse(new TextDecoder().decode(fromBase64url(cursor))) as Record<string, unknown>)),
+      )
     const cases: [string, (json: Record<string, unknown>) => unknown][] = [
       ['sort=createdAt', (j) => ({ ...j, v: 'yesterday' })],
       ['sort=createdAt', (j) => ({ ...j, v: null })],
@@ -424,7 +492,12 @@ describe('cursor', () => {
       const cursor = await cursorFor(query)
       await expectCursorRefused(`${query}&cursor=${forge(cursor, change)}`)
     }
-    for (const raw of ['not base64!', base64url('{"v":'), base64url(new Uint8Array([0x7b, 0xff, 0xfe, 0x7d])), 'A'.repeat(2049)]) {
+    for (const raw of [
+      'not base64!',
+      base64url('{"v":'),
+      base64url(new Uint8Array([0x7b, 0xff, 0xfe, 0x7d])),
+      'A'.repeat(2049),
+    ]) {
       await expectCursorRefused(`sort=title&cursor=${encodeURIComponent(raw)}`)
     }
   })
@@ -485,32 +558,66 @@ describe('attacks', () => {
         expect(await listAll(user, `${param}=${encodeURIComponent(text)}`), `${param}=${text}`).toEqual([])
       }
     }
-    const literal = await insert(user.id, INJECTIONS.map((text) => ({ title: text, tags: [text] })))
+    const literal = await insert(
+      user.id,
+      INJECTIONS.map((text) => ({ title: text, tags: [text] })),
+    )
     for (const task of literal) {
       for (const param of ['q', 'tag']) {
         const found = await listAll(user, `${param}=${encodeURIComponent(task.title)}`)
-        expect(found.map((t) => t.id), `${param}=${task.title}`).toContain(task.id)
+        expect(
+          found.map((t) => t.id),
+          `${param}=${task.title}`,
+        ).toContain(task.id)
         expect(found.every((t) => t.title.includes(task.title))).toBe(true)
       }
     }
-    expect((await env.DB.prepare('SELECT count(*) AS count FROM tasks').first<{ count: number }>())!.count).toBe(count + INJECTIONS.length)
+    expect((await env.DB.prepare('SELECT count(*) AS count FROM tasks').first<{ count: number }>())!.count).toBe(
+      count + INJECTIONS.length,
+    )
   })
 
-  it("never lists another user's tasks, under any sort and filter", async () => {
-    const other = await signIn()
-    // The other user's tasks match every filter below, and sort before and after the caller's.
-    const everything = { priority: 'high' as const, tags: ['t'], description: 'needle', dueAt: '2000-01-01T00:00:00.000Z' }
-    await insert(other.id, [{ title: 'A other', ...everything }, { title: 'z other', ...everything }, { title: 'm other' }])
-    const mine = await insert(user.id, [{ title: 'm mine', ...everything }, { title: 'n mine' }])
-    for (const sort of SORTS) {
-      for (const filter of ['', 'priority=high', 'tag=t', 'q=needle', 'q=other', 'dueBefore=2001-01-01T00:00:00Z', 'dueAfter=1999-01-01T00:00:00Z', 'overdue=true', 'completed=false']) {
-        for (const limit of [1, 100]) {
-          const ids = (await listAll(user, `sort=${sort}${filter && `&${filter}`}`, limit)).map((t) => t.id)
-          expect(ids.every((id) => mine.some((t) => t.id === id)), `${sort} ${filter}`).toBe(true)
+  it(
+    "never lists another user's tasks, under any sort and filter",
+    async () => {
+      const other = await signIn()
+      // The other user's tasks match every filter below, and sort before and after the caller's.
+      const everything = {
+        priority: 'high' as const,
+        tags: ['t'],
+        description: 'needle',
+        dueAt: '2000-01-01T00:00:00.000Z',
+      }
+      await insert(other.id, [
+        { title: 'A other', ...everything },
+        { title: 'z other', ...everything },
+        { title: 'm other' },
+      ])
+      const mine = await insert(user.id, [{ title: 'm mine', ...everything }, { title: 'n mine' }])
+      for (const sort of SORTS) {
+        for (const filter of [
+          '',
+          'priority=high',
+          'tag=t',
+          'q=needle',
+          'q=other',
+          'dueBefore=2001-01-01T00:00:00Z',
+          'dueAfter=1999-01-01T00:00:00Z',
+          'overdue=true',
+          'completed=false',
+        ]) {
+          for (const limit of [1, 100]) {
+            const ids = (await listAll(user, `sort=${sort}${filter && `&${filter}`}`, limit)).map((t) => t.id)
+            expect(
+              ids.every((id) => mine.some((t) => t.id === id)),
+              `${sort} ${filter}`,
+            ).toBe(true)
+          }
         }
       }
-    }
-  }, MANY_REQUESTS)
+    },
+    MANY_REQUESTS,
+  )
 })
 
 describe('every listing, for random tasks, sorts and filters (fast-check)', () => {
@@ -518,7 +625,12 @@ describe('every listing, for random tasks, sorts and filters (fast-check)', () =
   // Few distinct values, so that ties, equal titles in other cases and missing due dates are common.
   const TITLES = ['a', 'A', 'b', 'B', 'ab', 'aB', '_', '%', 'a%b', 'a_b', 'a\\b', 'é', 'É', 'ｱ', '😀']
   const TIMES = ['2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.001Z', '2026-06-01T12:00:00.000Z']
-  const DUES = ['2000-01-01T00:00:00.000Z', '2001-01-01T00:00:00.000Z', '2998-01-01T00:00:00.000Z', '2999-01-01T00:00:00.000Z']
+  const DUES = [
+    '2000-01-01T00:00:00.000Z',
+    '2001-01-01T00:00:00.000Z',
+    '2998-01-01T00:00:00.000Z',
+    '2999-01-01T00:00:00.000Z',
+  ]
   const TAGS = ['x', 'y', 'X', '50%']
 
   const seed = fc.record({
@@ -547,31 +659,35 @@ describe('every listing, for random tasks, sorts and filters (fast-check)', () =
     .filter((f) => !(f.overdue && f.completed === true))
     .map((f): Filter => Object.fromEntries(Object.entries(f).filter(([, v]) => v !== undefined)))
 
-  it('pages through exactly the caller\'s matching tasks, in the reference order, whatever the page size', async ({ task: testCase }) => {
-    let ordered = 0
-    await fc.assert(
-      fc.asyncProperty(
-        fc.array(seed, { maxLength: 25, size: 'max' }),
-        fc.array(seed, { maxLength: 5 }),
-        fc.constantFrom(...SORTS),
-        filter,
-        fc.integer({ min: 1, max: 6 }),
-        async (mine, theirs, sort, chosen, limit) => {
-          const me = await signIn()
-          const other = await signIn()
-          const tasks = await insert(me.id, mine)
-          await insert(other.id, theirs)
-          const expected = tasks.filter(referenceMatch(chosen, new Date().toISOString())).sort(referenceOrder(sort))
-          const listed = await listAll(me, queryString(sort, chosen), limit)
-          expect(listed.map((t) => t.id)).toEqual(expected.map((t) => t.id))
-          if (expected.length > limit) ordered++
-        },
-      ),
-      { numRuns: RUNS },
-    )
-    testCase.meta.runs = RUNS
-    // A property that only ever compared empty or single-page listings would prove nothing. About
-    // 38% of runs span pages; fewer than a sixth would be 4 standard deviations off.
-    expect(ordered).toBeGreaterThan(RUNS / 6)
-  }, MANY_REQUESTS)
+  it(
+    "pages through exactly the caller's matching tasks, in the reference order, whatever the page size",
+    async ({ task: testCase }) => {
+      let ordered = 0
+      await fc.assert(
+        fc.asyncProperty(
+          fc.array(seed, { maxLength: 25, size: 'max' }),
+          fc.array(seed, { maxLength: 5 }),
+          fc.constantFrom(...SORTS),
+          filter,
+          fc.integer({ min: 1, max: 6 }),
+          async (mine, theirs, sort, chosen, limit) => {
+            const me = await signIn()
+            const other = await signIn()
+            const tasks = await insert(me.id, mine)
+            await insert(other.id, theirs)
+            const expected = tasks.filter(referenceMatch(chosen, new Date().toISOString())).sort(referenceOrder(sort))
+            const listed = await listAll(me, queryString(sort, chosen), limit)
+            expect(listed.map((t) => t.id)).toEqual(expected.map((t) => t.id))
+            if (expected.length > limit) ordered++
+          },
+        ),
+        { numRuns: RUNS },
+      )
+      testCase.meta.runs = RUNS
+      // A property that only ever compared empty or single-page listings would prove nothing. About
+      // 38% of runs span pages; fewer than a sixth would be 4 standard deviations off.
+      expect(ordered).toBeGreaterThan(RUNS / 6)
+    },
+    MANY_REQUESTS,
+  )
 })

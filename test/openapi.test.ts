@@ -48,7 +48,11 @@ function acceptedKeys(schema: z.ZodType): string[] {
 /** The schemas the routes' own validators run for (method, path), of one request part. */
 function routeSchemas(method: string, path: string, target: 'query' | 'header') {
   return app.routes
-    .filter((r) => (r.method === method && openApiPath(r.path) === path) || (r.method === 'ALL' && r.path.endsWith('/*') && path.startsWith(r.path.slice(0, -2))))
+    .filter(
+      (r) =>
+        (r.method === method && openApiPath(r.path) === path) ||
+        (r.method === 'ALL' && r.path.endsWith('/*') && path.startsWith(r.path.slice(0, -2))),
+    )
     .map((r) => annotationOf(r.handler)?.input)
     .filter((input) => input?.target === target)
     .map((input) => input!.schema)
@@ -79,9 +83,15 @@ describe('GET /openapi.json', () => {
     const doc = await fetched()
     const user = await signIn()
     for (const { method, path, op } of operations(doc)) {
-      for (const [target, where] of [['query', 'query'], ['header', 'header']] as const) {
+      for (const [target, where] of [
+        ['query', 'query'],
+        ['header', 'header'],
+      ] as const) {
         const accepted = routeSchemas(method, path, target).flatMap(acceptedKeys).sort()
-        const listed = ((op.parameters ?? []) as Json[]).filter((p) => p.in === where).map((p) => p.name).sort()
+        const listed = ((op.parameters ?? []) as Json[])
+          .filter((p) => p.in === where)
+          .map((p) => p.name)
+          .sort()
         expect(listed, `${method} ${path} ${where}`).toEqual(accepted)
       }
       // Behaviour, not the annotation: an undocumented query parameter is refused as unknown,
@@ -108,22 +118,36 @@ describe('GET /openapi.json', () => {
     for (const { method, path, op } of operations(doc)) {
       const where = `${method} ${path}`
       expect(op.responses, where).toBeTypeOf('object')
-      expect(Object.keys(op.responses).some((s) => /^2\d\d$/.test(s)), where).toBe(true)
+      expect(
+        Object.keys(op.responses).some((s) => /^2\d\d$/.test(s)),
+        where,
+      ).toBe(true)
       for (const status of Object.keys(op.responses)) expect(status, where).toMatch(/^[1-5]\d\d$/)
       for (const response of Object.values(op.responses) as Json[]) expect(response.description, where).toBeTruthy()
       const declared = ((op.parameters ?? []) as Json[]).filter((p) => p.in === 'path')
       const inPath = [...path.matchAll(/\{(\w+)\}/g)].map((m) => m[1])
-      expect(declared.map((p) => p.name), where).toEqual(inPath)
-      expect(declared.every((p) => p.required === true), where).toBe(true)
+      expect(
+        declared.map((p) => p.name),
+        where,
+      ).toEqual(inPath)
+      expect(
+        declared.every((p) => p.required === true),
+        where,
+      ).toBe(true)
       for (const p of op.parameters ?? []) {
         expect(['query', 'header', 'path', 'cookie'], where).toContain(p.in)
         expect(p.schema, `${where} ${p.name}`).toBeTypeOf('object')
       }
       for (const requirement of op.security) {
-        for (const scheme of Object.keys(requirement)) expect(doc.components.securitySchemes, where).toHaveProperty(scheme)
+        for (const scheme of Object.keys(requirement))
+          expect(doc.components.securitySchemes, where).toHaveProperty(scheme)
       }
     }
-    expect(doc.components.securitySchemes.bearerAuth).toMatchObject({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' })
+    expect(doc.components.securitySchemes.bearerAuth).toMatchObject({
+      type: 'http',
+      scheme: 'bearer',
+      bearerFormat: 'JWT',
+    })
   })
 
   it('resolves every $ref', async () => {
@@ -152,7 +176,9 @@ describe('GET /openapi.json', () => {
 
   it('gives every protected operation the bearer scheme and a 401, and every public one neither', async () => {
     const doc = await fetched()
-    const publicOnes = operations(doc).filter(({ op }) => op.security.length === 0).map(({ method, path }) => `${method} ${path}`)
+    const publicOnes = operations(doc)
+      .filter(({ op }) => op.security.length === 0)
+      .map(({ method, path }) => `${method} ${path}`)
     expect(publicOnes.sort()).toEqual(
       ['GET /docs', 'GET /docs/app.css', 'GET /docs/app.js', 'GET /health', 'GET /openapi.json'].sort(),
     )
@@ -181,7 +207,9 @@ describe('GET /openapi.json', () => {
   ] as const)('lists the problems %s %s can answer with', async (method, path, statuses) => {
     const doc = await fetched()
     const op = doc.paths[path]![method.toLowerCase()] as Json
-    const problems = Object.entries(op.responses as Json).filter(([, r]) => (r as Json).content?.['application/problem+json'])
+    const problems = Object.entries(op.responses as Json).filter(
+      ([, r]) => (r as Json).content?.['application/problem+json'],
+    )
     expect(problems.map(([s]) => Number(s))).toEqual(statuses)
     for (const [status, response] of problems) {
       const examples = Object.values((response as Json).content['application/problem+json'].examples) as Json[]
@@ -207,7 +235,10 @@ describe('GET /openapi.json', () => {
     )
     expect(create.responses['503'].headers).toHaveProperty('Retry-After')
     expect(create.responses['429'].headers).toHaveProperty('Retry-After')
-    expect(create.parameters.map((p: Json) => `${p.in} ${p.name}`).sort()).toEqual(['header idempotency-key', 'header x-d1-bookmark'])
+    expect(create.parameters.map((p: Json) => `${p.in} ${p.name}`).sort()).toEqual([
+      'header idempotency-key',
+      'header x-d1-bookmark',
+    ])
     expect((doc.paths['/health']!.get as Json).responses['200'].headers).not.toHaveProperty('x-d1-bookmark')
   })
 
@@ -219,7 +250,11 @@ describe('GET /openapi.json', () => {
     expect(query.limit).toMatchObject({ required: false, description: expect.stringContaining('1 to 100') })
     expect(query.completed!.schema).toMatchObject({ enum: ['true', 'false'] })
     const id = ((doc.paths['/tasks/{id}']!.get as Json).parameters as Json[]).find((p) => p.in === 'path')
-    expect(id).toMatchObject({ name: 'id', required: true, schema: { type: 'string', format: 'uuid', pattern: expect.any(String) } })
+    expect(id).toMatchObject({
+      name: 'id',
+      required: true,
+      schema: { type: 'string', format: 'uuid', pattern: expect.any(String) },
+    })
   })
 
   it('describes the request bodies and their limits', async () => {
@@ -232,18 +267,24 @@ describe('GET /openapi.json', () => {
     expect(input.properties.tags).toMatchObject({ maxItems: 10, items: { minLength: 1, maxLength: 32 } })
     expect(JSON.stringify(input.properties.dueAt)).toContain('date-time')
     expect(Object.keys(input.properties)).not.toContain('user_id')
-    expect((doc.paths['/tasks/{id}']!.patch as Json).requestBody.content['application/json'].schema).toEqual({ $ref: '#/components/schemas/TaskPatch' })
+    expect((doc.paths['/tasks/{id}']!.patch as Json).requestBody.content['application/json'].schema).toEqual({
+      $ref: '#/components/schemas/TaskPatch',
+    })
   })
 })
 
 describe('the problem types', () => {
   // Every source file, as text: a Problem made anywhere in src/ must be in the catalogue.
-  const sources = import.meta.glob('../src/**/*.ts', { query: '?raw', import: 'default', eager: true }) as Record<string, string>
+  const sources = import.meta.glob('../src/**/*.ts', { query: '?raw', import: 'default', eager: true }) as Record<
+    string,
+    string
+  >
 
   it('lists every problem the code can throw, with its status', () => {
     const thrown = new Map<string, number>()
     for (const text of Object.values(sources)) {
-      for (const [, status, slug] of text.matchAll(/new Problem\(\s*(\d{3}),\s*'([a-z-]+)'/g)) thrown.set(slug!, Number(status))
+      for (const [, status, slug] of text.matchAll(/new Problem\(\s*(\d{3}),\s*'([a-z-]+)'/g))
+        thrown.set(slug!, Number(status))
     }
     expect(thrown.size).toBeGreaterThanOrEqual(12)
     for (const [slug, status] of thrown) {
@@ -257,16 +298,25 @@ describe('the problem types', () => {
 describe('real responses match the documented schemas', () => {
   it('for tasks, pages, /me, /health and problems', async () => {
     const user = await signIn()
-    const created = await user.request('/tasks', { method: 'POST', body: { title: 'Documented', tags: ['a'], dueAt: '2027-01-01T00:00:00Z' } })
+    const created = await user.request('/tasks', {
+      method: 'POST',
+      body: { title: 'Documented', tags: ['a'], dueAt: '2027-01-01T00:00:00Z' },
+    })
     const task = schemas.task.parse(await created.json())
     schemas.task.parse(await (await user.request(`/tasks/${task.id}`)).json())
-    schemas.task.parse(await (await user.request(`/tasks/${task.id}`, { method: 'PATCH', body: { completed: true } })).json())
+    schemas.task.parse(
+      await (await user.request(`/tasks/${task.id}`, { method: 'PATCH', body: { completed: true } })).json(),
+    )
     schemas.taskPage.parse(await (await user.request('/tasks?limit=1')).json())
     schemas.changesPage.parse(await (await user.request('/tasks/changes')).json())
     schemas.bulkDeleted.parse(await (await user.request('/tasks?completed=true', { method: 'DELETE' })).json())
     schemas.me.parse(await (await user.request('/me')).json())
     schemas.health.parse(await (await request('/health')).json())
-    for (const res of [await request('/tasks'), await user.request('/tasks?limit=0'), await user.request(`/tasks/${crypto.randomUUID()}`)]) {
+    for (const res of [
+      await request('/tasks'),
+      await user.request('/tasks?limit=0'),
+      await user.request(`/tasks/${crypto.randomUUID()}`),
+    ]) {
       schemas.problem.parse(await res.json())
     }
   })
@@ -286,7 +336,8 @@ describe('GET /docs', () => {
         .map(([name, ...values]) => [name, values]),
     )
     expect(csp['default-src']).toEqual(["'none'"])
-    for (const directive of ['script-src', 'style-src', 'connect-src', 'img-src']) expect(csp[directive], directive).toEqual(["'self'"])
+    for (const directive of ['script-src', 'style-src', 'connect-src', 'img-src'])
+      expect(csp[directive], directive).toEqual(["'self'"])
     expect(csp['frame-ancestors']).toEqual(["'none'"])
     expect(csp['base-uri']).toEqual(["'none'"])
     expect(csp['require-trusted-types-for']).toEqual(["'script'"])

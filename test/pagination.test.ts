@@ -61,12 +61,9 @@ describe('GET /tasks', () => {
     const at = '2026-03-01T00:00:00.000Z'
     await env.DB.batch(
       Array.from({ length: 7 }, () =>
-        env.DB.prepare('INSERT INTO tasks (id, user_id, title, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?4)').bind(
-          crypto.randomUUID(),
-          user.id,
-          'same time',
-          at,
-        ),
+        env.DB.prepare(
+          'INSERT INTO tasks (id, user_id, title, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?4)',
+        ).bind(crypto.randomUUID(), user.id, 'same time', at),
       ),
     )
     const seen: string[] = []
@@ -96,7 +93,10 @@ describe('GET /tasks', () => {
       rest.push(...p.items.map((t) => t.id))
       cursor = p.nextCursor
     }
-    const expected = ids.slice(0, 20).reverse().filter((id) => id !== ids[19] && id !== ids[15])
+    const expected = ids
+      .slice(0, 20)
+      .reverse()
+      .filter((id) => id !== ids[19] && id !== ids[15])
     expect(rest).toEqual(expected)
   })
 

@@ -38,27 +38,48 @@ describe('tokens', { timeout: PROPERTY_TIMEOUT_MS }, () => {
     testCase.meta.runs = RUNS
   })
 
-  it('refuses tokens with random headers and claims unless they are validly signed and well-formed', async ({ task: testCase }) => {
+  it('refuses tokens with random headers and claims unless they are validly signed and well-formed', async ({
+    task: testCase,
+  }) => {
     // Weighted towards nearly valid tokens, so that each single defect is tried often.
     const mostly = <T, U>(likely: fc.Arbitrary<T>, other: fc.Arbitrary<U>) =>
       fc.oneof({ weight: 3, arbitrary: likely }, { weight: 1, arbitrary: other })
-    const anyValue = fc.oneof(fc.string(), fc.integer(), fc.double(), fc.boolean(), fc.constant(null), fc.array(fc.string(), { maxLength: 2 }))
+    const anyValue = fc.oneof(
+      fc.string(),
+      fc.integer(),
+      fc.double(),
+      fc.boolean(),
+      fc.constant(null),
+      fc.array(fc.string(), { maxLength: 2 }),
+    )
     // Whole seconds around now, away from the skew boundaries (±60 s) where a clock tick could flip the answer.
-    const time = mostly(fc.integer({ min: -7200, max: 7200 }).filter((d) => Math.abs(Math.abs(d) - 60) > 2).map((d) => nowSeconds() + d), anyValue)
+    const time = mostly(
+      fc
+        .integer({ min: -7200, max: 7200 })
+        .filter((d) => Math.abs(Math.abs(d) - 60) > 2)
+        .map((d) => nowSeconds() + d),
+      anyValue,
+    )
     await fc.assert(
       fc.asyncProperty(
         // Mostly a header object; sometimes any JSON at all (null, a number, an array).
         mostly(
           fc.record(
             {
-              alg: mostly(fc.constant('HS256'), fc.constantFrom('HS384', 'HS512', 'none', 'RS256', 'ES256', 'EdDSA', 'PS256', 'hs256', '')),
+              alg: mostly(
+                fc.constant('HS256'),
+                fc.constantFrom('HS384', 'HS512', 'none', 'RS256', 'ES256', 'EdDSA', 'PS256', 'hs256', ''),
+              ),
               typ: fc.option(fc.constantFrom('JWT', 'jwt', 'JWS', 'at+jwt'), { nil: undefined }),
             },
             { requiredKeys: ['alg'] },
           ),
           fc.jsonValue(),
         ),
-        fc.record({ sub: mostly(fc.string({ minLength: 1, maxLength: 300 }), anyValue), exp: time, nbf: time, iat: time }, { requiredKeys: [] }),
+        fc.record(
+          { sub: mostly(fc.string({ minLength: 1, maxLength: 300 }), anyValue), exp: time, nbf: time, iat: time },
+          { requiredKeys: [] },
+        ),
         mostly(fc.constant(true), fc.constant(false)),
         async (header, claims, rightSecret) => {
           const token = await signJwt(claims, {
@@ -69,15 +90,20 @@ describe('tokens', { timeout: PROPERTY_TIMEOUT_MS }, () => {
           expect(res.status).toBeLessThan(500)
           const now = Date.now() / 1000
           const isTime = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v)
-          const { alg, typ } = (typeof header === 'object' && header !== null && !Array.isArray(header) ? header : {}) as {
+          const { alg, typ } = (
+            typeof header === 'object' && header !== null && !Array.isArray(header) ? header : {}
+          ) as {
             alg?: unknown
             typ?: unknown
           }
           const wellFormed =
             alg === 'HS256' &&
             (typ === undefined || (typeof typ === 'string' && typ.toUpperCase() === 'JWT')) &&
-            typeof claims.sub === 'string' && claims.sub.length > 0 && claims.sub.length <= 255 &&
-            isTime(claims.exp) && now < claims.exp + 60 &&
+            typeof claims.sub === 'string' &&
+            claims.sub.length > 0 &&
+            claims.sub.length <= 255 &&
+            isTime(claims.exp) &&
+            now < claims.exp + 60 &&
             (claims.nbf === undefined || (isTime(claims.nbf) && claims.nbf <= now + 60)) &&
             (claims.iat === undefined || (isTime(claims.iat) && claims.iat <= now + 60))
           expect(res.status).toBe(rightSecret && wellFormed ? 200 : 401)
@@ -101,7 +127,11 @@ describe('inputs', { timeout: PROPERTY_TIMEOUT_MS }, () => {
           description: fc.oneof(fc.string({ maxLength: 1100 }), fc.jsonValue()),
           completed: fc.jsonValue(),
           priority: fc.oneof(fc.constantFrom('low', 'medium', 'high'), fc.jsonValue()),
-          dueAt: fc.oneof(fc.date({ noInvalidDate: true }).map((d) => d.toISOString()), fc.string(), fc.jsonValue()),
+          dueAt: fc.oneof(
+            fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
+            fc.string(),
+            fc.jsonValue(),
+          ),
           tags: fc.oneof(fc.array(fc.string({ maxLength: 40 }), { maxLength: 12 }), fc.jsonValue()),
           user_id: fc.string(),
         },
@@ -123,7 +153,9 @@ describe('inputs', { timeout: PROPERTY_TIMEOUT_MS }, () => {
   it('answers any path and query with a 4xx at worst, never 5xx', async ({ task: testCase }) => {
     const user = await signIn()
     const segment = fc.oneof(fc.uuid(), fc.string(), fc.constantFrom('tasks', '..', '%00', "' OR 1=1 --"))
-    const query = fc.dictionary(fc.constantFrom('limit', 'cursor', 'completed', 'user_id', 'sort', 'x'), fc.string(), { maxKeys: 3 })
+    const query = fc.dictionary(fc.constantFrom('limit', 'cursor', 'completed', 'user_id', 'sort', 'x'), fc.string(), {
+      maxKeys: 3,
+    })
     await fc.assert(
       fc.asyncProperty(fc.constantFrom('GET', 'DELETE', 'PATCH'), segment, query, async (method, id, params) => {
         const qs = new URLSearchParams(params).toString()
@@ -193,13 +225,23 @@ async function expectRefusal(res: Response, status: keyof typeof REFUSALS) {
   expect(res.status).toBe(status)
   const [slug, title, detail] = REFUSALS[status]
   expect(res.headers.get('ETag')).toBeNull()
-  expect(await res.json()).toEqual({ type: `/problems/${slug}`, title, status, detail, requestId: res.headers.get('X-Request-Id') })
+  expect(await res.json()).toEqual({
+    type: `/problems/${slug}`,
+    title,
+    status,
+    detail,
+    requestId: res.headers.get('X-Request-Id'),
+  })
 }
 
-const target = (model: Model, n: number) => (model.ids.length ? model.ids[n % model.ids.length] : undefined) ?? crypto.randomUUID()
+const target = (model: Model, n: number) =>
+  (model.ids.length ? model.ids[n % model.ids.length] : undefined) ?? crypto.randomUUID()
 
 class Create implements fc.AsyncCommand<Model, Real> {
-  constructor(readonly actor: 0 | 1, readonly title: string) {}
+  constructor(
+    readonly actor: 0 | 1,
+    readonly title: string,
+  ) {}
   check = () => true
   async run(model: Model, real: Real) {
     const res = await real.users[this.actor].request('/tasks', { method: 'POST', body: { title: this.title } })
@@ -212,7 +254,11 @@ class Create implements fc.AsyncCommand<Model, Real> {
 }
 
 class Patch implements fc.AsyncCommand<Model, Real> {
-  constructor(readonly actor: 0 | 1, readonly n: number, readonly changes: Record<string, unknown>) {}
+  constructor(
+    readonly actor: 0 | 1,
+    readonly n: number,
+    readonly changes: Record<string, unknown>,
+  ) {}
   check = () => true
   async run(model: Model, real: Real) {
     const id = target(model, this.n)
@@ -222,7 +268,10 @@ class Patch implements fc.AsyncCommand<Model, Real> {
     if (expected === 'ok') {
       expect(res.status).toBe(200)
       const task = await res.json<Task>()
-      expect(task).toMatchObject({ ...changes, ...(typeof changes.title === 'string' && { title: changes.title.trim() }) })
+      expect(task).toMatchObject({
+        ...changes,
+        ...(typeof changes.title === 'string' && { title: changes.title.trim() }),
+      })
       expect(task.version).toBe(model.tasks.get(id)!.task.version + 1)
       model.tasks.set(id, { owner: this.actor, task })
     } else {
@@ -237,7 +286,11 @@ class Patch implements fc.AsyncCommand<Model, Real> {
  * anyone else 403 and no task 404, whatever the version: a 412 would tell them it exists.
  */
 class ConditionalPatch implements fc.AsyncCommand<Model, Real> {
-  constructor(readonly actor: 0 | 1, readonly n: number, readonly offset: number) {}
+  constructor(
+    readonly actor: 0 | 1,
+    readonly n: number,
+    readonly offset: number,
+  ) {}
   check = () => true
   async run(model: Model, real: Real) {
     const id = target(model, this.n)
@@ -262,7 +315,10 @@ class ConditionalPatch implements fc.AsyncCommand<Model, Real> {
 
 /** Syncs the actor's device through GET /tasks/changes: it must then hold exactly the actor's tasks. */
 class Sync implements fc.AsyncCommand<Model, Real> {
-  constructor(readonly actor: 0 | 1, readonly limit: number) {}
+  constructor(
+    readonly actor: 0 | 1,
+    readonly limit: number,
+  ) {}
   check = () => true
   async run(model: Model, real: Real) {
     const device = model.devices[this.actor]
@@ -283,7 +339,10 @@ class Sync implements fc.AsyncCommand<Model, Real> {
 }
 
 class Delete implements fc.AsyncCommand<Model, Real> {
-  constructor(readonly actor: 0 | 1, readonly n: number) {}
+  constructor(
+    readonly actor: 0 | 1,
+    readonly n: number,
+  ) {}
   check = () => true
   async run(model: Model, real: Real) {
     const id = target(model, this.n)
@@ -300,7 +359,10 @@ class Delete implements fc.AsyncCommand<Model, Real> {
 }
 
 class Read implements fc.AsyncCommand<Model, Real> {
-  constructor(readonly actor: 0 | 1, readonly n: number) {}
+  constructor(
+    readonly actor: 0 | 1,
+    readonly n: number,
+  ) {}
   check = () => true
   async run(model: Model, real: Real) {
     const id = target(model, this.n)
@@ -325,9 +387,16 @@ class List implements fc.AsyncCommand<Model, Real> {
 }
 
 describe('two users, interleaved', { timeout: PROPERTY_TIMEOUT_MS }, () => {
-  it("never lets one user change or see the other's tasks, and D1 always matches the model", async ({ task: testCase }) => {
+  it("never lets one user change or see the other's tasks, and D1 always matches the model", async ({
+    task: testCase,
+  }) => {
     const commands = [
-      fc.tuple(who, fc.string({ minLength: 1, maxLength: 20 }).filter((s) => s.trim().length > 0)).map(([a, t]) => new Create(a, t)),
+      fc
+        .tuple(
+          who,
+          fc.string({ minLength: 1, maxLength: 20 }).filter((s) => s.trim().length > 0),
+        )
+        .map(([a, t]) => new Create(a, t)),
       fc.tuple(who, pick, fields).map(([a, n, f]) => new Patch(a, n, f)),
       fc.tuple(who, pick).map(([a, n]) => new Delete(a, n)),
       fc.tuple(who, pick).map(([a, n]) => new Read(a, n)),
@@ -342,12 +411,19 @@ describe('two users, interleaved', { timeout: PROPERTY_TIMEOUT_MS }, () => {
         const model: Model = { tasks: new Map(), ids: [], devices: [device(), device()] }
         await fc.asyncModelRun(() => ({ model, real }), cmds)
         // The stored state is exactly the model: same rows, same owners, same contents.
-        const { results } = await env.DB.prepare('SELECT id, user_id, title, completed, version FROM tasks WHERE user_id IN (?1, ?2)')
+        const { results } = await env.DB.prepare(
+          'SELECT id, user_id, title, completed, version FROM tasks WHERE user_id IN (?1, ?2)',
+        )
           .bind(real.users[0].id, real.users[1].id)
           .all<{ id: string; user_id: string; title: string; completed: number; version: number }>()
-        const stored = Object.fromEntries(results.map((r) => [r.id, [r.user_id, r.title, r.completed === 1, r.version]]))
+        const stored = Object.fromEntries(
+          results.map((r) => [r.id, [r.user_id, r.title, r.completed === 1, r.version]]),
+        )
         const expected = Object.fromEntries(
-          [...model.tasks].map(([id, e]) => [id, [real.users[e.owner].id, e.task.title, e.task.completed, e.task.version]]),
+          [...model.tasks].map(([id, e]) => [
+            id,
+            [real.users[e.owner].id, e.task.title, e.task.completed, e.task.version],
+          ]),
         )
         expect(stored).toEqual(expected)
       }),

@@ -29,7 +29,9 @@ describe('per-user task quota (TASK_QUOTA)', () => {
     for (let i = 0; i < 3; i++) expect((await create(user, three)).status).toBe(201)
     await expectQuotaExceeded(await create(user, three, 'one too many'), 3)
     expect(await countOf(user.id)).toEqual({ stored: 3, counted: 3 })
-    const titles = await env.DB.prepare('SELECT title FROM tasks WHERE user_id = ?1').bind(user.id).all<{ title: string }>()
+    const titles = await env.DB.prepare('SELECT title FROM tasks WHERE user_id = ?1')
+      .bind(user.id)
+      .all<{ title: string }>()
     expect(titles.results.map((r) => r.title)).not.toContain('one too many')
   })
 
@@ -92,8 +94,6 @@ describe('the task count kept by triggers', () => {
     const task = await owner.createTask()
     // Bumps the version as every write must (migration 0004), so only the owner rule can refuse it.
     const move = "UPDATE tasks SET user_id = 'someone-else', version = version + 1 WHERE id = ?1"
-    await expect(env.DB.prepare(move).bind(task.id).run()).rejects.toThrow(
-      /user_id is immutable/,
-    )
+    await expect(env.DB.prepare(move).bind(task.id).run()).rejects.toThrow(/user_id is immutable/)
   })
 })

@@ -48,7 +48,9 @@ describe('per-user rate limit (RATE_LIMIT_PER_MINUTE)', () => {
     await expectRateLimited(await user.request('/me', { env: five }))
     const res = await user.request('/tasks', { method: 'POST', body: { title: 'over the limit' }, env: five })
     await expectRateLimited(res)
-    const { n } = (await env.DB.prepare('SELECT count(*) AS n FROM tasks WHERE user_id = ?1').bind(user.id).first<{ n: number }>())!
+    const { n } = (await env.DB.prepare('SELECT count(*) AS n FROM tasks WHERE user_id = ?1')
+      .bind(user.id)
+      .first<{ n: number }>())!
     expect(n).toBe(0)
   })
 
@@ -63,7 +65,9 @@ describe('per-user rate limit (RATE_LIMIT_PER_MINUTE)', () => {
     expect((await quiet.request('/tasks', { env: five, headers: { 'CF-Connecting-IP': ip } })).status).toBe(200)
   })
 
-  it('takes the 601st request of a minute to reach a 429 with the shipped default of 600', { timeout: 60_000 }, async () => {
+  it('takes the 601st request of a minute to reach a 429 with the shipped default of 600', {
+    timeout: 60_000,
+  }, async () => {
     await awayFromWindowEdge()
     const shipped = { RATE_LIMIT_PER_MINUTE: '600' } // wrangler.toml [vars]
     const user = await signIn()
@@ -92,18 +96,25 @@ describe('per-IP limit on refused requests (AUTH_FAILURES_PER_MINUTE)', () => {
     await awayFromWindowEdge()
     const ip = randomIp()
     for (let i = 0; i < 3; i++) {
-      expect((await request('/tasks', { token: 'guess', env: three, headers: { 'CF-Connecting-IP': ip } })).status).toBe(401)
+      expect(
+        (await request('/tasks', { token: 'guess', env: three, headers: { 'CF-Connecting-IP': ip } })).status,
+      ).toBe(401)
     }
-    await expectRateLimited(await request('/tasks', { token: 'guess', env: three, headers: { 'CF-Connecting-IP': ip } }))
+    await expectRateLimited(
+      await request('/tasks', { token: 'guess', env: three, headers: { 'CF-Connecting-IP': ip } }),
+    )
     await expectRateLimited(await request('/me', { env: three, headers: { 'CF-Connecting-IP': ip } }))
     // Another address is still told 401.
-    expect((await request('/tasks', { token: 'guess', env: three, headers: { 'CF-Connecting-IP': randomIp() } })).status).toBe(401)
+    expect(
+      (await request('/tasks', { token: 'guess', env: three, headers: { 'CF-Connecting-IP': randomIp() } })).status,
+    ).toBe(401)
   })
 
   it('never limits a valid token from a throttled address (users behind one NAT)', async () => {
     await awayFromWindowEdge()
     const ip = randomIp()
-    for (let i = 0; i < 4; i++) await request('/tasks', { token: 'guess', env: three, headers: { 'CF-Connecting-IP': ip } })
+    for (let i = 0; i < 4; i++)
+      await request('/tasks', { token: 'guess', env: three, headers: { 'CF-Connecting-IP': ip } })
     const user = await signIn()
     expect((await user.request('/tasks', { env: three, headers: { 'CF-Connecting-IP': ip } })).status).toBe(200)
   })
@@ -113,7 +124,9 @@ describe('per-IP limit on refused requests (AUTH_FAILURES_PER_MINUTE)', () => {
     const ip = randomIp()
     const user = await signIn()
     for (let i = 0; i < 10; i++) await user.request('/tasks', { env: three, headers: { 'CF-Connecting-IP': ip } })
-    expect((await request('/tasks', { token: 'guess', env: three, headers: { 'CF-Connecting-IP': ip } })).status).toBe(401)
+    expect((await request('/tasks', { token: 'guess', env: three, headers: { 'CF-Connecting-IP': ip } })).status).toBe(
+      401,
+    )
   })
 
   it('counts a whole IPv6 /64 as one client', async () => {
@@ -123,7 +136,9 @@ describe('per-IP limit on refused requests (AUTH_FAILURES_PER_MINUTE)', () => {
       await request('/tasks', { token: 'guess', env: three, headers: { 'CF-Connecting-IP': `${network}::${i}` } })
     }
     const sameNetwork = `${network}:0:0:ffff:1234`
-    await expectRateLimited(await request('/tasks', { token: 'guess', env: three, headers: { 'CF-Connecting-IP': sameNetwork } }))
+    await expectRateLimited(
+      await request('/tasks', { token: 'guess', env: three, headers: { 'CF-Connecting-IP': sameNetwork } }),
+    )
   })
 })
 
@@ -168,6 +183,9 @@ describe('the limiter itself', () => {
       expect(problem.type).toBe('/problems/server-misconfigured')
     }
     expect(error).toHaveBeenCalledTimes(1)
-    expect(JSON.parse(String(error.mock.calls[0]?.[0]))).toMatchObject({ message: 'server misconfigured', reason: expect.stringMatching(reason) })
+    expect(JSON.parse(String(error.mock.calls[0]?.[0]))).toMatchObject({
+      message: 'server misconfigured',
+      reason: expect.stringMatching(reason),
+    })
   })
 })

@@ -13,7 +13,10 @@ describe('D1 round trips per request', () => {
       ['GET', '/tasks'],
       ['GET', `/tasks?limit=1&cursor=${nextCursor}`],
       ['GET', '/tasks?completed=false'],
-      ['GET', `/tasks?sort=-dueAt&tag=a&tag=b&q=${encodeURIComponent('50%')}&priority=high&dueAfter=2026-01-01T00:00:00Z&overdue=true`],
+      [
+        'GET',
+        `/tasks?sort=-dueAt&tag=a&tag=b&q=${encodeURIComponent('50%')}&priority=high&dueAfter=2026-01-01T00:00:00Z&overdue=true`,
+      ],
       ['HEAD', '/tasks'],
       ['HEAD', `/tasks/${task.id}`],
       ['POST', '/tasks', { title: 'new' }],
@@ -34,9 +37,19 @@ describe('D1 round trips per request', () => {
   it('is one for a create with an Idempotency-Key, whether it creates, replays or is refused as reused', async () => {
     const user = await signIn()
     const headers = { 'Idempotency-Key': crypto.randomUUID() }
-    for (const [title, status] of [['keyed', 201], ['keyed', 201], ['other', 422]] as const) {
+    for (const [title, status] of [
+      ['keyed', 201],
+      ['keyed', 201],
+      ['other', 422],
+    ] as const) {
       const { db, counter } = countingDb(env.DB)
-      const res = await request('/tasks', { method: 'POST', token: user.token, body: { title }, headers, env: { DB: db } })
+      const res = await request('/tasks', {
+        method: 'POST',
+        token: user.token,
+        body: { title },
+        headers,
+        env: { DB: db },
+      })
       expect(res.status).toBe(status)
       expect(counter.roundTrips, title).toBe(1)
     }
@@ -44,7 +57,11 @@ describe('D1 round trips per request', () => {
 
   it('is none for /me and /health, and none for a refused token', async () => {
     const user = await signIn()
-    for (const [path, token] of [['/me', user.token], ['/health', undefined], ['/tasks', 'bad']] as const) {
+    for (const [path, token] of [
+      ['/me', user.token],
+      ['/health', undefined],
+      ['/tasks', 'bad'],
+    ] as const) {
       const { db, counter } = countingDb(env.DB)
       await request(path, { ...(token && { token }), env: { DB: db } })
       expect(counter.roundTrips, path).toBe(0)

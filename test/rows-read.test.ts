@@ -24,7 +24,11 @@ const LIST_CASES: { name: string; query: string; index: string }[] = [
   { name: 'newest first (the default sort)', query: '', index: 'tasks_by_user_created' },
   { name: 'newest first, completed=true', query: 'completed=true', index: 'tasks_by_user_completed_created' },
   { name: 'newest first, completed=false', query: 'completed=false', index: 'tasks_by_user_completed_created' },
-  { name: 'oldest first, completed=true', query: 'sort=createdAt&completed=true', index: 'tasks_by_user_completed_created' },
+  {
+    name: 'oldest first, completed=true',
+    query: 'sort=createdAt&completed=true',
+    index: 'tasks_by_user_completed_created',
+  },
   { name: 'sort=createdAt', query: 'sort=createdAt', index: 'tasks_by_user_created' },
   { name: 'sort=updatedAt', query: 'sort=updatedAt', index: 'tasks_by_user_updated' },
   { name: 'sort=-updatedAt', query: 'sort=-updatedAt', index: 'tasks_by_user_updated' },
@@ -36,9 +40,21 @@ const LIST_CASES: { name: string; query: string; index: string }[] = [
   { name: 'sort=-title', query: 'sort=-title', index: 'tasks_by_user_title' },
   { name: 'sort=priority, priority=medium', query: 'sort=priority&priority=medium', index: 'tasks_by_user_priority' },
   { name: 'sort=-priority, priority=high', query: 'sort=-priority&priority=high', index: 'tasks_by_user_priority' },
-  { name: 'sort=dueAt, dueAfter', query: 'sort=dueAt&dueAfter=2026-01-20T00:00:00Z', index: 'tasks_by_user_due_nulls_high' },
-  { name: 'sort=dueAt, dueBefore', query: 'sort=dueAt&dueBefore=2026-02-01T00:00:00Z', index: 'tasks_by_user_due_nulls_high' },
-  { name: 'sort=-dueAt, dueAfter', query: 'sort=-dueAt&dueAfter=2026-01-20T00:00:00Z', index: 'tasks_by_user_due_nulls_low' },
+  {
+    name: 'sort=dueAt, dueAfter',
+    query: 'sort=dueAt&dueAfter=2026-01-20T00:00:00Z',
+    index: 'tasks_by_user_due_nulls_high',
+  },
+  {
+    name: 'sort=dueAt, dueBefore',
+    query: 'sort=dueAt&dueBefore=2026-02-01T00:00:00Z',
+    index: 'tasks_by_user_due_nulls_high',
+  },
+  {
+    name: 'sort=-dueAt, dueAfter',
+    query: 'sort=-dueAt&dueAfter=2026-01-20T00:00:00Z',
+    index: 'tasks_by_user_due_nulls_low',
+  },
   {
     name: 'sort=-dueAt, dueAfter and dueBefore',
     query: 'sort=-dueAt&dueAfter=2026-01-10T00:00:00Z&dueBefore=2026-02-01T00:00:00Z',
@@ -141,7 +157,7 @@ describe('rows read per request (D1 meta.rows_read)', () => {
     ['overdue=true&sort=dueAt', 'tasks_by_user_due_nulls_high'],
     ['overdue=true&sort=-dueAt', 'tasks_by_user_due_nulls_low'],
   ]
-  it('serves filters that narrow no index from the sort\'s index, with no table scan and no sort step', async () => {
+  it("serves filters that narrow no index from the sort's index, with no table scan and no sort step", async () => {
     for (const [query, index] of UNBOUNDED) {
       const first = await rowsRead(`/tasks?limit=${PAGE}&${query}`)
       const { nextCursor } = first.body as { nextCursor: string | null }
@@ -188,13 +204,37 @@ describe('rows read per request (D1 meta.rows_read)', () => {
 
   it('serves the feed, the tombstones, bulk delete and the ownership check from indexes', async () => {
     const shapes: [string, unknown[], RegExp][] = [
-      ['SELECT * FROM tasks WHERE user_id = ?1 AND seq > ?2 ORDER BY seq LIMIT 51', ['u', 1], /SEARCH tasks USING INDEX tasks_by_user_seq/],
-      ['SELECT seq, id FROM task_tombstones WHERE user_id = ?1 AND seq > ?2 ORDER BY seq LIMIT 51', ['u', 1], /SEARCH task_tombstones USING PRIMARY KEY/],
+      [
+        'SELECT * FROM tasks WHERE user_id = ?1 AND seq > ?2 ORDER BY seq LIMIT 51',
+        ['u', 1],
+        /SEARCH tasks USING INDEX tasks_by_user_seq/,
+      ],
+      [
+        'SELECT seq, id FROM task_tombstones WHERE user_id = ?1 AND seq > ?2 ORDER BY seq LIMIT 51',
+        ['u', 1],
+        /SEARCH task_tombstones USING PRIMARY KEY/,
+      ],
       ['SELECT seq, horizon FROM task_sync WHERE user_id = ?1', ['u'], /SEARCH task_sync USING PRIMARY KEY/],
-      ['SELECT count(*) FROM tasks WHERE user_id = ?1 AND completed = 1', ['u'], /SEARCH tasks USING (COVERING )?INDEX tasks_by_user_completed/],
-      ['DELETE FROM tasks WHERE user_id = ?1 AND completed = 1', ['u'], /SEARCH tasks USING (COVERING )?INDEX tasks_by_user_completed/],
-      ['SELECT user_id = ?1 AS mine FROM tasks WHERE id = ?2', ['u', 'x'], /SEARCH tasks USING INDEX sqlite_autoindex_tasks_1/],
-      ['DELETE FROM task_tombstones WHERE deleted_at < ?1', ['x'], /SEARCH task_tombstones USING (COVERING )?INDEX task_tombstones_by_deleted/],
+      [
+        'SELECT count(*) FROM tasks WHERE user_id = ?1 AND completed = 1',
+        ['u'],
+        /SEARCH tasks USING (COVERING )?INDEX tasks_by_user_completed/,
+      ],
+      [
+        'DELETE FROM tasks WHERE user_id = ?1 AND completed = 1',
+        ['u'],
+        /SEARCH tasks USING (COVERING )?INDEX tasks_by_user_completed/,
+      ],
+      [
+        'SELECT user_id = ?1 AS mine FROM tasks WHERE id = ?2',
+        ['u', 'x'],
+        /SEARCH tasks USING INDEX sqlite_autoindex_tasks_1/,
+      ],
+      [
+        'DELETE FROM task_tombstones WHERE deleted_at < ?1',
+        ['x'],
+        /SEARCH task_tombstones USING (COVERING )?INDEX task_tombstones_by_deleted/,
+      ],
     ]
     for (const [sql, params, index] of shapes) {
       const detail = await queryPlan(sql, ...params)

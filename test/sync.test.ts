@@ -4,7 +4,16 @@ import { beforeEach, describe, expect, it } from 'vitest'
 import worker from '../src/index'
 import type { Task } from '../src/tasks/repo'
 import type { ChangesPage } from '../src/tasks/sync'
-import { base64url, countingDb, expectProblem, fromBase64url, invalidNames, request, type SignedIn, signIn } from './helpers'
+import {
+  base64url,
+  countingDb,
+  expectProblem,
+  fromBase64url,
+  invalidNames,
+  request,
+  type SignedIn,
+  signIn,
+} from './helpers'
 
 let user: SignedIn
 beforeEach(async () => {
@@ -12,7 +21,10 @@ beforeEach(async () => {
 })
 
 async function feed(who: SignedIn, since?: string, limit?: number): Promise<ChangesPage> {
-  const query = new URLSearchParams({ ...(since !== undefined && { since }), ...(limit !== undefined && { limit: String(limit) }) })
+  const query = new URLSearchParams({
+    ...(since !== undefined && { since }),
+    ...(limit !== undefined && { limit: String(limit) }),
+  })
   const res = await who.request(`/tasks/changes?${query}`)
   expect(res.status, await res.clone().text()).toBe(200)
   return res.json<ChangesPage>()
@@ -25,7 +37,10 @@ const remove = (who: SignedIn, id: string) => who.request(`/tasks/${id}`, { meth
 class Device {
   tasks = new Map<string, Task>()
   token: string | undefined
-  constructor(readonly who: SignedIn, readonly pageSize = 2) {}
+  constructor(
+    readonly who: SignedIn,
+    readonly pageSize = 2,
+  ) {}
 
   /** The README's client algorithm: pages until hasMore is false, upserting tasks and dropping deleted ids. */
   async sync() {
@@ -44,7 +59,11 @@ class Device {
     const statuses: number[] = []
     for (let attempt = 0; attempt < 2; attempt++) {
       const local = this.tasks.get(id)!
-      const res = await this.who.request(`/tasks/${id}`, { method: 'PATCH', headers: { 'If-Match': `"v${local.version}"` }, body: change })
+      const res = await this.who.request(`/tasks/${id}`, {
+        method: 'PATCH',
+        headers: { 'If-Match': `"v${local.version}"` },
+        body: change,
+      })
       statuses.push(res.status)
       if (res.status === 200) {
         const task = await res.json<Task>()
@@ -84,7 +103,8 @@ const summary = (tasks: Map<string, Task>) =>
   Object.fromEntries([...tasks.values()].map((t) => [t.id, [t.version, t.title, t.completed]]))
 
 /** The token's fields, so tests can forge one that differs from a real one in one respect only. */
-const tokenFields = (token: string) => JSON.parse(new TextDecoder().decode(fromBase64url(token))) as { a: number; t: number; u: string }
+const tokenFields = (token: string) =>
+  JSON.parse(new TextDecoder().decode(fromBase64url(token))) as { a: number; t: number; u: string }
 const forge = (fields: unknown) => base64url(JSON.stringify(fields))
 
 describe('GET /tasks/changes from the beginning', () => {
@@ -135,7 +155,10 @@ describe('GET /tasks/changes?since=', () => {
     await remove(user, createdThenDeleted.id)
 
     const page = await feed(user, token)
-    expect(page.tasks.map((t) => [t.title, t.version])).toEqual([['changed twice', 3], ['created', 1]])
+    expect(page.tasks.map((t) => [t.title, t.version])).toEqual([
+      ['changed twice', 3],
+      ['created', 1],
+    ])
     expect(page.tasks[1]).toEqual(created)
     expect(page.deleted).toEqual([deleted.id, createdThenDeleted.id])
     expect(page.tasks.map((t) => t.id)).not.toContain(kept.id)
@@ -222,8 +245,16 @@ describe('sync tokens', () => {
   })
 
   it('refuses bad limits and unknown parameters', async () => {
-    for (const [query, name] of [['limit=0', 'limit'], ['limit=101', 'limit'], ['cursor=x', 'cursor'], ['user_id=x', 'user_id'], ['since=a&since=b', 'since']]) {
-      expect(invalidNames(await expectProblem(await user.request(`/tasks/changes?${query}`), 400)), query).toEqual([name])
+    for (const [query, name] of [
+      ['limit=0', 'limit'],
+      ['limit=101', 'limit'],
+      ['cursor=x', 'cursor'],
+      ['user_id=x', 'user_id'],
+      ['since=a&since=b', 'since'],
+    ]) {
+      expect(invalidNames(await expectProblem(await user.request(`/tasks/changes?${query}`), 400)), query).toEqual([
+        name,
+      ])
     }
   })
 
@@ -261,7 +292,9 @@ describe('user B and the sync feed', () => {
     const { token } = await feed(user)
     for (const since of [token, forge({ ...tokenFields(token), a: 0, t: 0 })]) {
       const problem = await expectProblem(await b.request(`/tasks/changes?since=${since}`), 400)
-      expect(problem.errors).toEqual([{ parameter: 'since', detail: 'was issued to another user; resync without since' }])
+      expect(problem.errors).toEqual([
+        { parameter: 'since', detail: 'was issued to another user; resync without since' },
+      ])
     }
   })
 })
@@ -276,11 +309,15 @@ describe('tombstone purge and expired tokens', () => {
     await waitOnExecutionContext(ctx)
   }
   const tombstones = async (userId: string) =>
-    (await env.DB.prepare('SELECT id FROM task_tombstones WHERE user_id = ?1 ORDER BY seq').bind(userId).all<{ id: string }>()).results.map(
-      (r) => r.id,
-    )
+    (
+      await env.DB.prepare('SELECT id FROM task_tombstones WHERE user_id = ?1 ORDER BY seq')
+        .bind(userId)
+        .all<{ id: string }>()
+    ).results.map((r) => r.id)
   const backdate = (id: string, days: number) =>
-    env.DB.prepare('UPDATE task_tombstones SET deleted_at = ?2 WHERE id = ?1').bind(id, new Date(Date.now() - days * DAY).toISOString()).run()
+    env.DB.prepare('UPDATE task_tombstones SET deleted_at = ?2 WHERE id = ?1')
+      .bind(id, new Date(Date.now() - days * DAY).toISOString())
+      .run()
 
   it('purges tombstones older than 30 days, keeps fresh ones, and answers older tokens 410', async () => {
     const [old1, old2, fresh] = [await user.createTask(), await user.createTask(), await user.createTask()]
@@ -339,7 +376,11 @@ describe('tombstone purge and expired tokens', () => {
 
 describe('two devices of one user', () => {
   it('converge on the server state through conflicts, deletions and the sync feed', async () => {
-    const seed = [await user.createTask({ title: 'shared' }), await user.createTask({ title: 'doomed' }), await user.createTask({ title: 'third' })]
+    const seed = [
+      await user.createTask({ title: 'shared' }),
+      await user.createTask({ title: 'doomed' }),
+      await user.createTask({ title: 'third' }),
+    ]
     const [shared, doomed, third] = seed.map((t) => t.id) as [string, string, string]
     const laptop = new Device(user)
     const phone = new Device(user)
@@ -354,7 +395,10 @@ describe('two devices of one user', () => {
     expect(phone.tasks.get(shared)).toMatchObject({ title: 'laptop title', completed: true, version: 3 })
 
     // The phone deletes a task; the laptop, not knowing, tries to edit it.
-    const del = await phone.who.request(`/tasks/${doomed}`, { method: 'DELETE', headers: { 'If-Match': `"v${phone.tasks.get(doomed)!.version}"` } })
+    const del = await phone.who.request(`/tasks/${doomed}`, {
+      method: 'DELETE',
+      headers: { 'If-Match': `"v${phone.tasks.get(doomed)!.version}"` },
+    })
     expect(del.status).toBe(204)
     phone.tasks.delete(doomed)
     expect(await laptop.edit(doomed, { title: 'too late' })).toEqual([404])

@@ -34,7 +34,13 @@ describe('POST /tasks', () => {
       version: 1,
     })
     expect(res.headers.get('ETag')).toBe('"v1"')
-    expect(await storedTask(task.id)).toMatchObject({ user_id: user.id, title: 'Buy milk', completed: 0, tags: '[]', version: 1 })
+    expect(await storedTask(task.id)).toMatchObject({
+      user_id: user.id,
+      title: 'Buy milk',
+      completed: 0,
+      tags: '[]',
+      version: 1,
+    })
   })
 
   it('stores every field, normalising dueAt to UTC and setting completedAt when completed', async () => {
@@ -54,7 +60,11 @@ describe('POST /tasks', () => {
       tags: ['work', 'launch'],
       completedAt: task.createdAt,
     })
-    expect(await storedTask(task.id)).toMatchObject({ completed: 1, due_at: '2026-12-24T16:00:00.000Z', tags: '["work","launch"]' })
+    expect(await storedTask(task.id)).toMatchObject({
+      completed: 1,
+      due_at: '2026-12-24T16:00:00.000Z',
+      tags: '["work","launch"]',
+    })
   })
 
   it('gives every task a new server-made id', async () => {
@@ -85,7 +95,13 @@ describe('PATCH /tasks/{id}', () => {
     const res = await patch(task.id, { title: 'New', priority: 'low' })
     expect(res.status).toBe(200)
     const updated = await res.json<Task>()
-    expect(updated).toMatchObject({ title: 'New', priority: 'low', description: 'keep me', tags: ['a'], createdAt: task.createdAt })
+    expect(updated).toMatchObject({
+      title: 'New',
+      priority: 'low',
+      description: 'keep me',
+      tags: ['a'],
+      createdAt: task.createdAt,
+    })
     expect(updated.updatedAt > task.updatedAt).toBe(true)
     expect(await storedTask(task.id)).toMatchObject({ title: 'New', priority: 'low', description: 'keep me' })
   })
@@ -120,7 +136,14 @@ describe('PATCH /tasks/{id}', () => {
 
 describe('PUT /tasks/{id}', () => {
   it('replaces the task, resetting omitted fields to their defaults', async () => {
-    const task = await user.createTask({ title: 'Full', description: 'd', completed: true, priority: 'high', dueAt: '2027-01-01T00:00:00Z', tags: ['t'] })
+    const task = await user.createTask({
+      title: 'Full',
+      description: 'd',
+      completed: true,
+      priority: 'high',
+      dueAt: '2027-01-01T00:00:00Z',
+      tags: ['t'],
+    })
     const res = await put(task.id, { title: 'Bare' })
     expect(res.status).toBe(200)
     expect(await res.json()).toMatchObject({
@@ -134,7 +157,13 @@ describe('PUT /tasks/{id}', () => {
       completedAt: null,
       createdAt: task.createdAt,
     })
-    expect(await storedTask(task.id)).toMatchObject({ title: 'Bare', description: '', completed: 0, due_at: null, tags: '[]' })
+    expect(await storedTask(task.id)).toMatchObject({
+      title: 'Bare',
+      description: '',
+      completed: 0,
+      due_at: null,
+      tags: '[]',
+    })
   })
 
   it('requires a title', async () => {
@@ -185,7 +214,16 @@ describe('validation limits', () => {
   })
 
   it('accepts only real RFC 3339 date-times for dueAt', async () => {
-    for (const dueAt of ['2026-12-24', '2026-12-24 10:00:00Z', '2026-02-30T10:00:00Z', '2026-12-24T25:00:00Z', '2026-12-24T10:00:00', 'tomorrow', 1767225600, '9999-12-31T23:00:00-05:00']) {
+    for (const dueAt of [
+      '2026-12-24',
+      '2026-12-24 10:00:00Z',
+      '2026-02-30T10:00:00Z',
+      '2026-12-24T25:00:00Z',
+      '2026-12-24T10:00:00',
+      'tomorrow',
+      1767225600,
+      '9999-12-31T23:00:00-05:00',
+    ]) {
       expect(await fieldsOf(await post({ title: 't', dueAt })), String(dueAt)).toEqual(['#/dueAt'])
     }
     const leap = await user.createTask({ dueAt: '2028-02-29T23:59:59.123456Z' })
@@ -251,7 +289,14 @@ describe('request bodies', () => {
       expect(problem.type).toBe('/problems/unsupported-media-type')
     }
     const task = await user.createTask()
-    await expectProblem(await user.request(`/tasks/${task.id}`, { method: 'PATCH', body: 'title=x', headers: { 'Content-Type': 'text/plain' } }), 415)
+    await expectProblem(
+      await user.request(`/tasks/${task.id}`, {
+        method: 'PATCH',
+        body: 'title=x',
+        headers: { 'Content-Type': 'text/plain' },
+      }),
+      415,
+    )
     await expectProblem(await user.request('/tasks', { method: 'POST' }), 415)
   })
 

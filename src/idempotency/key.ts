@@ -14,7 +14,8 @@ export const REPLAYED_HEADER = 'Idempotent-Replayed'
 export const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000
 
 /** Records created at or before this instant are expired at `now` (both ISO strings, so they compare as text). */
-export const idempotencyCutoff = (now: string): string => new Date(Date.parse(now) - IDEMPOTENCY_WINDOW_MS).toISOString()
+export const idempotencyCutoff = (now: string): string =>
+  new Date(Date.parse(now) - IDEMPOTENCY_WINDOW_MS).toISOString()
 
 // Printable ASCII, space included; fetch has already trimmed leading and trailing whitespace.
 const KEY = /^[\x20-\x7e]{1,255}$/

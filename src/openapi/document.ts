@@ -126,7 +126,9 @@ class Builder {
         ...(success.status !== 204 &&
           success.status !== 304 && {
             content: {
-              [success.mediaType ?? 'application/json']: success.schema ? { schema: this.schema(success.schema, 'output') } : {},
+              [success.mediaType ?? 'application/json']: success.schema
+                ? { schema: this.schema(success.schema, 'output') }
+                : {},
             },
           }),
       }
@@ -146,7 +148,8 @@ class Builder {
     }
     const problemSchema = this.schema(problem, 'output')
     for (const [status, group] of [...byStatus].sort(([a], [b]) => a - b)) {
-      const extra: ResponseHeader[] = status === 401 ? ['WWW-Authenticate'] : status === 429 || status === 503 ? ['Retry-After'] : []
+      const extra: ResponseHeader[] =
+        status === 401 ? ['WWW-Authenticate'] : status === 429 || status === 503 ? ['Retry-After'] : []
       responses[status] = {
         description: group.map((slug) => PROBLEM_TYPES[slug].title).join('; '),
         headers: headerRefs(extra),
@@ -156,7 +159,13 @@ class Builder {
             examples: Object.fromEntries(
               group.map((slug) => {
                 const { title, description } = PROBLEM_TYPES[slug]
-                return [slug, { summary: title, value: { type: `/problems/${slug}`, title, status, detail: description, requestId: '…' } }]
+                return [
+                  slug,
+                  {
+                    summary: title,
+                    value: { type: `/problems/${slug}`, title, status, detail: description, requestId: '…' },
+                  },
+                ]
               }),
             ),
           },
@@ -183,7 +192,8 @@ export function buildDocument(routes: readonly RouterRoute[]): OpenApiDocument {
   const paths: OpenApiDocument['paths'] = {}
   const operations = operationsOf(routes)
   for (const key of Object.keys(OPERATIONS)) {
-    if (!operations.has(key)) throw new Error(`src/openapi/operations.ts describes ${key}, which the app does not serve`)
+    if (!operations.has(key))
+      throw new Error(`src/openapi/operations.ts describes ${key}, which the app does not serve`)
   }
   for (const [key, operation] of operations) {
     const spec = OPERATIONS[key]
@@ -200,7 +210,10 @@ export function buildDocument(routes: readonly RouterRoute[]): OpenApiDocument {
       security: authenticated ? [{ bearerAuth: [] }] : [],
       ...(parameters.length > 0 && { parameters }),
       ...(body && {
-        requestBody: { required: true, content: { 'application/json': { schema: builder.schema(body.schema, 'input') } } },
+        requestBody: {
+          required: true,
+          content: { 'application/json': { schema: builder.schema(body.schema, 'input') } },
+        },
       }),
       responses: builder.responses(operation, spec, body !== undefined),
     }
@@ -218,7 +231,8 @@ export function buildDocument(routes: readonly RouterRoute[]): OpenApiDocument {
           type: 'http',
           scheme: 'bearer',
           bearerFormat: 'JWT',
-          description: 'A JWT from Better Auth (EdDSA and other asymmetric algorithms via its key set, or HS256 with a shared secret).',
+          description:
+            'A JWT from Better Auth (EdDSA and other asymmetric algorithms via its key set, or HS256 with a shared secret).',
         },
       },
     },

@@ -64,7 +64,7 @@ export const OPERATIONS: Record<string, OperationSpec> = {
     tag: 'Tasks',
     summary: 'List your tasks, newest first',
     description:
-      'Keyset pagination: pass the previous page\'s `nextCursor` as `cursor`. A cursor is bound to the filters it was made with.',
+      "Keyset pagination: pass the previous page's `nextCursor` as `cursor`. A cursor is bound to the filters it was made with.",
     success: { status: 200, description: 'One page of your tasks.', schema: taskPage },
   },
   'POST /tasks': {
@@ -140,7 +140,12 @@ export const OPERATIONS: Record<string, OperationSpec> = {
     operationId: 'getDocs',
     tag: 'Documentation',
     summary: 'The interactive API reference',
-    success: { status: 200, description: 'An HTML page.', mediaType: 'text/html', headers: ['Content-Security-Policy'] },
+    success: {
+      status: 200,
+      description: 'An HTML page.',
+      mediaType: 'text/html',
+      headers: ['Content-Security-Policy'],
+    },
   },
   'GET /docs/app.js': {
     operationId: 'getDocsScript',

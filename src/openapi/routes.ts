@@ -22,8 +22,12 @@ export function documentation(api: { readonly routes: readonly RouterRoute[] }) 
         'Cache-Control': CACHE,
       }),
     )
-    .get('/docs/app.js', (c) => c.body(DOCS_JS, 200, { 'Content-Type': 'text/javascript; charset=utf-8', 'Cache-Control': CACHE }))
-    .get('/docs/app.css', (c) => c.body(DOCS_CSS, 200, { 'Content-Type': 'text/css; charset=utf-8', 'Cache-Control': CACHE }))
+    .get('/docs/app.js', (c) =>
+      c.body(DOCS_JS, 200, { 'Content-Type': 'text/javascript; charset=utf-8', 'Cache-Control': CACHE }),
+    )
+    .get('/docs/app.css', (c) =>
+      c.body(DOCS_CSS, 200, { 'Content-Type': 'text/css; charset=utf-8', 'Cache-Control': CACHE }),
+    )
   for (const path of ['/openapi.json', '/docs', '/docs/app.js', '/docs/app.css']) {
     docs.all(path, () => {
       throw methodNotAllowed(['GET', 'HEAD'])

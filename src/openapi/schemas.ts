@@ -59,8 +59,14 @@ export const problem = z
     errors: z
       .array(
         z.union([
-          z.strictObject({ pointer: z.string().meta({ description: 'JSON Pointer into the body, as a URI fragment: `#/title`.' }), detail: z.string() }),
-          z.strictObject({ parameter: z.string().meta({ description: 'The query parameter or (lower-case) header.' }), detail: z.string() }),
+          z.strictObject({
+            pointer: z.string().meta({ description: 'JSON Pointer into the body, as a URI fragment: `#/title`.' }),
+            detail: z.string(),
+          }),
+          z.strictObject({
+            parameter: z.string().meta({ description: 'The query parameter or (lower-case) header.' }),
+            detail: z.string(),
+          }),
         ]),
       )
       .optional()

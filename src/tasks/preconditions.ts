@@ -96,7 +96,10 @@ export const conditionalHeaders = annotate(
     string,
     { in: { header?: z.input<typeof conditionalHeaderSchema> }; out: { header: VersionCondition } }
   >,
-  { input: { target: 'header', schema: conditionalHeaderSchema }, problems: ['invalid-request', 'precondition-failed'] },
+  {
+    input: { target: 'header', schema: conditionalHeaderSchema },
+    problems: ['invalid-request', 'precondition-failed'],
+  },
 )
 
 const names = (versions: Versions, version: number) => versions === '*' || versions.includes(version)

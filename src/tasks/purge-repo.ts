@@ -20,18 +20,19 @@ const PURGE_TIMEOUT_MS = 60_000
  */
 export async function purgeTombstones(db: D1Database, now: number): Promise<number> {
   const cutoff = new Date(now - TOMBSTONE_DAYS * DAY_MS).toISOString()
-  const [, purged] = await d1(() =>
-    db.batch([
-      db
-        .prepare(
-          `UPDATE task_sync
+  const [, purged] = await d1(
+    () =>
+      db.batch([
+        db
+          .prepare(
+            `UPDATE task_sync
            SET horizon = max(horizon, (SELECT max(seq) FROM task_tombstones AS t
                                        WHERE t.user_id = task_sync.user_id AND t.deleted_at < ?1))
            WHERE user_id IN (SELECT user_id FROM task_tombstones WHERE deleted_at < ?1)`,
-        )
-        .bind(cutoff),
-      db.prepare('DELETE FROM task_tombstones WHERE deleted_at < ?1').bind(cutoff),
-    ]),
+          )
+          .bind(cutoff),
+        db.prepare('DELETE FROM task_tombstones WHERE deleted_at < ?1').bind(cutoff),
+      ]),
     PURGE_TIMEOUT_MS,
   )
   return purged!.meta.changes

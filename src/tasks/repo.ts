@@ -38,7 +38,8 @@ interface TaskRow {
   version: number
 }
 
-const COLUMNS = 'id, title, description, completed, priority, due_at, tags, created_at, updated_at, completed_at, version'
+const COLUMNS =
+  'id, title, description, completed, priority, due_at, tags, created_at, updated_at, completed_at, version'
 
 const toTask = (row: TaskRow): Task => ({
   id: row.id,
@@ -238,7 +239,6 @@ const SORTS: Record<SortField, { asc: SortKey; desc: SortKey }> = {
   title: bothWays(key('title', { collate: ' COLLATE NOCASE' })),
 }
 
-
 /**
  * The SELECT for one page, served by the sort's index (or, newest first with ?completed=, by the
  * (user_id, completed, created_at, id) one). A filter on the sorted field narrows the index range;
@@ -281,7 +281,9 @@ function listStatement(userId: string, { limit, sort, filter, from, now }: ListO
   if (from) {
     const op = sort.descending ? '<=' : '>='
     where.push(
-      pinned ? `id ${op} ${bind(from.id)}` : `(${column}, id) ${op} (${bind(position(from.value))}${collate}, ${bind(from.id)})`,
+      pinned
+        ? `id ${op} ${bind(from.id)}`
+        : `(${column}, id) ${op} (${bind(position(from.value))}${collate}, ${bind(from.id)})`,
     )
   }
   const sql = `SELECT ${COLUMNS} FROM tasks WHERE ${where.join(' AND ')}
@@ -291,7 +293,12 @@ function listStatement(userId: string, { limit, sort, filter, from, now }: ListO
 
 export async function listTasks(db: Db, userId: string, options: ListOptions): Promise<Task[]> {
   const { sql, params } = listStatement(userId, options)
-  const { results } = await d1(() => db.prepare(sql).bind(...params).all<TaskRow>())
+  const { results } = await d1(() =>
+    db
+      .prepare(sql)
+      .bind(...params)
+      .all<TaskRow>(),
+  )
   return results.map(toTask)
 }
 
@@ -358,7 +365,12 @@ export async function updateTask(
 }
 
 /** The id of the user's task that is now gone; null when no task of the user's with this id meets the condition. */
-export async function deleteTask(db: Db, userId: string, id: string, condition: VersionCondition = {}): Promise<string | null> {
+export async function deleteTask(
+  db: Db,
+  userId: string,
+  id: string,
+  condition: VersionCondition = {},
+): Promise<string | null> {
   const params: unknown[] = [userId, id]
   const where = ['user_id = ?1', 'id = ?2', ...conditionTerms(condition, params)]
   const row = await d1(() =>
@@ -417,10 +429,16 @@ export interface ChangesOptions {
  * The sync feed's reads, in one batch: one transaction, so the sequence number, the tasks and the
  * tombstones are the same snapshot. Served by tasks (user_id, seq) and the tombstones' primary key.
  */
-export async function readChanges(db: Db, userId: string, { after, tombstonesAfter, limit }: ChangesOptions): Promise<ChangesRead> {
+export async function readChanges(
+  db: Db,
+  userId: string,
+  { after, tombstonesAfter, limit }: ChangesOptions,
+): Promise<ChangesRead> {
   const statements = [
     db.prepare('SELECT seq, horizon FROM task_sync WHERE user_id = ?1').bind(userId),
-    db.prepare(`SELECT ${COLUMNS}, seq FROM tasks WHERE user_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3`).bind(userId, after, limit),
+    db
+      .prepare(`SELECT ${COLUMNS}, seq FROM tasks WHERE user_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3`)
+      .bind(userId, after, limit),
   ]
   if (tombstonesAfter !== undefined) {
     statements.push(

@@ -36,13 +36,21 @@ const taskId = annotate(
     return { id }
   }),
   {
-    input: { target: 'param', schema: z.object({ id: z.string().regex(TASK_ID).meta({ format: 'uuid', description: 'The task id.' }) }) },
+    input: {
+      target: 'param',
+      schema: z.object({ id: z.string().regex(TASK_ID).meta({ format: 'uuid', description: 'The task id.' }) }),
+    },
     problems: ['not-found'],
   },
 )
 
 const limitBody = annotate(
-  bodyLimit({ maxSize: MAX_BODY_BYTES, onError: () => { throw payloadTooLarge(MAX_BODY_BYTES) } }),
+  bodyLimit({
+    maxSize: MAX_BODY_BYTES,
+    onError: () => {
+      throw payloadTooLarge(MAX_BODY_BYTES)
+    },
+  }),
   { bodyProblems: ['payload-too-large'] },
 )
 
@@ -124,13 +132,29 @@ export const taskRoutes = new Hono<AppEnv>()
   .put('/:id', taskId, queryParams(noQuery), conditionalHeaders, jsonBody(taskInput), async (c) => {
     const { id } = c.req.valid('param')
     const { db, user } = c.var
-    return withEtag(c, await owned(db, user.id, id, await repo.updateTask(db, user.id, id, c.req.valid('json'), now(), c.req.valid('header'))))
+    return withEtag(
+      c,
+      await owned(
+        db,
+        user.id,
+        id,
+        await repo.updateTask(db, user.id, id, c.req.valid('json'), now(), c.req.valid('header')),
+      ),
+    )
   })
 
   .patch('/:id', taskId, queryParams(noQuery), conditionalHeaders, jsonBody(taskPatch), async (c) => {
     const { id } = c.req.valid('param')
     const { db, user } = c.var
-    return withEtag(c, await owned(db, user.id, id, await repo.updateTask(db, user.id, id, c.req.valid('json'), now(), c.req.valid('header'))))
+    return withEtag(
+      c,
+      await owned(
+        db,
+        user.id,
+        id,
+        await repo.updateTask(db, user.id, id, c.req.valid('json'), now(), c.req.valid('header')),
+      ),
+    )
   })
 
   .delete('/:id', taskId, queryParams(noQuery), conditionalHeaders, async (c) => {

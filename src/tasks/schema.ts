@@ -30,11 +30,20 @@ const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?(Z|
 function isRfc3339(value: string): boolean {
   const m = RFC3339.exec(value)
   if (!m) return false
-  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number]
+  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ]
   const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate()
   const offsetOk = m[8]!.toUpperCase() === 'Z' || (Number(m[9]) < 24 && Number(m[10]) < 60)
   // Date.parse alone accepts 2026-02-30 (as March 2); check the calendar ourselves.
-  return month >= 1 && month <= 12 && day >= 1 && day <= daysInMonth && hour < 24 && minute < 60 && second < 60 && offsetOk
+  return (
+    month >= 1 && month <= 12 && day >= 1 && day <= daysInMonth && hour < 24 && minute < 60 && second < 60 && offsetOk
+  )
 }
 
 /** Stored and returned in UTC (`2026-05-01T09:30:00.000Z`), so due dates sort as strings. */
@@ -129,7 +138,7 @@ export const listQuery = z
     cursor: single()
       .max(MAX_CURSOR_LENGTH, 'is not a valid cursor')
       .optional()
-      .describe('The previous page\'s nextCursor. Valid only with the same sort and filters it was made for.'),
+      .describe("The previous page's nextCursor. Valid only with the same sort and filters it was made for."),
     sort: single()
       .pipe(z.enum(SORTS, { error: `must be one of ${SORTS.join(', ')}` }))
       .default('-createdAt')
@@ -155,7 +164,9 @@ export const listQuery = z
       // Sorted and unique: the same set of tags is the same filter, whatever order it came in.
       .transform((list) => [...new Set(list)].sort())
       .optional()
-      .describe('Only tasks that have this tag (exact, case-sensitive). Repeat it for tasks that have all the given tags.'),
+      .describe(
+        'Only tasks that have this tag (exact, case-sensitive). Repeat it for tasks that have all the given tags.',
+      ),
     q: single()
       .pipe(text(1, MAX_SEARCH_LENGTH, { trim: false }))
       .optional()
@@ -173,7 +184,11 @@ export const listQuery = z
   })
   .transform(({ limit, cursor, sort, completed, priority, tag: tags, q, dueBefore, dueAfter, overdue }, ctx) => {
     if (overdue && completed === true) {
-      ctx.addIssue({ code: 'custom', path: ['overdue'], message: 'lists open tasks only; it cannot be combined with completed=true' })
+      ctx.addIssue({
+        code: 'custom',
+        path: ['overdue'],
+        message: 'lists open tasks only; it cannot be combined with completed=true',
+      })
       return z.NEVER
     }
     const filter = { completed, priority, tags, q, dueBefore, dueAfter, overdue }
@@ -186,7 +201,11 @@ export const listQuery = z
       const decoded = decodeCursor(cursor, listing)
       const value = typeof decoded === 'string' ? undefined : cursorValue[field].safeParse(decoded.value)
       if (typeof decoded === 'string' || !value?.success) {
-        ctx.addIssue({ code: 'custom', path: ['cursor'], message: typeof decoded === 'string' ? decoded : 'is not a valid cursor' })
+        ctx.addIssue({
+          code: 'custom',
+          path: ['cursor'],
+          message: typeof decoded === 'string' ? decoded : 'is not a valid cursor',
+        })
         return z.NEVER
       }
       from = { value: value.data, id: decoded.id }

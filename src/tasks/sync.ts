@@ -84,7 +84,12 @@ function assemble(read: ChangesRead, from: { after: number; tombstonesAfter: num
  * One page of the user's changes after `since`, or from the beginning without it: then every live
  * task, and no tombstones (the client has nothing to delete yet).
  */
-export async function changesSince(db: Db, userId: string, since: SyncToken | undefined, limit: number): Promise<ChangesPage> {
+export async function changesSince(
+  db: Db,
+  userId: string,
+  since: SyncToken | undefined,
+  limit: number,
+): Promise<ChangesPage> {
   const user = await userPseudonym(userId)
   if (since && since.user !== user) {
     throw invalidRequest('Invalid query parameter(s): since.', [

@@ -30,7 +30,13 @@ async function startInstance(configure: (baseURL: string, state: TestState) => B
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const baseURL = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
   const state: TestState = { jwksFetches: 0, jwksOutage: false, verificationTokens: new Map() }
-  const db: Record<string, Record<string, unknown>[]> = { user: [], session: [], account: [], verification: [], jwks: [] }
+  const db: Record<string, Record<string, unknown>[]> = {
+    user: [],
+    session: [],
+    account: [],
+    verification: [],
+    jwks: [],
+  }
   const auth = betterAuth({
     baseURL,
     secret: randomBytes(32).toString('hex'),
@@ -50,10 +56,11 @@ async function startInstance(configure: (baseURL: string, state: TestState) => B
   })
   return {
     url: baseURL,
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections()
-      server.close(() => resolve())
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections()
+        server.close(() => resolve())
+      }),
   }
 }
 
@@ -66,7 +73,11 @@ interface TestState {
 async function testRoute(
   req: IncomingMessage,
   res: ServerResponse,
-  { state, db, signJwt }: {
+  {
+    state,
+    db,
+    signJwt,
+  }: {
     state: TestState
     db: Record<string, Record<string, unknown>[]>
     /** Better Auth's own server-only signJWT endpoint. */
@@ -141,7 +152,9 @@ export default async function setup(project: TestProject) {
   }
   project.provide(
     'betterAuth',
-    Object.fromEntries(Object.entries(started).map(([name, instance]) => [name, instance.url])) as unknown as BetterAuthInstances,
+    Object.fromEntries(
+      Object.entries(started).map(([name, instance]) => [name, instance.url]),
+    ) as unknown as BetterAuthInstances,
   )
   return async () => {
     await Promise.all(Object.values(started).map((instance) => instance.close()))

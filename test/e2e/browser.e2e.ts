@@ -109,7 +109,8 @@ describe.skipIf(!executablePath)('the API called from a page in Chromium', () =>
     })
     cdp.on('Network.responseReceived', (event) => {
       const exchange = byId.get(event.requestId)
-      if (exchange) Object.assign(exchange, { status: event.response.status, headers: lowerKeys(event.response.headers) })
+      if (exchange)
+        Object.assign(exchange, { status: event.response.status, headers: lowerKeys(event.response.headers) })
     })
     cdp.on('Network.loadingFailed', (event) => {
       const exchange = byId.get(event.requestId)
@@ -122,12 +123,17 @@ describe.skipIf(!executablePath)('the API called from a page in Chromium', () =>
 
   const callApi = (page: Page, method: string, path: string, body?: unknown): Promise<Seen> =>
     page.evaluate(
-      ([base, token, method, path, body]) => (globalThis as unknown as PageScript).callApi(base, token, method, path, body),
+      ([base, token, method, path, body]) =>
+        (globalThis as unknown as PageScript).callApi(base, token, method, path, body),
       [dev!.url, token, method, path, body] as const,
     )
 
   const apiRequests = (network: Exchange[], method: string, path: string) =>
-    network.filter((x) => x.url === `${dev!.url}${path}` && (x.preflight ? x.requestHeaders['access-control-request-method'] : x.method) === method)
+    network.filter(
+      (x) =>
+        x.url === `${dev!.url}${path}` &&
+        (x.preflight ? x.requestHeaders['access-control-request-method'] : x.method) === method,
+    )
 
   it('creates, lists, patches and deletes a task from a listed origin, each preflighted, and reads the exposed headers', async () => {
     const { page, network } = await openPage(listedOrigin)
@@ -166,7 +172,9 @@ describe.skipIf(!executablePath)('the API called from a page in Chromium', () =>
     // One preflight per URL, granted to this origin; later calls to a URL reuse the cached grant
     // (Access-Control-Max-Age), which covers every method and header the API takes.
     const preflights = network.filter((x) => x.preflight)
-    const described = preflights.map((x) => `${x.requestHeaders['access-control-request-method']} ${x.url.slice(dev!.url.length)}`)
+    const described = preflights.map(
+      (x) => `${x.requestHeaders['access-control-request-method']} ${x.url.slice(dev!.url.length)}`,
+    )
     expect(described).toEqual(['POST /tasks', `PATCH /tasks/${id}`])
     for (const preflight of preflights) {
       expect(preflight).toMatchObject({ status: 204, requestHeaders: { origin: listedOrigin } })

@@ -26,10 +26,13 @@ export function systemChromium(): string | undefined {
     throw new Error(`CHROMIUM_PATH=${fromEnv} is not an executable file`)
   }
   const dirs = (process.env.PATH ?? '').split(path.delimiter).filter(Boolean)
-  const found = ['chromium', 'chromium-browser'].flatMap((name) => dirs.map((dir) => path.join(dir, name))).find(executable)
+  const found = ['chromium', 'chromium-browser']
+    .flatMap((name) => dirs.map((dir) => path.join(dir, name)))
+    .find(executable)
   if (found) return found
   const ci = process.env.CI ?? ''
-  if (ci !== '' && ci !== '0' && ci.toLowerCase() !== 'false') throw new Error(`CI is set and the browser tests need Chromium: ${INSTALL_HINT}.`)
+  if (ci !== '' && ci !== '0' && ci.toLowerCase() !== 'false')
+    throw new Error(`CI is set and the browser tests need Chromium: ${INSTALL_HINT}.`)
   console.warn(`\nSkipping the browser tests: no Chromium found. To run them, ${INSTALL_HINT}.\n`)
   return undefined
 }

@@ -23,7 +23,10 @@ describe.skipIf(!executablePath)('the API reference at /docs, in Chromium', () =
 
   beforeAll(async () => {
     work = mkdtempSync(path.join(tmpdir(), 'tasks-e2e-docs-'))
-    ;({ dev, browser, stop } = await startDevAndChromium(executablePath!, work, { BETTER_AUTH_SECRET: secret, CORS_ORIGINS: '' }))
+    ;({ dev, browser, stop } = await startDevAndChromium(executablePath!, work, {
+      BETTER_AUTH_SECRET: secret,
+      CORS_ORIGINS: '',
+    }))
     token = devToken('docs-user', secret)
   }, 90_000)
 
@@ -52,7 +55,8 @@ describe.skipIf(!executablePath)('the API reference at /docs, in Chromium', () =
   async function tryIt(page: Page, operationId: string, fields: Record<string, string>, body?: unknown) {
     const section = page.locator(`section#${operationId}`)
     await section.locator('details:has(form.try)').evaluate((details) => ((details as { open: boolean }).open = true))
-    for (const [name, value] of Object.entries(fields)) await section.locator(`form.try input[name="${name}"]`).fill(value)
+    for (const [name, value] of Object.entries(fields))
+      await section.locator(`form.try input[name="${name}"]`).fill(value)
     if (body !== undefined) await section.locator('form.try textarea').fill(JSON.stringify(body))
     const output = section.locator('[aria-live]')
     await section.locator('form.try button[type=submit]').click()
@@ -65,13 +69,20 @@ describe.skipIf(!executablePath)('the API reference at /docs, in Chromium', () =
 
   it('renders every operation, schema and problem type, loading nothing from another origin', async () => {
     const { page, requests, problems } = await openDocs()
-    const doc = (await (await fetch(`${dev!.url}/openapi.json`)).json()) as { paths: Record<string, Record<string, unknown>>; components: { schemas: object } }
+    const doc = (await (await fetch(`${dev!.url}/openapi.json`)).json()) as {
+      paths: Record<string, Record<string, unknown>>
+      components: { schemas: object }
+    }
     const operations = Object.values(doc.paths).reduce((n, item) => n + Object.keys(item).length, 0)
     expect(await page.locator('nav a .method').count()).toBe(operations)
-    for (const name of Object.keys(doc.components.schemas)) await expect(page.locator(`#schema-${name}`).count()).resolves.toBe(1)
+    for (const name of Object.keys(doc.components.schemas))
+      await expect(page.locator(`#schema-${name}`).count()).resolves.toBe(1)
     expect(await page.locator('#problem-types tbody tr').count()).toBeGreaterThanOrEqual(12)
     expect(await page.locator('#createTask').textContent()).toContain('idempotency-key')
-    expect(requests.every((url) => url.startsWith(`${dev!.url}/`)), requests.join('\n')).toBe(true)
+    expect(
+      requests.every((url) => url.startsWith(`${dev!.url}/`)),
+      requests.join('\n'),
+    ).toBe(true)
     expect(problems).toEqual([])
   })
 

@@ -52,7 +52,8 @@ describe('npm run dev, restarted', () => {
   }
 
   it('reads back every created, updated and deleted task identically after a restart', async () => {
-    const start = () => startDevServer({ persistTo: path.join(work, 'state'), envFile: path.join(work, 'restart.vars') })
+    const start = () =>
+      startDevServer({ persistTo: path.join(work, 'state'), envFile: path.join(work, 'restart.vars') })
     writeEnvFile(path.join(work, 'restart.vars'), { BETTER_AUTH_SECRET: secret })
     dev = await start()
 
