@@ -8,6 +8,8 @@
  *   `kid` Better Auth publishes, imported only for that algorithm's key type (src/jwks.ts).
  * Both check the signature, `typ`, `crit`, `iss` and `aud`. Neither requires `exp` or `sub`, nor
  * allows clock skew, so the time and identity claims are checked here once the signature is good.
+ * Before either runs, the token must be three canonical base64url segments and its header must
+ * name no key source of its own, so one token has exactly one spelling and one key.
  */
 import type { Context, MiddlewareHandler } from 'hono'
 import { createMiddleware } from 'hono/factory'
@@ -35,6 +37,29 @@ function unauthorized(detail: string, error?: ErrorCode): Problem {
     : `Bearer realm="${REALM}"`
   return new Problem(401, 'unauthorized', 'Unauthorized', detail, undefined, { 'WWW-Authenticate': challenge })
 }
+
+/** The 401 for a token that is genuine but expired or not valid yet: its `sub` has been verified. */
+class OutsideValidity extends Problem {
+  constructor(
+    detail: string,
+    readonly sub: string,
+  ) {
+    const { status, slug, title, headers } = unauthorized(detail, 'invalid_token')
+    super(status, slug, title, detail, undefined, headers)
+  }
+}
+
+/**
+ * The verified `sub` of a token refused only because it is expired or not valid yet, so that the
+ * caller can count the refusal against that user rather than the client's address; undefined for
+ * every other error, since no other refused token proves who sent it.
+ *
+ * @example
+ * const sub = verifiedSubOf(error)
+ * const key = sub === undefined ? `ip:${address}` : `user:${sub}`
+ */
+export const verifiedSubOf = (error: unknown): string | undefined =>
+  error instanceof OutsideValidity ? error.sub : undefined
 
 type JwtEnv = { Variables: { jwtPayload: unknown } }
 type Verifier = MiddlewareHandler<JwtEnv>
@@ -90,6 +115,21 @@ function bearerToken(header: string | undefined): string {
 
 const invalidToken = (detail = 'The bearer token is invalid.') => unauthorized(detail, 'invalid_token')
 
+/**
+ * Unpadded base64url whose last partial group leaves its unused bits zero: the one spelling of
+ * each byte string. Hand-written because hono's decoder (atob) also accepts padding, `+`, `/`,
+ * whitespace and set unused bits, and no platform API checks the canonical form.
+ */
+const CANONICAL_BASE64URL = /^(?:[A-Za-z0-9_-]{4})*(?:[A-Za-z0-9_-][AQgw]|[A-Za-z0-9_-]{2}[AEIMQUYcgkosw048])?$/
+
+/** Refuses any token that is not exactly three canonical segments, before it is decoded. */
+function assertCanonical(token: string): void {
+  const segments = token.split('.')
+  if (segments.length !== 3 || !segments.every((segment) => CANONICAL_BASE64URL.test(segment))) {
+    throw invalidToken('The bearer token is not three canonical base64url segments.')
+  }
+}
+
 // Headers that point at keys chosen by whoever made the token. We never use them; a token
 // carrying one is not from Better Auth and is refused outright.
 const KEY_SOURCE_HEADERS = ['jku', 'x5u', 'jwk', 'x5c'] as const
@@ -102,7 +142,6 @@ async function verifyWithKeySet(
   auth: AuthConfig,
   jwksUrl: string,
 ) {
-  if (KEY_SOURCE_HEADERS.some((name) => name in header)) throw invalidToken()
   if (typeof header.kid !== 'string' || header.kid === '') throw invalidToken('The token names no signing key (kid).')
   let key: CryptoKey | null
   try {
@@ -140,6 +179,23 @@ const isNumericDate = (value: unknown): value is number => typeof value === 'num
 const optionalString = (value: unknown): value is string | null | undefined =>
   value === undefined || value === null || typeof value === 'string'
 
+/**
+ * No C0 control character, no DEL and no unpaired surrogate: text that SQLite, logs, headers and
+ * UTF-8 all carry unchanged (SQLite's length() stops at NUL; a lone surrogate has no UTF-8 form).
+ */
+function isPlainText(value: string): boolean {
+  if (!value.isWellFormed()) return false
+  for (let i = 0; i < value.length; i++) {
+    const code = value.charCodeAt(i)
+    if (code < 0x20 || code === 0x7f) return false
+  }
+  return true
+}
+
+/** email and name are shown, never trusted: one that is not plain text is dropped, not the user. */
+const displayText = (value: string | null | undefined): string | null =>
+  typeof value === 'string' && isPlainText(value) ? value : null
+
 /** Claims hono does not check, on a payload whose signature has been verified. */
 function userFromClaims(payload: unknown, clockSkewSeconds: number, now = Date.now() / 1000): User {
   const invalid = (detail: string) => unauthorized(detail, 'invalid_token')
@@ -151,14 +207,17 @@ function userFromClaims(payload: unknown, clockSkewSeconds: number, now = Date.n
   if (!isNumericDate(exp)) throw invalid('The token claim exp must be a number.')
   if (nbf !== undefined && !isNumericDate(nbf)) throw invalid('The token claim nbf must be a number.')
   if (iat !== undefined && !isNumericDate(iat)) throw invalid('The token claim iat must be a number.')
-  if (now >= exp + clockSkewSeconds) throw invalid('The token has expired.')
-  if (nbf !== undefined && nbf > now + clockSkewSeconds) throw invalid('The token is not valid yet (nbf).')
-  if (iat !== undefined && iat > now + clockSkewSeconds) throw invalid('The token was issued in the future (iat).')
   if (typeof sub !== 'string' || sub.length === 0 || sub.length > MAX_SUB_LENGTH) {
     throw invalid(`The token claim sub must be a string of 1 to ${MAX_SUB_LENGTH} characters.`)
   }
+  if (!isPlainText(sub)) throw invalid('The token claim sub must not contain control characters or lone surrogates.')
   if (!optionalString(email) || !optionalString(name)) throw invalid('The token claims email and name must be strings.')
-  return { id: sub, email: email ?? null, name: name ?? null }
+  // Only now is sub known to be a usable identity, so only now may a refusal name it.
+  const outside = (detail: string) => new OutsideValidity(detail, sub)
+  if (now >= exp + clockSkewSeconds) throw outside('The token has expired.')
+  if (nbf !== undefined && nbf > now + clockSkewSeconds) throw outside('The token is not valid yet (nbf).')
+  if (iat !== undefined && iat > now + clockSkewSeconds) throw outside('The token was issued in the future (iat).')
+  return { id: sub, email: displayText(email), name: displayText(name) }
 }
 
 /** Authentication for every protected route: 401 unless a valid token names the caller. */
@@ -166,6 +225,7 @@ export const requireUser = createMiddleware<AppEnv>(async (c, next) => {
   const { auth } = getConfig(c.env)
   if ('error' in auth) throw serverMisconfigured()
   const token = bearerToken(c.req.header('Authorization'))
+  assertCanonical(token)
 
   // Only the protected header, to choose the path; the payload is parsed once, by the verifier.
   let header: unknown
@@ -176,6 +236,7 @@ export const requireUser = createMiddleware<AppEnv>(async (c, next) => {
   }
   // Valid JSON is not necessarily an object: `null` or `42` must be a 401, not a TypeError.
   if (typeof header !== 'object' || header === null || Array.isArray(header)) throw invalidToken()
+  if (KEY_SOURCE_HEADERS.some((name) => name in header)) throw invalidToken()
   let payload: unknown
   // An HS* token never meets a public key, and an asymmetric one never meets the secret.
   const alg = (header as { alg?: unknown }).alg
