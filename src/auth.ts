@@ -15,6 +15,7 @@ import type { Context, MiddlewareHandler } from 'hono'
 import { createMiddleware } from 'hono/factory'
 import { HTTPException } from 'hono/http-exception'
 import { jwt, verify } from 'hono/jwt'
+import { decodeBase64Url } from 'hono/utils/encode'
 import { decodeHeader } from 'hono/utils/jwt/jwt'
 import { type AuthConfig, getConfig } from './config'
 import type { AppEnv, User } from './env'
@@ -122,12 +123,28 @@ const invalidToken = (detail = 'The bearer token is invalid.') => unauthorized(d
  */
 const CANONICAL_BASE64URL = /^(?:[A-Za-z0-9_-]{4})*(?:[A-Za-z0-9_-][AQgw]|[A-Za-z0-9_-]{2}[AEIMQUYcgkosw048])?$/
 
-/** Refuses any token that is not exactly three canonical segments, before it is decoded. */
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
+
+/** UTF-8 (RFC 7515 requires it of the header and payload); hono's decoder would substitute U+FFFD. */
+function isUtf8(segment: string): boolean {
+  try {
+    strictUtf8.decode(decodeBase64Url(segment))
+    return true
+  } catch {
+    return false
+  }
+}
+
+/**
+ * Refuses any token that is not exactly three canonical segments, or whose header or payload is
+ * not UTF-8, before it is decoded.
+ */
 function assertCanonical(token: string): void {
   const segments = token.split('.')
   if (segments.length !== 3 || !segments.every((segment) => CANONICAL_BASE64URL.test(segment))) {
     throw invalidToken('The bearer token is not three canonical base64url segments.')
   }
+  if (!isUtf8(segments[0]!) || !isUtf8(segments[1]!)) throw invalidToken('The token header and payload must be UTF-8.')
 }
 
 // Headers that point at keys chosen by whoever made the token. We never use them; a token

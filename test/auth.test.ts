@@ -289,6 +289,22 @@ describe('token encoding', () => {
     }
   })
 
+  it('refuses a header or payload that is not UTF-8, though it is signed as sent', async () => {
+    const header = base64url(JSON.stringify({ alg: 'HS256', typ: 'JWT' }))
+    const claims = (sub: string) => new TextEncoder().encode(JSON.stringify({ sub, exp: nowSeconds() + 900 }))
+    const utf8 = base64url(claims('user-caf\u00e9'))
+    expect((await me(`${header}.${utf8}.${await signInput(`${header}.${utf8}`)}`)).status).toBe(200)
+    // "café" in ISO-8859-1, a lone continuation byte, and a UTF-8-encoded surrogate: each would be
+    // decoded to U+FFFD and become part of the user id.
+    for (const bytes of [[0x63, 0x61, 0x66, 0xe9], [0x80], [0xed, 0xa0, 0x80]]) {
+      const raw = claims('user-#')
+      const at = raw.indexOf(0x23)
+      const payload = base64url(new Uint8Array([...raw.slice(0, at), ...bytes, ...raw.slice(at + 1)]))
+      const input = `${header}.${payload}`
+      await expectUnauthorized(await me(`${input}.${await signInput(input)}`), 'invalid_token')
+    }
+  })
+
   it('refuses a token of other than three segments', async () => {
     const token = await tokenFor(newUserId())
     for (const forged of [`${token}.`, `.${token}`, token.split('.').slice(0, 2).join('.')]) {
