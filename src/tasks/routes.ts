@@ -19,6 +19,7 @@ import {
   quotaExceeded,
 } from '../problem'
 import { d1Session } from '../session'
+import { utf8Body } from '../utf8-body'
 import { headerParams, jsonBody, queryParams } from '../validation'
 import { encodeCursor } from './cursor'
 import { isTaskId, TASK_ID } from './id'
@@ -91,7 +92,7 @@ export const taskRoutes = new Hono<AppEnv>()
     return c.json({ items, nextCursor }, 200)
   })
 
-  .post('/', queryParams(noQuery), headerParams(idempotencyHeaders), jsonBody(taskInput), async (c) => {
+  .post('/', queryParams(noQuery), headerParams(idempotencyHeaders), utf8Body, jsonBody(taskInput), async (c) => {
     const input = c.req.valid('json')
     const key = c.req.valid('header')[IDEMPOTENCY_HEADER]
     const { taskQuota } = limits(c.env)
@@ -129,7 +130,7 @@ export const taskRoutes = new Hono<AppEnv>()
     return withEtag(c, task)
   })
 
-  .put('/:id', taskId, queryParams(noQuery), conditionalHeaders, jsonBody(taskInput), async (c) => {
+  .put('/:id', taskId, queryParams(noQuery), conditionalHeaders, utf8Body, jsonBody(taskInput), async (c) => {
     const { id } = c.req.valid('param')
     const { db, user } = c.var
     return withEtag(
@@ -143,7 +144,7 @@ export const taskRoutes = new Hono<AppEnv>()
     )
   })
 
-  .patch('/:id', taskId, queryParams(noQuery), conditionalHeaders, jsonBody(taskPatch), async (c) => {
+  .patch('/:id', taskId, queryParams(noQuery), conditionalHeaders, utf8Body, jsonBody(taskPatch), async (c) => {
     const { id } = c.req.valid('param')
     const { db, user } = c.var
     return withEtag(
