@@ -114,10 +114,11 @@ export const onError: ErrorHandler<AppEnv> = (err, c) => {
       requestId: c.var.requestId,
       method: c.req.method,
       path: c.req.path,
+      ...(database && { transient: err.transient }),
       error: String(database ? err.cause : err),
     }),
   )
-  if (database) return renderProblem(c, serviceUnavailable())
+  if (database && err.transient) return renderProblem(c, serviceUnavailable())
   return renderProblem(c, new Problem(500, 'internal-error', 'Internal server error', 'An unexpected error occurred.'))
 }
 

@@ -8,6 +8,7 @@ import { createMiddleware } from 'hono/factory'
 import { annotate } from './openapi/annotate'
 import { invalidRequest, Problem } from './problem'
 
+// ignoreBOM: false means the decoder consumes a leading BOM rather than keeping it as text.
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false })
 
 // Content-Type parameters (RFC 9110 section 8.3.1): the platform has no parser for them.
