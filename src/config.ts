@@ -28,6 +28,10 @@ export interface Limits {
   userRequestsPerMinute: number
   /** Refused (401) requests per minute per client IP (AUTH_FAILURES_PER_MINUTE). */
   authFailuresPerMinute: number
+  /** Most live Idempotency-Key records one user may hold (IDEMPOTENCY_KEYS_PER_USER; TASK_QUOTA by default). */
+  idempotencyKeysPerUser: number
+  /** Most tombstones kept for one user; past it the oldest go early (TOMBSTONES_PER_USER; TASK_QUOTA by default). */
+  tombstonesPerUser: number
 }
 
 const LIMITS = {
@@ -35,6 +39,15 @@ const LIMITS = {
   RATE_LIMIT_PER_MINUTE: { field: 'userRequestsPerMinute', default: 600, max: 1_000_000 },
   AUTH_FAILURES_PER_MINUTE: { field: 'authFailuresPerMinute', default: 60, max: 1_000_000 },
 } as const satisfies Record<string, { field: keyof Limits; default: number; max: number }>
+
+/**
+ * Storage bounds whose default is the task quota, so a user may hold as many of each as tasks and
+ * the worst case per user stays a small multiple of what the quota already allows.
+ */
+const STORAGE_BOUNDS = {
+  IDEMPOTENCY_KEYS_PER_USER: 'idempotencyKeysPerUser',
+  TOMBSTONES_PER_USER: 'tombstonesPerUser',
+} as const satisfies Record<string, keyof Limits>
 
 export interface Config {
   auth: AuthConfig | { error: string }
@@ -114,6 +127,14 @@ function readLimits(env: Raw<Env>): Config['limits'] {
       return { error: `${name} must be a whole number from 1 to ${spec.max}` }
     }
     limits[spec.field] = value
+  }
+  for (const [name, field] of Object.entries(STORAGE_BOUNDS)) {
+    const text = (env[name as keyof Env] as string | undefined)?.trim() || String(limits.taskQuota)
+    const value = Number(text)
+    if (!/^\d+$/.test(text) || value < 1 || value > LIMITS.TASK_QUOTA.max) {
+      return { error: `${name} must be a whole number from 1 to ${LIMITS.TASK_QUOTA.max}, or empty for TASK_QUOTA` }
+    }
+    limits[field] = value
   }
   return limits
 }

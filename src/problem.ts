@@ -64,6 +64,15 @@ export const tooManyRequests = (retryAfterSeconds: number) =>
       'Retry-After': String(retryAfterSeconds),
     },
   )
+export const idempotencyKeysExhausted = (budget: number, retryAfterSeconds: number) =>
+  new Problem(
+    429,
+    'rate-limited',
+    'Too many requests',
+    `A user may hold at most ${budget} live Idempotency-Key records, and the oldest expires in ${retryAfterSeconds} seconds; retry then, or create without a key.`,
+    undefined,
+    { 'Retry-After': String(retryAfterSeconds) },
+  )
 export const serverMisconfigured = (detail = 'The server is not configured to verify tokens.') =>
   new Problem(500, 'server-misconfigured', 'Server misconfigured', detail)
 export const quotaExceeded = (quota: number) =>

@@ -215,7 +215,9 @@ describe('Idempotency-Key on POST /tasks', () => {
   })
 
   describe('at the task quota', () => {
-    const two = { TASK_QUOTA: '2' }
+    // Records budgeted apart from tasks here (by default there are as many as tasks), so that only the
+    // task quota refuses; the record budget has its own tests in storage-bounds.test.ts.
+    const two = { TASK_QUOTA: '2', IDEMPOTENCY_KEYS_PER_USER: '10' }
     const createUnder = (user: SignedIn, key: string, title: string) =>
       user.request('/tasks', { method: 'POST', body: { title }, headers: { 'Idempotency-Key': key }, env: two })
 

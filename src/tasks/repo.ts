@@ -4,7 +4,7 @@
  * Values are always bound; column names only ever come from the constants below.
  */
 import { type Db, d1 } from '../db'
-import { idempotencyCutoff } from '../idempotency/key'
+import { IDEMPOTENCY_WINDOW_MS, idempotencyCutoff } from '../idempotency/key'
 import type { Cursor } from './cursor'
 import type { Versions, VersionCondition } from './preconditions'
 import { type ListQuery, PRIORITIES, type SortField, type TaskInput, type TaskPatch } from './schema'
@@ -57,7 +57,8 @@ const toTask = (row: TaskRow): Task => ({
 
 /**
  * The one INSERT of a task: it inserts nothing once the user stores `quota` tasks, nor, given
- * `unlessKey`, while that Idempotency-Key has a record newer than `cutoff`.
+ * `unlessKey`, while that Idempotency-Key has a record newer than `cutoff` or the user already
+ * holds `budget` live records (so a keyed create never stores a task it could not record).
  */
 function insertStatement(
   db: Db,
@@ -66,10 +67,11 @@ function insertStatement(
   input: TaskInput,
   now: string,
   quota: number,
-  unlessKey?: { key: string; cutoff: string },
+  unlessKey?: { key: string; cutoff: string; budget: number },
 ): D1PreparedStatement {
   const keyIsFree = unlessKey
-    ? ' AND NOT EXISTS (SELECT 1 FROM idempotency_keys WHERE user_id = ?1 AND key = ?11 AND created_at > ?12)'
+    ? ` AND NOT EXISTS (SELECT 1 FROM idempotency_keys WHERE user_id = ?1 AND key = ?11 AND created_at > ?12)
+        AND coalesce((SELECT idempotency_keys FROM task_counts WHERE user_id = ?1), 0) < ?13`
     : ''
   return db
     .prepare(
@@ -89,7 +91,7 @@ function insertStatement(
       JSON.stringify(input.tags),
       now,
       quota,
-      ...(unlessKey ? [unlessKey.key, unlessKey.cutoff] : []),
+      ...(unlessKey ? [unlessKey.key, unlessKey.cutoff, unlessKey.budget] : []),
     )
 }
 
@@ -137,6 +139,8 @@ export type OnceResult =
   | { outcome: 'key-reused' }
   /** The key is free but the user is at the quota; nothing was written, so a retry may yet succeed. */
   | { outcome: 'over-quota' }
+  /** The key is free but the user holds their budget of live records; one ages out in `retryAfterSeconds`. */
+  | { outcome: 'over-key-budget'; retryAfterSeconds: number }
 
 interface KeyRow {
   request_hash: string
@@ -144,12 +148,25 @@ interface KeyRow {
   response_body: string
 }
 
+interface BudgetRow {
+  tasks: number
+  records: number
+  oldest: string | null
+}
+
+/** Bounds on one keyed create: the task quota, and the live Idempotency-Key records a user may hold. */
+export interface CreateBounds {
+  quota: number
+  keyBudget: number
+}
+
 /**
- * Creates the task unless the user's key already has a live record (or the user is at `quota`), in
- * one batch (one transaction): the task, then the key record only if that task now exists, then
- * whichever record the key has. D1 runs one batch at a time, so of any number of concurrent requests with
- * one key exactly one inserts, and every other one reads its record and replays it.
- * An expired record (older than the window, not yet purged) is replaced, as if it were gone.
+ * Creates the task unless the user's key already has a live record (or the user is at `quota`, or
+ * holds `keyBudget` live records), in one batch (one transaction): the user's expired records go,
+ * then the task, then the key record only if that task now exists, then whichever record the key
+ * has, and the counts that explain a refusal. D1 runs one batch at a time, so of any number of
+ * concurrent requests with one key exactly one inserts, and every other one reads its record and
+ * replays it. An expired record is deleted first, as if the purge had already run.
  */
 export async function insertTaskOnce(
   db: Db,
@@ -157,14 +174,16 @@ export async function insertTaskOnce(
   { key, fingerprint }: IdempotencyKey,
   input: TaskInput,
   now: string,
-  quota: number,
+  { quota, keyBudget }: CreateBounds,
 ): Promise<OnceResult> {
   const task = newTask(input, crypto.randomUUID(), now)
   const body = JSON.stringify(task)
   const cutoff = idempotencyCutoff(now)
-  const [, , record] = await d1(() =>
+  const [, , , record, budget] = await d1(() =>
     db.batch([
-      insertStatement(db, userId, task.id, input, now, quota, { key, cutoff }),
+      // Served by idempotency_keys_by_user_created: reads only the expired records, usually none.
+      db.prepare('DELETE FROM idempotency_keys WHERE user_id = ?1 AND created_at <= ?2').bind(userId, cutoff),
+      insertStatement(db, userId, task.id, input, now, quota, { key, cutoff, budget: keyBudget }),
       db
         .prepare(
           `INSERT INTO idempotency_keys (user_id, key, request_hash, task_id, status, response_body, created_at)
@@ -179,11 +198,25 @@ export async function insertTaskOnce(
           'SELECT request_hash, task_id, response_body FROM idempotency_keys WHERE user_id = ?1 AND key = ?2 AND created_at > ?3',
         )
         .bind(userId, key, cutoff),
+      db
+        .prepare(
+          `SELECT coalesce(n, 0) AS tasks, coalesce(idempotency_keys, 0) AS records,
+                  (SELECT min(created_at) FROM idempotency_keys WHERE user_id = ?1) AS oldest
+           FROM (SELECT 1) LEFT JOIN task_counts ON user_id = ?1`,
+        )
+        .bind(userId),
     ]),
   )
   const row = (record?.results[0] ?? null) as KeyRow | null
-  // No live record after the batch: the key was free, and only the quota can have refused the task.
-  if (row === null) return { outcome: 'over-quota' }
+  // No live record after the batch: the key was free, and the quota or the key budget refused the task.
+  if (row === null) {
+    const { tasks, records, oldest } = budget!.results[0] as BudgetRow
+    if (tasks < quota && records >= keyBudget && oldest !== null) {
+      const agesOutMs = Date.parse(oldest) + IDEMPOTENCY_WINDOW_MS - Date.parse(now)
+      return { outcome: 'over-key-budget', retryAfterSeconds: Math.max(1, Math.ceil(agesOutMs / 1000)) }
+    }
+    return { outcome: 'over-quota' }
+  }
   if (row.task_id === task.id) return { outcome: 'created', task }
   if (row.request_hash !== fingerprint) return { outcome: 'key-reused' }
   return { outcome: 'replayed', task: JSON.parse(row.response_body) as Task }
@@ -364,33 +397,65 @@ export async function updateTask(
   return row && toTask(row)
 }
 
-/** The id of the user's task that is now gone; null when no task of the user's with this id meets the condition. */
+/**
+ * What keeps the user's tombstones within `cap`, run in the same transaction as every delete: when
+ * the deletes' triggers took the user past it, the horizon rises to the newest tombstone of the
+ * excess, and every tombstone at or below the horizon goes. A sync token from before that horizon
+ * then gets its 410, exactly as after the scheduled purge. Served by the tombstones' primary key:
+ * the excess is read, not the tombstones kept.
+ */
+function trimTombstones(db: Db, userId: string, cap: number): D1PreparedStatement[] {
+  return [
+    db
+      .prepare(
+        `UPDATE task_sync SET horizon = max(horizon,
+           (SELECT seq FROM task_tombstones WHERE user_id = ?1 ORDER BY seq
+            LIMIT 1 OFFSET (SELECT tombstones FROM task_counts WHERE user_id = ?1) - ?2 - 1))
+         WHERE user_id = ?1 AND (SELECT tombstones FROM task_counts WHERE user_id = ?1) > ?2`,
+      )
+      .bind(userId, cap),
+    db
+      .prepare(
+        'DELETE FROM task_tombstones WHERE user_id = ?1 AND seq <= (SELECT horizon FROM task_sync WHERE user_id = ?1)',
+      )
+      .bind(userId),
+  ]
+}
+
+/**
+ * The id of the user's task that is now gone; null when no task of the user's with this id meets
+ * the condition. Its tombstone counts against `tombstoneCap` in the same transaction.
+ */
 export async function deleteTask(
   db: Db,
   userId: string,
   id: string,
+  tombstoneCap: number,
   condition: VersionCondition = {},
 ): Promise<string | null> {
   const params: unknown[] = [userId, id]
   const where = ['user_id = ?1', 'id = ?2', ...conditionTerms(condition, params)]
-  const row = await d1(() =>
-    db
-      .prepare(`DELETE FROM tasks WHERE ${where.join(' AND ')} RETURNING id`)
-      .bind(...params)
-      .first<{ id: string }>(),
+  const [deleted] = await d1(() =>
+    db.batch([
+      db.prepare(`DELETE FROM tasks WHERE ${where.join(' AND ')} RETURNING id`).bind(...params),
+      ...trimTombstones(db, userId, tombstoneCap),
+    ]),
   )
-  return row && row.id
+  const row = deleted!.results[0] as { id: string } | undefined
+  return row ? row.id : null
 }
 
 /**
  * Deletes all of the user's completed tasks, in one transaction with the count of what it deletes
- * (D1's `changes` would also count the rows the tombstone triggers write).
+ * (D1's `changes` would also count the rows the tombstone triggers write) and the trim of the
+ * tombstones to `tombstoneCap`.
  */
-export async function deleteCompletedTasks(db: Db, userId: string): Promise<number> {
+export async function deleteCompletedTasks(db: Db, userId: string, tombstoneCap: number): Promise<number> {
   const [counted] = await d1(() =>
     db.batch([
       db.prepare('SELECT count(*) AS n FROM tasks WHERE user_id = ?1 AND completed = 1').bind(userId),
       db.prepare('DELETE FROM tasks WHERE user_id = ?1 AND completed = 1').bind(userId),
+      ...trimTombstones(db, userId, tombstoneCap),
     ]),
   )
   return (counted!.results[0] as { n: number }).n

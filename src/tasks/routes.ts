@@ -12,6 +12,7 @@ import { IDEMPOTENCY_HEADER, idempotencyHeaders, REPLAYED_HEADER, requestFingerp
 import {
   forbidden,
   idempotencyKeyReused,
+  idempotencyKeysExhausted,
   methodNotAllowed,
   notFound,
   payloadTooLarge,
@@ -95,16 +96,20 @@ export const taskRoutes = new Hono<AppEnv>()
   .post('/', queryParams(noQuery), headerParams(idempotencyHeaders), utf8Body, jsonBody(taskInput), async (c) => {
     const input = c.req.valid('json')
     const key = c.req.valid('header')[IDEMPOTENCY_HEADER]
-    const { taskQuota } = limits(c.env)
+    const { taskQuota, idempotencyKeysPerUser } = limits(c.env)
     if (key === undefined) {
       const task = await repo.insertTask(c.var.db, c.var.user.id, input, now(), taskQuota)
       if (!task) throw quotaExceeded(taskQuota)
       return withEtag(c, task, 201, { Location: `/tasks/${task.id}` })
     }
     const fingerprint = await requestFingerprint(input)
-    const result = await repo.insertTaskOnce(c.var.db, c.var.user.id, { key, fingerprint }, input, now(), taskQuota)
+    const bounds = { quota: taskQuota, keyBudget: idempotencyKeysPerUser }
+    const result = await repo.insertTaskOnce(c.var.db, c.var.user.id, { key, fingerprint }, input, now(), bounds)
     if (result.outcome === 'key-reused') throw idempotencyKeyReused()
     if (result.outcome === 'over-quota') throw quotaExceeded(taskQuota)
+    if (result.outcome === 'over-key-budget') {
+      throw idempotencyKeysExhausted(idempotencyKeysPerUser, result.retryAfterSeconds)
+    }
     const { task } = result
     // A replay is the first response again, marked so a client can tell (as Stripe's API does).
     const replayed = result.outcome === 'replayed' ? { [REPLAYED_HEADER]: 'true' } : {}
@@ -113,7 +118,8 @@ export const taskRoutes = new Hono<AppEnv>()
 
   // Deletes the caller's completed tasks (each leaves a tombstone for the sync feed).
   .delete('/', queryParams(bulkDeleteQuery), async (c) => {
-    return c.json({ deleted: await repo.deleteCompletedTasks(c.var.db, c.var.user.id) })
+    const { tombstonesPerUser } = limits(c.env)
+    return c.json({ deleted: await repo.deleteCompletedTasks(c.var.db, c.var.user.id, tombstonesPerUser) })
   })
 
   .get('/changes', queryParams(changesQuery), async (c) => {
@@ -161,7 +167,8 @@ export const taskRoutes = new Hono<AppEnv>()
   .delete('/:id', taskId, queryParams(noQuery), conditionalHeaders, async (c) => {
     const { id } = c.req.valid('param')
     const { db, user } = c.var
-    await owned(db, user.id, id, await repo.deleteTask(db, user.id, id, c.req.valid('header')))
+    const { tombstonesPerUser } = limits(c.env)
+    await owned(db, user.id, id, await repo.deleteTask(db, user.id, id, tombstonesPerUser, c.req.valid('header')))
     return c.body(null, 204)
   })
 
