@@ -38,3 +38,19 @@ END;
 -- Serves a keyed create's purge of the caller's own expired records (user_id = ? AND created_at <= ?)
 -- and its Retry-After (the caller's oldest live record), without reading the live ones.
 CREATE INDEX idempotency_keys_by_user_created ON idempotency_keys (user_id, created_at);
+
+-- A user's change sequence starts at the moment of their first write, in microseconds since 1970,
+-- with the horizon there, instead of at 1. Erasing an account (DELETE /me) removes its task_sync
+-- row with the rest, so a later account for the same sub starts a new sequence far above any
+-- number the old one reached (writes are rate-limited far below a million a second), and the old
+-- account's sync tokens are below its horizon: 410, with nothing about the old account kept.
+-- Existing users keep their sequences.
+DROP TRIGGER tasks_sync_insert;
+CREATE TRIGGER tasks_sync_insert AFTER INSERT ON tasks
+BEGIN
+  INSERT INTO task_sync (user_id, seq, horizon)
+    VALUES (NEW.user_id, CAST(unixepoch('subsec') * 1000000 AS INTEGER) + 1,
+            CAST(unixepoch('subsec') * 1000000 AS INTEGER))
+    ON CONFLICT (user_id) DO UPDATE SET seq = seq + 1;
+  UPDATE tasks SET seq = (SELECT seq FROM task_sync WHERE user_id = NEW.user_id) WHERE id = NEW.id;
+END;
