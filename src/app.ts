@@ -1,15 +1,13 @@
 /** Builds the Hono app: global middleware, routes, and the one error renderer. */
 import { Hono } from 'hono'
 import { requestId } from 'hono/request-id'
+import { accountRoutes } from './account/routes'
 import { cors } from './cors'
 import type { AppEnv } from './env'
-import { guard } from './guard'
 import { observe } from './observability'
 import { documentation } from './openapi/routes'
 import { methodNotAllowed, onError, onNotFound } from './problem'
 import { taskRoutes } from './tasks/routes'
-import { noQuery } from './tasks/schema'
-import { queryParams } from './validation'
 
 // One chain, so that its type (AppType) carries every route's input and output to hono/client.
 export const app = new Hono<AppEnv>()
@@ -32,14 +30,7 @@ export const app = new Hono<AppEnv>()
     throw methodNotAllowed(['GET', 'HEAD'])
   })
 
-  .get('/me', guard, queryParams(noQuery), (c) => {
-    const { id, email, name } = c.var.user
-    return c.json({ sub: id, email, name }, 200)
-  })
-  .all('/me', guard, () => {
-    throw methodNotAllowed(['GET', 'HEAD'])
-  })
-
+  .route('/me', accountRoutes)
   .route('/tasks', taskRoutes)
 
 // Public and generated from the routes above (and itself), so outside the typed chain.

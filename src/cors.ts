@@ -19,7 +19,15 @@ const ALLOW_HEADERS = [
   'Idempotency-Key',
   BOOKMARK_HEADER,
 ].join(',')
-const EXPOSE_HEADERS = ['ETag', 'Location', 'Retry-After', 'X-Request-Id', REPLAYED_HEADER, BOOKMARK_HEADER].join(',')
+const EXPOSE_HEADERS = [
+  'ETag',
+  'Location',
+  'Retry-After',
+  'X-Request-Id',
+  'Content-Disposition',
+  REPLAYED_HEADER,
+  BOOKMARK_HEADER,
+].join(',')
 const MAX_AGE_SECONDS = '600'
 
 // Before authentication, so that preflights (which never carry a token) succeed.

@@ -8,7 +8,17 @@ import type * as z from 'zod'
 import { taskInput, taskPatch } from '../tasks/schema'
 import type { ResponseHeader } from './headers'
 import type { ProblemSlug } from './problems'
-import { bulkDeleted, changesPage, health, me, openApiDocument, problem, task, taskPage } from './schemas'
+import {
+  accountExport,
+  bulkDeleted,
+  changesPage,
+  health,
+  me,
+  openApiDocument,
+  problem,
+  task,
+  taskPage,
+} from './schemas'
 
 export interface SuccessResponse {
   status: 200 | 201 | 204 | 304
@@ -58,6 +68,27 @@ export const OPERATIONS: Record<string, OperationSpec> = {
     tag: 'Account',
     summary: 'Who the token says you are',
     success: { status: 200, description: 'The identity every task request is scoped to.', schema: me },
+  },
+  'DELETE /me': {
+    operationId: 'eraseAccount',
+    tag: 'Account',
+    summary: 'Erase everything stored for you',
+    description:
+      'Tasks, deletions kept for sync, Idempotency-Key records, counters and sync state, in one transaction. ' +
+      'Idempotent. Afterwards old sync tokens are answered 410, and a full sync starts from nothing.',
+    success: { status: 204, description: 'Nothing is stored for you any more.' },
+  },
+  'GET /me/export': {
+    operationId: 'exportAccount',
+    tag: 'Account',
+    summary: 'Download all your tasks',
+    description: 'One JSON document, sent as an attachment and streamed, however many tasks you store.',
+    success: {
+      status: 200,
+      description: 'Your tasks, oldest first.',
+      schema: accountExport,
+      headers: ['Content-Disposition'],
+    },
   },
   'GET /tasks': {
     operationId: 'listTasks',

@@ -24,7 +24,7 @@ export interface Task {
   version: number
 }
 
-interface TaskRow {
+export interface TaskRow {
   id: string
   title: string
   description: string
@@ -38,10 +38,10 @@ interface TaskRow {
   version: number
 }
 
-const COLUMNS =
+export const COLUMNS =
   'id, title, description, completed, priority, due_at, tags, created_at, updated_at, completed_at, version'
 
-const toTask = (row: TaskRow): Task => ({
+export const toTask = (row: TaskRow): Task => ({
   id: row.id,
   title: row.title,
   description: row.description,
