@@ -136,27 +136,4 @@ export const OPERATIONS: Record<string, OperationSpec> = {
     summary: 'This document',
     success: { status: 200, description: 'The OpenAPI 3.1 document.', schema: openApiDocument },
   },
-  'GET /docs': {
-    operationId: 'getDocs',
-    tag: 'Documentation',
-    summary: 'The interactive API reference',
-    success: {
-      status: 200,
-      description: 'An HTML page.',
-      mediaType: 'text/html',
-      headers: ['Content-Security-Policy'],
-    },
-  },
-  'GET /docs/app.js': {
-    operationId: 'getDocsScript',
-    tag: 'Documentation',
-    summary: "The reference page's script",
-    success: { status: 200, description: 'JavaScript.', mediaType: 'text/javascript' },
-  },
-  'GET /docs/app.css': {
-    operationId: 'getDocsStyle',
-    tag: 'Documentation',
-    summary: "The reference page's style sheet",
-    success: { status: 200, description: 'CSS.', mediaType: 'text/css' },
-  },
 }
