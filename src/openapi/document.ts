@@ -134,9 +134,7 @@ class Builder {
         ...(success.status !== 204 &&
           success.status !== 304 && {
             content: {
-              [success.mediaType ?? 'application/json']: success.schema
-                ? { schema: this.schema(success.schema, 'output') }
-                : {},
+              'application/json': success.schema ? { schema: this.schema(success.schema, 'output') } : {},
             },
           }),
       }

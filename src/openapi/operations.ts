@@ -13,9 +13,8 @@ import { bulkDeleted, changesPage, health, me, openApiDocument, problem, task, t
 export interface SuccessResponse {
   status: 200 | 201 | 204 | 304
   description: string
-  /** JSON unless `mediaType` says otherwise; none for 204. */
+  /** The JSON body; none for 204. */
   schema?: z.ZodType
-  mediaType?: string
   headers?: readonly ResponseHeader[]
 }
 
