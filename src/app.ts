@@ -3,7 +3,7 @@ import { Hono } from 'hono'
 import { requestId } from 'hono/request-id'
 import { cors } from './cors'
 import type { AppEnv } from './env'
-import { guard } from './guard'
+import { rateLimit } from './ratelimit'
 import { observe } from './observability'
 import { documentation } from './openapi/routes'
 import { methodNotAllowed, onError, onNotFound } from './problem'
@@ -32,11 +32,11 @@ export const app = new Hono<AppEnv>()
     throw methodNotAllowed(['GET', 'HEAD'])
   })
 
-  .get('/me', guard, queryParams(noQuery), (c) => {
+  .get('/me', rateLimit, queryParams(noQuery), (c) => {
     const { id, email, name } = c.var.user
     return c.json({ sub: id, email, name }, 200)
   })
-  .all('/me', guard, () => {
+  .all('/me', rateLimit, () => {
     throw methodNotAllowed(['GET', 'HEAD'])
   })
 
