@@ -8,7 +8,6 @@
  *   one address is throttled. Requests with a valid token never count against their IP, so users
  *   behind one NAT or proxy are never limited by each other.
  */
-import type { Context } from 'hono'
 import { createMiddleware } from 'hono/factory'
 import { requireUser } from './auth'
 import { limits } from './config'
@@ -28,13 +27,13 @@ const rateLimitMiddleware = createMiddleware<AppEnv>(async (c, next) => {
     await timeAuth(c.var.timing, () => requireUser(c, noop))
   } catch (error) {
     if (error instanceof Problem && error.status === 401) {
-      if (!(await allowed(c, perRefusedIp, `ip:${clientNetwork(c.req.header('CF-Connecting-IP'))}`))) {
+      if (!(await allowed(perRefusedIp, `ip:${clientNetwork(c.req.header('CF-Connecting-IP'))}`))) {
         throw tooManyRequests(RATE_LIMIT_PERIOD_SECONDS)
       }
     }
     throw error
   }
-  if (!(await allowed(c, perUser, `user:${c.var.user.id}`))) throw tooManyRequests(RATE_LIMIT_PERIOD_SECONDS)
+  if (!(await allowed(perUser, `user:${c.var.user.id}`))) throw tooManyRequests(RATE_LIMIT_PERIOD_SECONDS)
   await next()
 })
 
@@ -44,7 +43,7 @@ export const rateLimit = annotate(rateLimitMiddleware, {
   problems: ['unauthorized', 'rate-limited', 'server-misconfigured', 'service-unavailable'],
 })
 
-async function allowed(c: Context<AppEnv>, limiter: RateLimit, key: string): Promise<boolean> {
+async function allowed(limiter: RateLimit, key: string): Promise<boolean> {
   try {
     return (await limiter.limit({ key })).success
   } catch (error) {
