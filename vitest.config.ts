@@ -39,7 +39,7 @@ export default defineConfig(async () => {
       exclude,
       // The worker logs one line per request; show console output only for failing tests.
       silent: 'passed-only' as const,
-      setupFiles: ['./test/apply-migrations.ts', './test/figures.ts'],
+      setupFiles: ['./test/apply-migrations.ts'],
     },
   })
 
