@@ -37,8 +37,6 @@ export default defineConfig(async () => {
       name,
       include,
       exclude,
-      // The worker logs one line per request; show console output only for failing tests.
-      silent: 'passed-only' as const,
       setupFiles: ['./test/apply-migrations.ts'],
     },
   })
@@ -46,6 +44,8 @@ export default defineConfig(async () => {
   const unlimited = { limit: 1_000_000, period: 60 } as const
   return {
     test: {
+      // The worker logs one line per request; show console output only for failing tests.
+      silent: 'passed-only' as const,
       // Real Better Auth servers, in Node, for the interoperability tests.
       globalSetup: ['./test/better-auth/global-setup.ts'],
       projects: [

@@ -71,11 +71,20 @@ const refused = (path) =>
 let upstream
 // Node's http module forwards as-is (bodies streamed, headers raw): the proxy is only a path filter.
 const door = http.createServer((req, res) => {
-  if (refused(new URL(req.url, 'http://x').pathname)) {
+  // The path is checked and forwarded as the URL parser normalises it (dot segments, backslashes),
+  // so that what is checked is exactly what wrangler dev receives.
+  const href = req.url.startsWith('/') ? `http://door${req.url}` : req.url
+  if (!URL.canParse(href)) {
+    res.writeHead(400, { 'Content-Type': 'text/plain' }).end('Bad request target.\n')
+    return
+  }
+  const url = new URL(href)
+  if (refused(url.pathname)) {
     res.writeHead(404, { 'Content-Type': 'text/plain' }).end('Not served by npm run dev (docs/dev-server.md).\n')
     return
   }
-  const forward = http.request(upstream, { method: req.method, path: req.url, headers: req.headers }, (answer) => {
+  const target = { method: req.method, path: `${url.pathname}${url.search}`, headers: req.headers }
+  const forward = http.request(upstream, target, (answer) => {
     res.writeHead(answer.statusCode, answer.statusMessage, answer.rawHeaders)
     answer.pipe(res)
   })
