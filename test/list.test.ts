@@ -6,8 +6,9 @@
 import { env } from 'cloudflare:workers'
 import fc from 'fast-check'
 import { beforeEach, describe, expect, it } from 'vitest'
-import type { Task } from '../src/tasks/repo'
-import { PRIORITIES, SORT_FIELDS } from '../src/tasks/schema'
+import type { Task } from '../src/tasks/model'
+import { PRIORITIES } from '../src/tasks/model'
+import { SORT_FIELDS } from '../src/tasks/requests'
 import { base64url, expectProblem, fromBase64url, invalidNames, type SignedIn, signIn } from './helpers'
 
 interface Page {

@@ -6,6 +6,7 @@ import { annotationOf } from '../src/openapi/annotate'
 import { buildDocument, type OpenApiDocument, openApiPath } from '../src/openapi/document'
 import { PROBLEM_TYPES } from '../src/openapi/problems'
 import * as schemas from '../src/openapi/schemas'
+import * as model from '../src/tasks/model'
 import { invalidNames, request, signIn } from './helpers'
 
 type Json = Record<string, any>
@@ -302,9 +303,9 @@ describe('real responses match the documented schemas', () => {
       method: 'POST',
       body: { title: 'Documented', tags: ['a'], dueAt: '2027-01-01T00:00:00Z' },
     })
-    const task = schemas.task.parse(await created.json())
-    schemas.task.parse(await (await user.request(`/tasks/${task.id}`)).json())
-    schemas.task.parse(
+    const task = model.task.parse(await created.json())
+    model.task.parse(await (await user.request(`/tasks/${task.id}`)).json())
+    model.task.parse(
       await (await user.request(`/tasks/${task.id}`, { method: 'PATCH', body: { completed: true } })).json(),
     )
     schemas.taskPage.parse(await (await user.request('/tasks?limit=1')).json())

@@ -4,7 +4,7 @@
  */
 import * as z from 'zod'
 import { sha256Hex } from '../hash'
-import type { TaskInput } from '../tasks/schema'
+import type { TaskInput } from '../tasks/requests'
 
 export const IDEMPOTENCY_HEADER = 'idempotency-key'
 /** Set to `true` on a response that replays the one a key first got. */
