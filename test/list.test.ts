@@ -23,10 +23,15 @@ const MANY_REQUESTS = 60_000
 type Seed = Partial<Omit<Task, 'id' | 'completedAt' | 'version'>>
 
 let clock = Date.UTC(2026, 0, 1)
+/** The next instant of the seeding clock, a second after the last. */
+function tick(): string {
+  clock += 1000
+  return new Date(clock).toISOString()
+}
 /** Writes tasks for `userId` as given; by default each is created a second after the last. */
 async function insert(userId: string, seeds: Seed[]): Promise<Task[]> {
   const tasks = seeds.map((seed): Task => {
-    const createdAt = seed.createdAt ?? new Date((clock += 1000)).toISOString()
+    const createdAt = seed.createdAt ?? tick()
     const completed = seed.completed ?? false
     return {
       id: crypto.randomUUID(),

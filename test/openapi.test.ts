@@ -9,6 +9,7 @@ import * as schemas from '../src/openapi/schemas'
 import * as model from '../src/tasks/model'
 import { invalidNames, request, signIn } from './helpers'
 
+// biome-ignore lint/suspicious/noExplicitAny: the document is walked as untyped JSON
 type Json = Record<string, any>
 const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace']
 
@@ -40,6 +41,7 @@ const operations = (doc: Json) =>
 
 /** The keys a (possibly piped or transformed) zod object accepts. */
 function acceptedKeys(schema: z.ZodType): string[] {
+  // biome-ignore lint/suspicious/noExplicitAny: zod's internal definition has no public type
   let def = (schema as any)._zod.def
   while (def.type === 'pipe') def = def.in._zod.def
   expect(def.type, 'a query or header schema is an object').toBe('object')
@@ -170,7 +172,7 @@ describe('GET /openapi.json', () => {
       const target = ref
         .slice(2)
         .split('/')
-        .reduce<any>((at, part) => at?.[part.replace(/~1/g, '/').replace(/~0/g, '~')], doc)
+        .reduce<Json | undefined>((at, part) => at?.[part.replace(/~1/g, '/').replace(/~0/g, '~')], doc)
       expect(target, ref).toBeTypeOf('object')
     }
   })

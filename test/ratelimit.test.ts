@@ -1,7 +1,7 @@
 import { env } from 'cloudflare:workers'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { clientNetwork } from '../src/guard'
-import { expectProblem, request, signIn, storedTask } from './helpers'
+import { expectProblem, request, signIn } from './helpers'
 
 const PERIOD_MS = 60_000
 

@@ -151,7 +151,7 @@ export async function deleteTask(
       .bind(...params)
       .first<{ id: string }>(),
   )
-  return row && row.id
+  return row?.id ?? null
 }
 
 /**

@@ -24,7 +24,7 @@ const PAGE = readFileSync(path.join(import.meta.dirname, 'page.html'))
 interface Seen {
   status?: number
   headers?: Record<string, string>
-  body?: any
+  body?: unknown
   error?: { name: string; message: string }
 }
 
