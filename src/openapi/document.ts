@@ -6,10 +6,10 @@
  */
 import type { RouterRoute } from 'hono/types'
 import * as z from 'zod'
+import { PROBLEM_TYPES, type ProblemSlug } from '../problem'
 import { type Annotation, annotationOf } from './annotate'
 import { RESPONSE_HEADERS, type ResponseHeader } from './headers'
 import { OPERATIONS, type OperationSpec, SCHEMA_NAMES } from './operations'
-import { PROBLEM_TYPES, type ProblemSlug } from './problems'
 import { problem } from './schemas'
 
 type Json = Record<string, unknown>
