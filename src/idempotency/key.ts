@@ -7,8 +7,6 @@ import { sha256Hex } from '../hash'
 import type { TaskInput } from '../tasks/requests'
 
 export const IDEMPOTENCY_HEADER = 'idempotency-key'
-/** Set to `true` on a response that replays the one a key first got. */
-export const REPLAYED_HEADER = 'Idempotent-Replayed'
 
 /** A record older than this is ignored by requests, and deleted by the scheduled purge. */
 export const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000

@@ -5,10 +5,10 @@
  * entry with no route, stops the document from being built, and test/openapi.test.ts fails.
  */
 import type * as z from 'zod'
+import type { ResponseHeader } from '../headers'
 import type { ProblemSlug } from '../problem'
 import { task } from '../tasks/model'
 import { taskInput, taskPatch } from '../tasks/requests'
-import type { ResponseHeader } from './headers'
 import { bulkDeleted, changesPage, health, me, openApiDocument, problem, taskPage } from './schemas'
 
 export interface SuccessResponse {
