@@ -1,8 +1,11 @@
 import path from 'node:path'
 import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-plugin'
-import { defineConfig } from 'vitest/config'
+import { configDefaults, defineConfig } from 'vitest/config'
 
-export default defineConfig(async () => {
+// `--mode fast` (npm run test:fast) is the inner loop: everything but the Better Auth interop tests,
+// whose real servers the global set-up starts.
+export default defineConfig(async ({ mode }) => {
+  const fast = mode === 'fast'
   // The same migrations `wrangler d1 migrations apply` runs: tests never get a schema of their own.
   const migrations = await readD1Migrations(path.join(import.meta.dirname, 'migrations'))
   return {
@@ -33,7 +36,8 @@ export default defineConfig(async () => {
       // The worker logs one line per request; show console output only for failing tests.
       silent: 'passed-only' as const,
       // Real Better Auth servers, in Node, for the interoperability tests.
-      globalSetup: ['./test/better-auth/global-setup.ts'],
+      globalSetup: fast ? [] : ['./test/better-auth/global-setup.ts'],
+      exclude: fast ? [...configDefaults.exclude, 'test/better-auth.test.ts'] : configDefaults.exclude,
       setupFiles: ['./test/apply-migrations.ts', './test/figures.ts'],
     },
   }
