@@ -125,6 +125,8 @@ export const unauthorized = (detail: string, challenge: string) =>
   new Problem('unauthorized', detail, undefined, { 'WWW-Authenticate': challenge })
 export const forbidden = (detail: string) => new Problem('forbidden', detail)
 export const notFound = (detail: string) => new Problem('not-found', detail)
+// Not hono/method-not-allowed: it unions the methods of every pattern a path matches (POST /tasks/changes
+// would get /tasks/:id's Allow) and answers /me's 405 before authentication; each route lists its own.
 export const methodNotAllowed = (allow: readonly string[]) =>
   new Problem('method-not-allowed', `Allowed methods: ${allow.join(', ')}.`, undefined, { Allow: allow.join(', ') })
 export const preconditionFailed = () =>

@@ -1,7 +1,7 @@
 /** Request validators (@hono/zod-validator) whose hook turns every zod failure into a 400 naming each invalid field. */
 import { zValidator } from '@hono/zod-validator'
-import type { Env } from 'hono'
 import type { z } from 'zod'
+import type { AppEnv } from './env'
 import { annotate } from './openapi/annotate'
 import { type InvalidParam, invalidRequest, unsupportedMediaType } from './problem'
 
@@ -68,14 +68,14 @@ export const jsonBody = <T extends z.ZodType>(schema: T) =>
 
 /** Query parameters: unknown or repeated ones are refused, never ignored. */
 export const queryParams = <T extends z.ZodType>(schema: T) =>
-  annotate(zValidator<T, 'query', Env, string, Refuse, Sent<T>>('query', schema, refuse('query')), {
+  annotate(zValidator<T, 'query', AppEnv, string, Refuse, Sent<T>>('query', schema, refuse('query')), {
     input: { target: 'query', schema },
     problems: ['invalid-request'],
   })
 
 /** Request headers the schema names (lower-case); any others pass through unvalidated. */
 export const headerParams = <T extends z.ZodObject>(schema: T) =>
-  annotate(zValidator<T, 'header', Env, string, Refuse, Sent<T>>('header', schema, refuse('header')), {
+  annotate(zValidator<T, 'header', AppEnv, string, Refuse, Sent<T>>('header', schema, refuse('header')), {
     input: { target: 'header', schema },
     problems: ['invalid-request'],
   })

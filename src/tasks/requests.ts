@@ -26,6 +26,7 @@ const text = (min: number, max: number, { trim }: { trim: boolean }) =>
 
 const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?(Z|[+-](\d{2}):(\d{2}))$/i
 
+// Not z.iso.datetime: it refuses the lower-case `t` and `z` that RFC 3339 allows and this API accepts.
 function isRfc3339(value: string): boolean {
   const m = RFC3339.exec(value)
   if (!m) return false
