@@ -4,8 +4,8 @@
  * layer (src/auth.ts, src/limits.ts) then fails protected routes closed with 500.
  */
 
-export const MIN_SECRET_LENGTH = 32
-export const DEFAULT_CLOCK_SKEW_SECONDS = 60
+const MIN_SECRET_LENGTH = 32
+const DEFAULT_CLOCK_SKEW_SECONDS = 60
 const MAX_CLOCK_SKEW_SECONDS = 300
 
 /** Shared-secret mode (HS256), JWKS mode (asymmetric keys Better Auth publishes), or both. */

@@ -160,7 +160,7 @@ export const serviceUnavailable = (detail = 'The database is unavailable; try ag
   new Problem('service-unavailable', detail, undefined, { 'Retry-After': String(RETRY_AFTER_SECONDS) })
 
 /** The problem as application/problem+json; `status` only for hono's own errors, which carry theirs. */
-export function renderProblem(c: Context<AppEnv>, problem: Problem, status = problem.status): Response {
+function renderProblem(c: Context<AppEnv>, problem: Problem, status = problem.status): Response {
   const body = {
     type: `/problems/${problem.slug}`,
     title: problem.title,

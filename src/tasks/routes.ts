@@ -31,7 +31,7 @@ import * as repo from './repo'
 import { bulkDeleteQuery, changesQuery, listQuery, noQuery, taskInput, taskPatch } from './requests'
 import { changesSince } from './sync'
 
-export const MAX_BODY_BYTES = 16 * 1024
+const MAX_BODY_BYTES = 16 * 1024
 
 const taskId = annotate(
   validator('param', (params) => {

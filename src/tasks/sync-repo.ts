@@ -57,7 +57,7 @@ export async function readChanges(
 }
 
 /** How long a deletion stays in the sync feed; a client away for longer must resync. */
-export const TOMBSTONE_DAYS = 30
+const TOMBSTONE_DAYS = 30
 
 const DAY_MS = 24 * 60 * 60 * 1000
 // No client waits on the job, and a first purge after a busy month may delete many rows: give it
