@@ -31,6 +31,7 @@ export const app = new Hono<AppEnv>()
   })
 
   .route('/me', accountRoutes)
+
   .route('/tasks', taskRoutes)
 
 // Public and generated from the routes above (and itself), so outside the typed chain.

@@ -20,7 +20,7 @@ import { decodeHeader } from 'hono/utils/jwt/jwt'
 import { type AuthConfig, getConfig } from './config'
 import type { AppEnv, User } from './env'
 import { type AsymmetricAlg, isAsymmetricAlg, KeySetUnavailable, keySetFor } from './jwks'
-import { Problem, serverMisconfigured, serviceUnavailable } from './problem'
+import { Problem, serverMisconfigured, serviceUnavailable, unauthorized as unauthorizedProblem } from './problem'
 
 const REALM = 'tasks'
 /** Far above any real token; refuses header-stuffing before any work is done. */
@@ -36,7 +36,7 @@ function unauthorized(detail: string, error?: ErrorCode): Problem {
   const challenge = error
     ? `Bearer realm="${REALM}", error="${error}", error_description="${detail}"`
     : `Bearer realm="${REALM}"`
-  return new Problem(401, 'unauthorized', 'Unauthorized', detail, undefined, { 'WWW-Authenticate': challenge })
+  return unauthorizedProblem(detail, challenge)
 }
 
 /** The 401 for a token that is genuine but expired or not valid yet: its `sub` has been verified. */
@@ -45,8 +45,8 @@ class OutsideValidity extends Problem {
     detail: string,
     readonly sub: string,
   ) {
-    const { status, slug, title, headers } = unauthorized(detail, 'invalid_token')
-    super(status, slug, title, detail, undefined, headers)
+    const { errors, headers } = unauthorized(detail, 'invalid_token')
+    super('unauthorized', detail, errors, headers)
   }
 }
 

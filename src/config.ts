@@ -1,12 +1,11 @@
 /**
  * Reads and validates configuration once per `env` object. Anything wrong with authentication
- * settings makes `auth` an error, and anything wrong with the limits makes `limits` one: protected
- * routes then fail closed with 500 and accept nothing.
+ * settings makes `auth` an error, and anything wrong with the quota or the rate-limit bindings makes
+ * `limits` one; the HTTP layer (src/auth.ts, src/limits.ts) then fails protected routes closed with 500.
  */
-import { serverMisconfigured } from './problem'
 
-export const MIN_SECRET_LENGTH = 32
-export const DEFAULT_CLOCK_SKEW_SECONDS = 60
+const MIN_SECRET_LENGTH = 32
+const DEFAULT_CLOCK_SKEW_SECONDS = 60
 const MAX_CLOCK_SKEW_SECONDS = 300
 
 /** Shared-secret mode (HS256), JWKS mode (asymmetric keys Better Auth publishes), or both. */
@@ -20,25 +19,24 @@ export interface AuthConfig {
   clockSkewSeconds: number
 }
 
-/** Abuse limits (src/ratelimit.ts, the create quota); each has a default and a range. */
+/**
+ * Abuse limits: the create quota (src/tasks/routes.ts) and the Workers Rate Limiting bindings behind
+ * src/ratelimit.ts, whose limits live in wrangler.toml.
+ */
 export interface Limits {
   /** Most tasks one user may store (TASK_QUOTA). */
   taskQuota: number
-  /** Requests per minute per user, keyed by the token's `sub` (RATE_LIMIT_PER_MINUTE). */
-  userRequestsPerMinute: number
-  /** Refused (401) requests per minute per client IP (AUTH_FAILURES_PER_MINUTE). */
-  authFailuresPerMinute: number
+  /** Requests per user, keyed by the token's `sub` (USER_RATE_LIMITER). */
+  perUser: RateLimit
+  /** Refused (401) requests per client IP (AUTH_FAILURE_RATE_LIMITER). */
+  perRefusedIp: RateLimit
   /** Most live Idempotency-Key records one user may hold (IDEMPOTENCY_KEYS_PER_USER; TASK_QUOTA by default). */
   idempotencyKeysPerUser: number
   /** Most tombstones kept for one user; past it the oldest go early (TOMBSTONES_PER_USER; TASK_QUOTA by default). */
   tombstonesPerUser: number
 }
 
-const LIMITS = {
-  TASK_QUOTA: { field: 'taskQuota', default: 10_000, max: 1_000_000 },
-  RATE_LIMIT_PER_MINUTE: { field: 'userRequestsPerMinute', default: 600, max: 1_000_000 },
-  AUTH_FAILURES_PER_MINUTE: { field: 'authFailuresPerMinute', default: 60, max: 1_000_000 },
-} as const satisfies Record<string, { field: keyof Limits; default: number; max: number }>
+const TASK_QUOTA = { default: 10_000, max: 1_000_000 }
 
 /**
  * Storage bounds whose default is the task quota, so a user may hold as many of each as tasks and
@@ -61,7 +59,11 @@ const cache = new WeakMap<object, Config>()
 export function getConfig(env: Env): Config {
   let config = cache.get(env)
   if (!config) {
-    config = { auth: readAuth(env), limits: readLimits(env), corsOrigins: readOrigins(env.CORS_ORIGINS) }
+    config = {
+      auth: readAuth(env),
+      limits: readLimits(env),
+      corsOrigins: readOrigins(env.CORS_ORIGINS),
+    }
     for (const part of [config.auth, config.limits]) {
       // Once per isolate and configuration, not once per request.
       if ('error' in part)
@@ -110,33 +112,27 @@ function readAuth(env: Raw<Env>): Config['auth'] {
   return { secret, jwksUrl, issuer, audience, clockSkewSeconds }
 }
 
-/** The limits in force; a misconfiguration is a 500 (fail closed), never a silent default. */
-export function limits(env: Env): Limits {
-  const { limits } = getConfig(env)
-  if ('error' in limits) throw serverMisconfigured('The server is not configured with valid limits.')
-  return limits
-}
-
 function readLimits(env: Raw<Env>): Config['limits'] {
-  if (!env.RATE_LIMITER) return { error: 'the RATE_LIMITER binding ([[ratelimits]] in wrangler.toml) is missing' }
-  const limits = {} as Limits
-  for (const [name, spec] of Object.entries(LIMITS)) {
-    const text = (env[name as keyof Env] as string | undefined)?.trim() || String(spec.default)
-    const value = Number(text)
-    if (!/^\d+$/.test(text) || value < 1 || value > spec.max) {
-      return { error: `${name} must be a whole number from 1 to ${spec.max}` }
-    }
-    limits[spec.field] = value
+  const perUser = env.USER_RATE_LIMITER
+  const perRefusedIp = env.AUTH_FAILURE_RATE_LIMITER
+  if (!perUser) return { error: 'the USER_RATE_LIMITER binding ([[ratelimits]] in wrangler.toml) is missing' }
+  if (!perRefusedIp)
+    return { error: 'the AUTH_FAILURE_RATE_LIMITER binding ([[ratelimits]] in wrangler.toml) is missing' }
+  const text = env.TASK_QUOTA?.trim() || String(TASK_QUOTA.default)
+  const taskQuota = Number(text)
+  if (!/^\d+$/.test(text) || taskQuota < 1 || taskQuota > TASK_QUOTA.max) {
+    return { error: `TASK_QUOTA must be a whole number from 1 to ${TASK_QUOTA.max}` }
   }
+  const bounds = {} as Record<(typeof STORAGE_BOUNDS)[keyof typeof STORAGE_BOUNDS], number>
   for (const [name, field] of Object.entries(STORAGE_BOUNDS)) {
-    const text = (env[name as keyof Env] as string | undefined)?.trim() || String(limits.taskQuota)
+    const text = (env[name as keyof Env] as string | undefined)?.trim() || String(taskQuota)
     const value = Number(text)
-    if (!/^\d+$/.test(text) || value < 1 || value > LIMITS.TASK_QUOTA.max) {
-      return { error: `${name} must be a whole number from 1 to ${LIMITS.TASK_QUOTA.max}, or empty for TASK_QUOTA` }
+    if (!/^\d+$/.test(text) || value < 1 || value > TASK_QUOTA.max) {
+      return { error: `${name} must be a whole number from 1 to ${TASK_QUOTA.max}, or empty for TASK_QUOTA` }
     }
-    limits[field] = value
+    bounds[field] = value
   }
-  return limits
+  return { taskQuota, perUser, perRefusedIp, ...bounds }
 }
 
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]'])

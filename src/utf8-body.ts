@@ -22,9 +22,7 @@ export function charsetOf(contentType: string | undefined): string | undefined {
 
 const notUtf8Charset = () =>
   new Problem(
-    415,
     'unsupported-media-type',
-    'Unsupported media type',
     'The request body must be application/json in UTF-8; send charset=utf-8 or no charset.',
   )
 

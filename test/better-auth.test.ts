@@ -4,7 +4,7 @@
  */
 import { afterEach, describe, expect, inject, it, vi } from 'vitest'
 import { UNKNOWN_KID_BURST, UNKNOWN_KID_REFILL_MS } from '../src/jwks'
-import type { Task } from '../src/tasks/repo'
+import type { Task } from '../src/tasks/model'
 import { SHARED_SECRET } from './better-auth/instances'
 import { base64url, decodeJwtPart, expectProblem, request, signJwt } from './helpers'
 

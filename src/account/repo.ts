@@ -3,7 +3,8 @@
  * id is ?1 in each, as everywhere.
  */
 import { type Db, d1 } from '../db'
-import { COLUMNS, type Task, type TaskRow, toTask } from '../tasks/repo'
+import type { Task } from '../tasks/model'
+import { COLUMNS, type TaskRow, toTask } from '../tasks/row'
 
 /**
  * Deletes everything stored for the user, in one transaction: Idempotency-Key records, tasks (whose

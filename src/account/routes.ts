@@ -1,16 +1,16 @@
 /** /me: who the token names, and that user's whole account, erased or exported. */
 import { Hono } from 'hono'
 import type { AppEnv } from '../env'
-import { guard } from '../guard'
+import { rateLimit } from '../ratelimit'
 import { methodNotAllowed } from '../problem'
 import { d1Session } from '../session'
-import { noQuery } from '../tasks/schema'
+import { noQuery } from '../tasks/requests'
 import { queryParams } from '../validation'
 import { exportStream } from './export'
 import { eraseUser } from './repo'
 
 export const accountRoutes = new Hono<AppEnv>()
-  .use(guard)
+  .use(rateLimit)
 
   .get('/', queryParams(noQuery), (c) => {
     const { id, email, name } = c.var.user
