@@ -1,7 +1,7 @@
 import { env } from 'cloudflare:workers'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { clientNetwork } from '../src/ratelimit'
-import { expectProblem, request, signIn } from './helpers'
+import { expectProblem, newUserId, nowSeconds, request, signIn, tokenFor } from './helpers'
 
 const PERIOD_MS = 60_000
 
@@ -152,6 +152,66 @@ describe('per-IP limit on refused requests (AUTH_FAILURE_RATE_LIMITER)', () => {
     await expectRateLimited(
       await request('/tasks', { token: 'guess', env: three, headers: { 'CF-Connecting-IP': sameNetwork } }),
     )
+  })
+})
+
+describe('a validly signed token that has expired or is not valid yet', () => {
+  const limits = { USER_RATE_LIMITER: env.TEST_FIVE_PER_MINUTE, AUTH_FAILURE_RATE_LIMITER: env.TEST_THREE_PER_MINUTE }
+  const expiredFor = (sub: string) => tokenFor(sub, { exp: nowSeconds() - 3600 })
+
+  it("is a 401 every time, even from an address its neighbours' bad tokens have throttled", async () => {
+    await awayFromWindowEdge()
+    const ip = randomIp()
+    for (let i = 0; i < 3; i++)
+      await request('/me', { token: 'guess', env: limits, headers: { 'CF-Connecting-IP': ip } })
+    await expectRateLimited(await request('/me', { token: 'guess', env: limits, headers: { 'CF-Connecting-IP': ip } }))
+    const expired = await expiredFor(newUserId())
+    const notYet = await tokenFor(newUserId(), { nbf: nowSeconds() + 3600 })
+    for (const token of [expired, expired, notYet, notYet]) {
+      const res = await request('/me', { token, env: limits, headers: { 'CF-Connecting-IP': ip } })
+      const problem = await expectProblem(res, 401)
+      expect(problem.detail).toMatch(/expired|not valid yet/)
+      expect(res.headers.get('WWW-Authenticate')).toMatch(/error="invalid_token"/)
+    }
+  })
+
+  it("counts against its sub's limit, not the address's, and stays a 401 past it", async () => {
+    await awayFromWindowEdge()
+    const ip = randomIp()
+    const sub = newUserId()
+    const expired = await expiredFor(sub)
+    for (let i = 0; i < 6; i++) {
+      await expectProblem(
+        await request('/me', { token: expired, env: limits, headers: { 'CF-Connecting-IP': ip } }),
+        401,
+      )
+    }
+    // The user's minute is spent by their own expired token...
+    const fresh = await tokenFor(sub)
+    await expectRateLimited(await request('/me', { token: fresh, env: limits, headers: { 'CF-Connecting-IP': ip } }))
+    // ...and the address's is untouched: its refused-request limit is three.
+    for (let i = 0; i < 3; i++) {
+      const res = await request('/me', { token: 'guess', env: limits, headers: { 'CF-Connecting-IP': ip } })
+      expect(res.status).toBe(401)
+    }
+    // Another user is not affected.
+    expect((await request('/me', { token: await tokenFor(newUserId()), env: limits })).status).toBe(200)
+  })
+
+  it('still counts a token with a bad signature against the address, expired or not', async () => {
+    await awayFromWindowEdge()
+    const ip = randomIp()
+    const forged = await tokenFor(
+      newUserId(),
+      { exp: nowSeconds() - 3600 },
+      { secret: 'another-secret-that-is-also-long-enough-000' },
+    )
+    for (let i = 0; i < 3; i++) {
+      expect((await request('/me', { token: forged, env: limits, headers: { 'CF-Connecting-IP': ip } })).status).toBe(
+        401,
+      )
+    }
+    await expectRateLimited(await request('/me', { token: forged, env: limits, headers: { 'CF-Connecting-IP': ip } }))
   })
 })
 
