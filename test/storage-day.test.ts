@@ -14,7 +14,7 @@ import worker from '../src/index'
 import { request, signJwt } from './helpers'
 
 /** D1 bytes one unit (task + record + tombstone) may take at most, indexes and page slack included. */
-export const UNIT_BYTES = 24 * 1024
+const UNIT_BYTES = 24 * 1024
 const QUOTA = 40
 const LIMITS = { TASK_QUOTA: String(QUOTA) }
 const MINUTE = 60_000

@@ -1,8 +1,8 @@
 /** /me: who the token names, and that user's whole account, erased or exported. */
 import { Hono } from 'hono'
 import type { AppEnv } from '../env'
-import { rateLimit } from '../ratelimit'
 import { methodNotAllowed } from '../problem'
+import { rateLimit } from '../ratelimit'
 import { d1Session } from '../session'
 import { noQuery } from '../tasks/requests'
 import { queryParams } from '../validation'
