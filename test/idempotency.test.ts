@@ -367,12 +367,13 @@ describe('the scheduled purge of Idempotency-Key records', () => {
   it('still runs when the tombstone purge fails first, and then reports the failure', async () => {
     const now = Date.now()
     const { user, key } = await recordAged(now, 25 * 60 * 60 * 1000)
-    // D1 that fails only the tombstone purge's batch; every other call reaches the real database.
+    // D1 that fails only the tombstone purge's batch (count, horizon, delete: the only batch the
+    // scheduled jobs send); every other call reaches the real database.
     const DB = new Proxy(env.DB, {
       get: (target, prop) =>
         prop === 'batch'
           ? (statements: D1PreparedStatement[]) =>
-              statements.length === 2
+              statements.length === 3
                 ? Promise.reject(new Error('D1_ERROR: tombstones unavailable'))
                 : target.batch(statements)
           : prop === 'prepare'

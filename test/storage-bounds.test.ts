@@ -5,7 +5,9 @@
  */
 import { env } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
+import { purgeExpiredIdempotencyKeys } from '../src/idempotency/repo'
 import type { ChangesPage } from '../src/tasks/sync'
+import { purgeTombstones } from '../src/tasks/sync-repo'
 import { expectProblem, type SignedIn, signIn } from './helpers'
 
 // One object per configuration: the app caches its configuration per env object.
@@ -188,5 +190,30 @@ describe('tombstones', () => {
     for (let i = 0; i < 5; i++) await createAndDelete(a, `key-${i}`, THREE_TOMBSTONES)
     expect(await stored(a.id)).toMatchObject({ tombstones: 3 })
     expect(await stored(b.id)).toMatchObject({ tombstones: 1, horizon })
+  })
+})
+
+describe('the scheduled purges, with the counters', () => {
+  it('report the rows they delete, not the counter updates their triggers make, and keep the counters true', async () => {
+    const user = await signIn()
+    for (let i = 0; i < 3; i++) await createAndDelete(user, `key-${i}`, QUOTA_5)
+    // Far enough ahead that every record and tombstone in this file's database has expired.
+    const later = Date.now() + 400 * 24 * 3600 * 1000
+    const count = async (sql: string, bound: string) =>
+      (await env.DB.prepare(sql).bind(bound).first<{ n: number }>())!.n
+    const records = await count(
+      'SELECT count(*) AS n FROM idempotency_keys WHERE created_at <= ?1',
+      new Date(later).toISOString(),
+    )
+    const tombstones = await count(
+      'SELECT count(*) AS n FROM task_tombstones WHERE deleted_at < ?1',
+      new Date(later).toISOString(),
+    )
+    expect(records).toBeGreaterThanOrEqual(3)
+    expect(await purgeExpiredIdempotencyKeys(env.DB, new Date(later + 24 * 3600 * 1000).toISOString())).toBe(records)
+    expect(await purgeTombstones(env.DB, later + 31 * 24 * 3600 * 1000)).toBe(tombstones)
+    const after = await stored(user.id)
+    expect(after).toMatchObject({ records: 0, tombstones: 0 })
+    expectCountersTrue(after)
   })
 })

@@ -123,14 +123,15 @@ export async function purgeExpiredIdempotencyKeys(db: D1Database, now: string): 
   const statement = db
     .prepare(
       // Served by idempotency_keys_by_created: only expired rows are read.
+      // RETURNING counts the records: D1's `changes` would also count what the record-count trigger writes.
       `DELETE FROM idempotency_keys WHERE rowid IN
-         (SELECT rowid FROM idempotency_keys WHERE created_at <= ?1 LIMIT ?2)`,
+         (SELECT rowid FROM idempotency_keys WHERE created_at <= ?1 LIMIT ?2) RETURNING 1`,
     )
     .bind(cutoff, PURGE_BATCH_SIZE)
   let deleted = 0
   for (;;) {
-    const { meta } = await d1(() => statement.run())
-    deleted += meta.changes
-    if (meta.changes < PURGE_BATCH_SIZE) return deleted
+    const { results } = await d1(() => statement.all())
+    deleted += results.length
+    if (results.length < PURGE_BATCH_SIZE) return deleted
   }
 }
