@@ -4,7 +4,7 @@
  * outweigh the rest of the worker).
  */
 import { type Recurrence, WEEKDAYS } from './rule'
-import { DAY_MS, toInstant, toLocal } from './zone'
+import { DAY_MS, toInstant, toLocal, weekdayIndex as weekday } from './zone'
 
 /** A recurring series: its rule, its zone and where it began. */
 export interface Series {
@@ -32,8 +32,6 @@ const LAST_INSTANT = Date.parse('9999-12-31T23:59:59.999Z')
 const MARGIN = 2
 
 const mod = (n: number, m: number) => ((n % m) + m) % m
-/** Monday 0 ... Sunday 6, for a day number counted from 1970-01-01 (a Thursday). */
-const weekday = (day: number) => mod(day + 3, 7)
 
 /**
  * The series' first occurrence strictly after both `dueAt` (the task being completed) and `after`

@@ -7,6 +7,9 @@
 
 export const DAY_MS = 86_400_000
 
+/** Monday 0 ... Sunday 6, for a day number counted from 1970-01-01 (a Thursday). */
+export const weekdayIndex = (day: number) => (((day + 3) % 7) + 7) % 7
+
 const formatters = new Map<string, Intl.DateTimeFormat>()
 
 function formatter(timeZone: string): Intl.DateTimeFormat {
