@@ -3,9 +3,9 @@
  * its task's owner. A run is bounded by PUSHES_PER_RUN, oldest reminders first; the rest wait for the
  * next run. Retries (429, 5xx) come first and are given up an hour after the first attempt.
  */
-import { isAllowedEndpoint, parsePushServiceHosts } from '../push/endpoint'
+import { pushConfig } from '../push/config'
+import { isAllowedEndpoint } from '../push/endpoint'
 import { type Outcome, sendPush } from '../push/send'
-import { readVapid } from '../push/vapid'
 import {
   type Claim,
   claimReminders,
@@ -54,10 +54,9 @@ interface Delivery {
 
 /** Sends the reminders due at `now`; returns how many messages push services accepted. */
 export async function sendDueReminders(env: ReminderEnv, now: number): Promise<number> {
-  const setting = readVapid(env.VAPID_PRIVATE_KEY, env.VAPID_SUBJECT)
-  // Push is off (the configuration check says why); reminders still show in the app.
+  const { setting, hosts } = pushConfig(env)
+  // Push is off (pushConfig has logged why); reminders still show in the app.
   if ('off' in setting) return 0
-  const hosts = parsePushServiceHosts(env.PUSH_SERVICE_HOSTS)
   const nowIso = new Date(now).toISOString()
   const since = new Date(now - RETRY_WINDOW_MS).toISOString()
 
