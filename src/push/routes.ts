@@ -6,10 +6,18 @@
 import { Hono } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import type { AppEnv } from '../env'
-import { guard } from '../guard'
-import { invalidRequest, methodNotAllowed, notFound, Problem, payloadTooLarge } from '../problem'
+import {
+  invalidRequest,
+  methodNotAllowed,
+  notFound,
+  payloadTooLarge,
+  pushDisabled,
+  pushEndpointRefused,
+  pushSubscriptionLimit,
+} from '../problem'
+import { rateLimit } from '../ratelimit'
 import { d1Session } from '../session'
-import { noQuery } from '../tasks/schema'
+import { noQuery } from '../tasks/requests'
 import { jsonBody, queryParams } from '../validation'
 import { pushConfig } from './config'
 import { isAllowedEndpoint } from './endpoint'
@@ -17,28 +25,6 @@ import * as repo from './repo'
 import { MAX_SUBSCRIPTIONS_PER_USER, subscriptionInput, subscriptionQuery } from './schema'
 
 const MAX_BODY_BYTES = 4 * 1024
-
-export const pushDisabled = () =>
-  new Problem(
-    404,
-    'push-disabled',
-    'Push notifications are off',
-    'This server is not configured to send push notifications (VAPID_PRIVATE_KEY, VAPID_SUBJECT); reminders still show in the app.',
-  )
-export const endpointRefused = () =>
-  new Problem(
-    422,
-    'push-endpoint-refused',
-    'Push endpoint refused',
-    'The endpoint must be an https:// URL of a push service this server sends to (PUSH_SERVICE_HOSTS).',
-  )
-export const tooManySubscriptions = (max: number) =>
-  new Problem(
-    409,
-    'push-subscription-limit',
-    'Too many push subscriptions',
-    `A user may have at most ${max} push subscriptions; delete one first.`,
-  )
 
 async function isP256Point(p256dh: string): Promise<boolean> {
   const bytes = Uint8Array.from(atob(p256dh.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0))
@@ -62,7 +48,7 @@ export const publicKeyRoutes = new Hono<AppEnv>()
   })
 
 export const subscriptionRoutes = new Hono<AppEnv>()
-  .use(guard)
+  .use(rateLimit)
   .use(d1Session)
   .use(
     bodyLimit({
@@ -82,7 +68,7 @@ export const subscriptionRoutes = new Hono<AppEnv>()
     if ('off' in setting) throw pushDisabled()
     const input = c.req.valid('json')
     // The worker will post to this URL: only a push service it knows, never one the client picked.
-    if (!isAllowedEndpoint(input.endpoint, hosts)) throw endpointRefused()
+    if (!isAllowedEndpoint(input.endpoint, hosts)) throw pushEndpointRefused()
     if (!(await isP256Point(input.keys.p256dh))) {
       throw invalidRequest('Invalid body field(s): keys/p256dh.', [
         { pointer: '#/keys/p256dh', detail: 'must be a point on the P-256 curve' },
@@ -95,7 +81,7 @@ export const subscriptionRoutes = new Hono<AppEnv>()
       new Date().toISOString(),
       MAX_SUBSCRIPTIONS_PER_USER,
     )
-    if (result.outcome === 'over-limit') throw tooManySubscriptions(MAX_SUBSCRIPTIONS_PER_USER)
+    if (result.outcome === 'over-limit') throw pushSubscriptionLimit(MAX_SUBSCRIPTIONS_PER_USER)
     return c.json(result.subscription, result.outcome === 'created' ? 201 : 200)
   })
 

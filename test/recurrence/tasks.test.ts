@@ -1,7 +1,7 @@
 /** Recurring tasks through the API: the successor a completion creates, exactly once. */
 import { env } from 'cloudflare:workers'
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { expectProblem, invalidNames, type SignedIn, signIn } from '../helpers'
+import { expectProblem, invalidNames, request, type SignedIn, signIn, tokenFor } from '../helpers'
 
 interface RecurringTask {
   id: string
@@ -32,10 +32,16 @@ const tasksOf = (userId: string) =>
     .all<{ id: string; due_at: string; completed: number }>()
     .then((r) => r.results)
 
-/** Runs the server at `iso`: the completion time a handler sees. */
-const at = (iso: string) => {
+/**
+ * Runs the server at `iso` (the completion time a handler sees), and signs `user` in again then,
+ * as a token from the real clock would have expired by that time.
+ */
+async function at(iso: string, user?: SignedIn): Promise<void> {
   vi.useFakeTimers({ toFake: ['Date'] })
   vi.setSystemTime(new Date(iso))
+  if (!user) return
+  const token = await tokenFor(user.id)
+  user.request = (path, options = {}) => request(path, { ...options, token })
 }
 afterEach(() => vi.useRealTimers())
 
@@ -97,7 +103,7 @@ describe('recurrence fields', () => {
 describe('completing a recurring task', () => {
   it('creates the next occurrence, with the same fields and the reminder at the same offset', async () => {
     const user = await signIn()
-    at('2027-03-27T08:10:00Z')
+    await at('2027-03-27T08:10:00Z', user)
     const task = await create(user, {
       description: 'The balcony ones',
       priority: 'high',
@@ -132,7 +138,7 @@ describe('completing a recurring task', () => {
 
   it('creates it through PUT too', async () => {
     const user = await signIn()
-    at('2027-01-01T10:00:00Z')
+    await at('2027-01-01T10:00:00Z', user)
     const task = await create(user, { dueAt: '2027-01-01T09:00:00Z', recurrence: daily })
     const res = await user.request(`/tasks/${task.id}`, {
       method: 'PUT',
@@ -145,7 +151,7 @@ describe('completing a recurring task', () => {
 
   it('is due after the completion time when finished late: one successor, not a trail of overdue ones', async () => {
     const user = await signIn()
-    at('2027-01-04T10:00:00Z')
+    await at('2027-01-04T10:00:00Z', user)
     const task = await create(user, { dueAt: '2027-01-01T09:00:00Z', recurrence: daily })
     const { nextTaskId } = await (await patch(user, task.id, { completed: true })).json<RecurringTask>()
     expect((await get(user, nextTaskId!)).dueAt).toBe('2027-01-05T09:00:00.000Z')
@@ -235,21 +241,21 @@ describe('completing a recurring task', () => {
       timeZone: 'Europe/Berlin',
       recurrence: { frequency: 'weekly', weekdays },
     })
-    at('2027-03-25T08:05:00Z')
+    await at('2027-03-25T08:05:00Z', user)
     const onTime = await get(
       user,
       (await (await patch(user, first.id, { completed: true })).json<RecurringTask>()).nextTaskId!,
     )
     expect(onTime.dueAt).toBe('2027-03-26T08:00:00.000Z')
     // Friday's finished on Monday at 10:00 CEST.
-    at('2027-03-29T08:00:00Z')
+    await at('2027-03-29T08:00:00Z', user)
     const late = await get(
       user,
       (await (await patch(user, onTime.id, { completed: true })).json<RecurringTask>()).nextTaskId!,
     )
     expect([late.dueAt, late.remindAt]).toEqual(['2027-03-30T07:00:00.000Z', '2027-03-30T06:45:00.000Z'])
     // Twice: the second completion finds the successor already made.
-    at('2027-03-30T07:10:00Z')
+    await at('2027-03-30T07:10:00Z', user)
     const once = await (await patch(user, late.id, { completed: true })).json<RecurringTask>()
     const twice = await (await patch(user, late.id, { completed: true })).json<RecurringTask>()
     expect(twice.nextTaskId).toBe(once.nextTaskId)
