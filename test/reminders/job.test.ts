@@ -1,5 +1,7 @@
+import { createExecutionContext, createScheduledController, waitOnExecutionContext } from 'cloudflare:test'
 import { env } from 'cloudflare:workers'
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
+import worker from '../../src/index'
 import { saveSubscription } from '../../src/push/repo'
 import { PUSHES_PER_RUN, RETRY_WINDOW_MS, type ReminderEnv, sendDueReminders } from '../../src/reminders/job'
 import { newUserId, nowSeconds } from '../helpers'
@@ -206,5 +208,25 @@ describe('the reminder job', () => {
     expect(await sendDueReminders({ DB: env.DB }, now)).toBe(0)
     expect(await received(browser.json.endpoint)).toHaveLength(0)
     expect(await sentAt(taskId)).toBeNull()
+  })
+
+  it('runs on the every-minute trigger, and not on the hourly one', async () => {
+    const now = nextEra()
+    const user = newUserId()
+    const taskId = await seedTask(user, { remindAt: now })
+    const browser = await subscribe(user)
+    const run = async (cron: string) => {
+      const ctx = createExecutionContext()
+      await worker.scheduled(
+        createScheduledController({ scheduledTime: now, cron }),
+        { ...env, VAPID_PRIVATE_KEY: pushEnv.VAPID_PRIVATE_KEY ?? '', VAPID_SUBJECT: SUBJECT },
+        ctx,
+      )
+      await waitOnExecutionContext(ctx)
+    }
+    await run('17 * * * *')
+    expect(await sentAt(taskId)).toBeNull()
+    await run('* * * * *')
+    expect(await received(browser.json.endpoint)).toHaveLength(1)
   })
 })
