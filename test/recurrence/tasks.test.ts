@@ -1,7 +1,7 @@
 /** Recurring tasks through the API: the successor a completion creates, exactly once. */
 import { env } from 'cloudflare:workers'
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { expectProblem, invalidNames, request, type SignedIn, signIn, tokenFor } from '../helpers'
+import { countingDb, expectProblem, invalidNames, request, type SignedIn, signIn, tokenFor } from '../helpers'
 
 interface RecurringTask {
   id: string
@@ -213,6 +213,19 @@ describe('completing a recurring task', () => {
     expect(await tasksOf(user.id)).toHaveLength(3)
   })
 
+  it('ends the series when the open task is deleted: nothing is created after it', async () => {
+    const user = await signIn()
+    const task = await create(user, { dueAt: '2027-01-01T09:00:00Z', recurrence: daily })
+    const done = await (await patch(user, task.id, { completed: true })).json<RecurringTask>()
+    expect((await user.request(`/tasks/${done.nextTaskId}`, { method: 'DELETE' })).status).toBe(204)
+    expect((await tasksOf(user.id)).map((t) => t.id)).toEqual([task.id])
+    // The completed task keeps its link; completing it again creates no new successor.
+    expect((await (await patch(user, task.id, { completed: true })).json<RecurringTask>()).nextTaskId).toBe(
+      done.nextTaskId,
+    )
+    expect(await tasksOf(user.id)).toHaveLength(1)
+  })
+
   it('creates nothing when the completion fails its If-Match or is for another user', async () => {
     const [owner, other] = [await signIn(), await signIn()]
     const task = await create(owner, { dueAt: '2027-01-01T09:00:00Z', recurrence: daily })
@@ -220,6 +233,19 @@ describe('completing a recurring task', () => {
     await expectProblem(await patch(other, task.id, { completed: true }), 403)
     expect(await get(owner, task.id)).toEqual(task)
     expect(await tasksOf(owner.id)).toHaveLength(1)
+  })
+
+  it('costs two D1 round trips: the read that plans the successor, and one batch that writes both', async () => {
+    const user = await signIn()
+    const task = await create(user, { dueAt: '2027-01-01T09:00:00Z', recurrence: daily })
+    const { db, counter } = countingDb(env.DB)
+    const res = await patch(user, task.id, { completed: true }, { env: { DB: db } })
+    expect(res.status).toBe(200)
+    expect(counter.roundTrips).toBe(2)
+    // Editing a recurring task without moving its series stays at one.
+    const edit = countingDb(env.DB)
+    expect((await patch(user, task.id, { title: 'Renamed' }, { env: { DB: edit.db } })).status).toBe(200)
+    expect(edit.counter.roundTrips).toBe(1)
   })
 
   it('puts both tasks in the sync feed', async () => {
