@@ -1,7 +1,7 @@
 import { env } from 'cloudflare:workers'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { readVapid } from '../../src/push/vapid'
-import { expectProblem, request, signIn } from '../helpers'
+import { expectProblem, invalidNames, request, signIn } from '../helpers'
 import { browserSubscription } from './decrypt'
 import { chromeEndpoint, vapidSecret } from './service'
 
@@ -133,6 +133,20 @@ describe('/me/push-subscriptions', () => {
     expect((await owner.request(path, { method: 'DELETE', env: pushOn })).status).toBe(204)
     expect(await stored(owner.id)).toEqual([])
     await expectProblem(await owner.request(path, { method: 'DELETE', env: pushOn }), 404)
+  })
+
+  it('takes the owner from the token only: a user_id in the body is refused and nothing is stored', async () => {
+    const user = await signIn()
+    const victim = await signIn()
+    const browser = await browserSubscription(chromeEndpoint())
+    const res = await user.request('/me/push-subscriptions', {
+      method: 'POST',
+      body: { ...browser.json, user_id: victim.id },
+      env: pushOn,
+    })
+    expect(invalidNames(await expectProblem(res, 400))).toEqual(['#/user_id'])
+    expect(await stored(user.id)).toEqual([])
+    expect(await stored(victim.id)).toEqual([])
   })
 
   it('requires a token', async () => {

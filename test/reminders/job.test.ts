@@ -4,7 +4,7 @@ import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vite
 import worker from '../../src/index'
 import { saveSubscription } from '../../src/push/repo'
 import { PUSHES_PER_RUN, RETRY_WINDOW_MS, type ReminderEnv, sendDueReminders } from '../../src/reminders/job'
-import { newUserId, nowSeconds } from '../helpers'
+import { newUserId, nowSeconds, signIn } from '../helpers'
 import { type BrowserSubscription, browserSubscription, decryptPush, verifyVapid } from '../push/decrypt'
 import { chromeEndpoint, received, routePushToLoopback, vapidSecret } from '../push/service'
 
@@ -144,6 +144,20 @@ describe('the reminder job', () => {
     expect(await received(browser.json.endpoint)).toHaveLength(2)
     await env.DB.prepare('UPDATE tasks SET remind_at = NULL, version = version + 1 WHERE id = ?1').bind(taskId).run()
     expect(await sentAt(taskId)).toBeUndefined()
+  })
+
+  it('re-arms a reminder when a PATCH changes remindAt, and leaves it sent when the PATCH changes something else', async () => {
+    const now = nextEra()
+    const user = await signIn()
+    const task = await user.createTask({ remindAt: new Date(now - MINUTE).toISOString() })
+    await subscribe(user.id)
+    expect(await sendDueReminders(pushEnv, now)).toBe(1)
+    expect((await user.request(`/tasks/${task.id}`, { method: 'PATCH', body: { title: 'Renamed' } })).status).toBe(200)
+    expect(await sentAt(task.id)).toBe(new Date(now).toISOString())
+    const later = new Date(now + 10 * MINUTE).toISOString()
+    expect((await user.request(`/tasks/${task.id}`, { method: 'PATCH', body: { remindAt: later } })).status).toBe(200)
+    expect(await sentAt(task.id)).toBeNull()
+    expect(await sendDueReminders(pushEnv, now + 10 * MINUTE)).toBe(1)
   })
 
   it('deletes a subscription the push service answers 410 or 404 for', async () => {
