@@ -7,6 +7,7 @@ import type { AppEnv } from './env'
 import { observe } from './observability'
 import { documentation } from './openapi/routes'
 import { methodNotAllowed, onError, onNotFound } from './problem'
+import { publicKeyRoutes, subscriptionRoutes } from './push/routes'
 import { taskRoutes } from './tasks/routes'
 
 // One chain, so that its type (AppType) carries every route's input and output to hono/client.
@@ -31,8 +32,9 @@ export const app = new Hono<AppEnv>()
   })
 
   .route('/me', accountRoutes)
-
   .route('/tasks', taskRoutes)
+  .route('/push', publicKeyRoutes)
+  .route('/me/push-subscriptions', subscriptionRoutes)
 
 // Public and generated from the routes above (and itself), so outside the typed chain.
 app.route('/', documentation(app))

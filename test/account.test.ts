@@ -5,12 +5,15 @@
 import { env } from 'cloudflare:workers'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { EXPORT_PAGE_SIZE } from '../src/account/export'
+import { ERASED } from '../src/account/repo'
 import type { ChangesPage } from '../src/tasks/sync'
 import { countingDb, expectProblem, request, type SignedIn, signIn } from './helpers'
 
 afterEach(() => vi.restoreAllMocks())
 
-const TABLES = ['tasks', 'task_tombstones', 'idempotency_keys', 'task_counts', 'task_sync'] as const
+// Every table that holds rows of a user: the list erasure works through.
+const TABLES = ERASED
+const NOTHING = Object.fromEntries(TABLES.map((table) => [table, 0]))
 
 /** How many rows each table holds for the user. */
 async function rowsOf(userId: string): Promise<Record<(typeof TABLES)[number], number>> {
@@ -23,9 +26,22 @@ async function rowsOf(userId: string): Promise<Record<(typeof TABLES)[number], n
   >
 }
 
-/** Something in every table: tasks (one keyed), a tombstone, a record, counters and sync state. */
+/**
+ * Something in every table: tasks (one keyed, one with a reminder), a tombstone, a record, counters,
+ * sync state, and a push subscription with a pending retry (in SQL: subscribing needs VAPID keys).
+ */
 async function seed(user: SignedIn) {
-  await user.createTask({ title: 'kept' })
+  const reminded = await user.createTask({ title: 'kept', remindAt: '2099-01-01T00:00:00.000Z' })
+  const subscription = crypto.randomUUID()
+  await env.DB.batch([
+    env.DB.prepare(
+      `INSERT INTO push_subscriptions (id, user_id, endpoint, p256dh, auth, created_at)
+       VALUES (?1, ?2, 'https://push.example.com/' || ?1, ?3, ?4, ?5)`,
+    ).bind(subscription, user.id, 'B'.repeat(87), 'A'.repeat(22), new Date().toISOString()),
+    env.DB.prepare(
+      'INSERT INTO push_retries (task_id, subscription_id, user_id, first_tried_at) VALUES (?1, ?2, ?3, ?4)',
+    ).bind(reminded.id, subscription, user.id, new Date().toISOString()),
+  ])
   const keyed = await user.request('/tasks', {
     method: 'POST',
     body: { title: 'keyed' },
@@ -53,14 +69,18 @@ describe('DELETE /me', () => {
     const res = await user.request('/me', { method: 'DELETE' })
     expect(res.status).toBe(204)
     expect(await res.text()).toBe('')
-    expect(await rowsOf(user.id)).toEqual({
-      tasks: 0,
-      task_tombstones: 0,
-      idempotency_keys: 0,
-      task_counts: 0,
-      task_sync: 0,
-    })
+    expect(await rowsOf(user.id)).toEqual(NOTHING)
     expect(await rowsOf(other.id)).toEqual(before)
+  })
+
+  it('knows every table that holds rows of a user: each one with a user_id column is erased', async () => {
+    // pragma_table_info is not authorized in D1; the stored CREATE TABLE text names every column.
+    const { results: tables } = await env.DB.prepare(
+      "SELECT name, sql FROM sqlite_master WHERE type = 'table' AND sql IS NOT NULL",
+    ).all<{ name: string; sql: string }>()
+    const results = tables.filter((t) => /\buser_id\b/.test(t.sql)).sort((a, b) => a.name.localeCompare(b.name))
+    expect(results.length).toBeGreaterThan(0)
+    expect([...ERASED].sort()).toEqual(results.map((r) => r.name))
   })
 
   it('is idempotent, for an erased account and for one that never stored anything', async () => {
@@ -69,13 +89,7 @@ describe('DELETE /me', () => {
     for (let i = 0; i < 2; i++) expect((await user.request('/me', { method: 'DELETE' })).status).toBe(204)
     const stranger = await signIn()
     expect((await stranger.request('/me', { method: 'DELETE' })).status).toBe(204)
-    expect(await rowsOf(stranger.id)).toEqual({
-      tasks: 0,
-      task_tombstones: 0,
-      idempotency_keys: 0,
-      task_counts: 0,
-      task_sync: 0,
-    })
+    expect(await rowsOf(stranger.id)).toEqual(NOTHING)
   })
 
   it('answers old sync tokens 410 afterwards, even once the account is used again, and a new sync starts from nothing', async () => {

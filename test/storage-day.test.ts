@@ -11,6 +11,7 @@ import { createExecutionContext, createScheduledController, waitOnExecutionConte
 import { env } from 'cloudflare:workers'
 import { afterEach, expect, it, vi } from 'vitest'
 import worker from '../src/index'
+import { MAX_INTERVAL, WEEKDAYS } from '../src/recurrence/rule'
 import { request, signJwt } from './helpers'
 
 /** D1 bytes one unit (task + record + tombstone) may take at most, indexes and page slack included. */
@@ -29,10 +30,18 @@ const wide = (n: number, codePoint = 0x10ffff) => String.fromCodePoint(codePoint
 const LARGEST = {
   title: wide(200),
   description: wide(1000),
-  completed: true,
   priority: 'high',
   dueAt: '2026-05-01T09:30:00.000Z',
   tags: Array.from({ length: 10 }, (_, i) => wide(32, 0x10000 + i)),
+  // A rule with every part, a long zone name and a reminder (which is a row of its own).
+  recurrence: {
+    frequency: 'weekly',
+    interval: MAX_INTERVAL,
+    weekdays: [...WEEKDAYS],
+    until: '2099-12-31T00:00:00.000Z',
+  },
+  timeZone: 'America/North_Dakota/New_Salem',
+  remindAt: '2026-05-01T09:00:00.000Z',
 }
 const longestKey = (n: number) => `${n}-`.padEnd(255, 'k')
 

@@ -6,19 +6,26 @@ import { type Db, d1 } from '../db'
 import type { Task } from '../tasks/model'
 import { COLUMNS, type TaskRow, toTask } from '../tasks/row'
 
+/** Every table with rows of a user, in the order erasure empties them. */
+export const ERASED = [
+  'push_retries',
+  'push_subscriptions',
+  'task_reminders',
+  'idempotency_keys',
+  'tasks',
+  'task_tombstones',
+  'task_sync',
+  'task_counts',
+] as const
+
 /**
- * Deletes everything stored for the user, in one transaction: Idempotency-Key records, tasks (whose
- * triggers write tombstones and bump the sequence), then the tombstones, the sync state and the
- * counters those triggers touched. Erasing an account with nothing stored changes nothing.
+ * Deletes everything stored for the user, in one transaction: push retries and subscriptions,
+ * reminders, Idempotency-Key records, tasks (whose triggers write tombstones and bump the
+ * sequence), then the tombstones, the sync state and the counters those triggers touched. Erasing
+ * an account with nothing stored changes nothing.
  */
 export async function eraseUser(db: Db, userId: string): Promise<void> {
-  await d1(() =>
-    db.batch(
-      ['idempotency_keys', 'tasks', 'task_tombstones', 'task_sync', 'task_counts'].map((table) =>
-        db.prepare(`DELETE FROM ${table} WHERE user_id = ?1`).bind(userId),
-      ),
-    ),
-  )
+  await d1(() => db.batch(ERASED.map((table) => db.prepare(`DELETE FROM ${table} WHERE user_id = ?1`).bind(userId))))
 }
 
 /**

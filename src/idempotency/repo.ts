@@ -62,8 +62,8 @@ export async function insertTaskOnce(
   const body = JSON.stringify(task)
   const cutoff = idempotencyCutoff(now)
   const keyIsFree = {
-    sql: `NOT EXISTS (SELECT 1 FROM idempotency_keys WHERE user_id = ?1 AND key = ?11 AND created_at > ?12)
-          AND coalesce((SELECT idempotency_keys FROM task_counts WHERE user_id = ?1), 0) < ?13`,
+    sql: `NOT EXISTS (SELECT 1 FROM idempotency_keys WHERE user_id = ?1 AND key = ?15 AND created_at > ?16)
+          AND coalesce((SELECT idempotency_keys FROM task_counts WHERE user_id = ?1), 0) < ?17`,
     params: [key, cutoff, keyBudget],
   }
   const [, , , record, budget] = await d1(() =>
