@@ -83,14 +83,17 @@ describe('a constraint failure', () => {
 
   it('is a 500 when real D1 refuses a write, and nothing is stored', async () => {
     // The create's INSERT swapped for one that breaks a CHECK, so D1 itself produces the error. It
-    // names ?10 because D1 wants every bound value used, and the create binds ten.
-    const SABOTAGE = 'INSERT INTO task_counts (user_id, n) SELECT ?1, -1 WHERE ?10 IS NOT NULL'
+    // names the INSERT's highest parameter, because D1 wants every bound value used.
+    const sabotage = (sql: string) => {
+      const highest = Math.max(...[...sql.matchAll(/\?(\d+)/g)].map((m) => Number(m[1])))
+      return `INSERT INTO task_counts (user_id, n) SELECT ?1, -1 WHERE ?${highest} IS NULL OR 1`
+    }
     const sabotaged = new Proxy(env.DB, {
       get(target, prop) {
         if (prop === 'withSession') return () => sabotaged
         if (prop === 'getBookmark') return () => null
         if (prop === 'prepare') {
-          return (sql: string) => target.prepare(sql.startsWith('INSERT INTO tasks') ? SABOTAGE : sql)
+          return (sql: string) => target.prepare(sql.startsWith('INSERT INTO tasks') ? sabotage(sql) : sql)
         }
         const value = Reflect.get(target, prop, target)
         return typeof value === 'function' ? value.bind(target) : value
