@@ -19,7 +19,7 @@ const SORTS = SORT_FIELDS.flatMap((field) => [field, `-${field}`])
 /** Timeout for tests that make hundreds of requests: well within it alone, not on a busy machine. */
 const MANY_REQUESTS = 60_000
 
-type Seed = Partial<Omit<Task, 'id' | 'completedAt' | 'version'>>
+type Seed = Partial<Omit<Task, 'id' | 'completedAt' | 'version' | 'number'>>
 
 let clock = Date.UTC(2026, 0, 1)
 /** Writes tasks for `userId` as given; by default each is created a second after the last. */
@@ -40,14 +40,17 @@ async function insert(userId: string, seeds: Seed[]): Promise<Task[]> {
       completedAt: completed ? createdAt : null,
       // What the stored row starts at (migrations/0004_versions_and_sync.sql).
       version: 1,
+      // The user's next number, taken by the INSERT below.
+      number: 0,
     }
   })
   if (tasks.length > 0) {
-    await env.DB.batch(
+    const inserted = await env.DB.batch<{ number: number }>(
       tasks.map((t) =>
         env.DB.prepare(
-          `INSERT INTO tasks (id, user_id, title, description, completed, priority, due_at, tags, created_at, updated_at, completed_at)
-           VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)`,
+          `INSERT INTO tasks (id, user_id, title, description, completed, priority, due_at, tags, created_at, updated_at, completed_at, number)
+           VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, coalesce((SELECT last_number FROM task_counts WHERE user_id = ?2), 0) + 1)
+           RETURNING number`,
         ).bind(
           t.id,
           userId,
@@ -63,6 +66,9 @@ async function insert(userId: string, seeds: Seed[]): Promise<Task[]> {
         ),
       ),
     )
+    inserted.forEach((result, i) => {
+      tasks[i]!.number = result.results[0]!.number
+    })
   }
   return tasks
 }

@@ -32,6 +32,7 @@ describe('POST /tasks', () => {
       updatedAt: task.createdAt,
       completedAt: null,
       version: 1,
+      number: 1,
     })
     expect(res.headers.get('ETag')).toBe('"v1"')
     expect(await storedTask(task.id)).toMatchObject({

@@ -22,6 +22,8 @@ export interface Task {
   completedAt: string | null
   /** 1 when created, +1 on every write; the ETag is made from it. */
   version: number
+  /** The user's 1, 2, 3... in creation order, never reused or changed (migrations/0006_task_numbers.sql). */
+  number: number
 }
 
 interface TaskRow {
@@ -36,10 +38,11 @@ interface TaskRow {
   updated_at: string
   completed_at: string | null
   version: number
+  number: number
 }
 
 const COLUMNS =
-  'id, title, description, completed, priority, due_at, tags, created_at, updated_at, completed_at, version'
+  'id, title, description, completed, priority, due_at, tags, created_at, updated_at, completed_at, version, number'
 
 const toTask = (row: TaskRow): Task => ({
   id: row.id,
@@ -53,11 +56,21 @@ const toTask = (row: TaskRow): Task => ({
   updatedAt: row.updated_at,
   completedAt: row.completed_at,
   version: row.version,
+  number: row.number,
 })
+
+/** A task by its id (the main API) or by its per-user number (the /api routes, src/compat/). */
+export type TaskRef = string | { number: number }
+
+/** The WHERE term and bound value that pick `ref` among the user's tasks (always with `user_id = ?1`). */
+const pick = (ref: TaskRef, param: number): [string, string | number] =>
+  typeof ref === 'string' ? [`id = ?${param}`, ref] : [`number = ?${param}`, ref.number]
 
 /**
  * The one INSERT of a task: it inserts nothing once the user stores `quota` tasks, nor, given
- * `unlessKey`, while that Idempotency-Key has a record newer than `cutoff`.
+ * `unlessKey`, while that Idempotency-Key has a record newer than `cutoff`. The task's number is the
+ * user's next one, taken in the same statement, so concurrent creates get distinct, consecutive
+ * numbers (the schema refuses any other).
  */
 function insertStatement(
   db: Db,
@@ -73,8 +86,9 @@ function insertStatement(
     : ''
   return db
     .prepare(
-      `INSERT INTO tasks (id, user_id, title, description, completed, priority, due_at, tags, created_at, updated_at, completed_at)
-       SELECT ?2, ?1, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, CASE WHEN ?5 = 1 THEN ?9 END
+      `INSERT INTO tasks (id, user_id, title, description, completed, priority, due_at, tags, created_at, updated_at, completed_at, number)
+       SELECT ?2, ?1, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, CASE WHEN ?5 = 1 THEN ?9 END,
+              coalesce((SELECT last_number FROM task_counts WHERE user_id = ?1), 0) + 1
        WHERE coalesce((SELECT n FROM task_counts WHERE user_id = ?1), 0) < ?10${keyIsFree}
        RETURNING ${COLUMNS}`,
     )
@@ -108,7 +122,10 @@ export async function insertTask(
   return row && toTask(row)
 }
 
-/** The task a create stores, in the shape every response has: the same as toTask of its row. */
+/**
+ * The task a create stores, in the shape every response has: the same as toTask of its row, but for
+ * its number, which the INSERT takes and the key record's statement fills in.
+ */
 const newTask = (input: TaskInput, id: string, now: string): Task => ({
   id,
   title: input.title,
@@ -122,6 +139,7 @@ const newTask = (input: TaskInput, id: string, now: string): Task => ({
   completedAt: input.completed ? now : null,
   // A new row's version is the column default, 1.
   version: 1,
+  number: 0,
 })
 
 export interface IdempotencyKey {
@@ -162,13 +180,13 @@ export async function insertTaskOnce(
   const task = newTask(input, crypto.randomUUID(), now)
   const body = JSON.stringify(task)
   const cutoff = idempotencyCutoff(now)
-  const [, , record] = await d1(() =>
+  const [inserted, , record] = await d1(() =>
     db.batch([
       insertStatement(db, userId, task.id, input, now, quota, { key, cutoff }),
       db
         .prepare(
           `INSERT INTO idempotency_keys (user_id, key, request_hash, task_id, status, response_body, created_at)
-           SELECT ?1, ?2, ?3, ?4, 201, ?5, ?6 WHERE EXISTS (SELECT 1 FROM tasks WHERE user_id = ?1 AND id = ?4)
+           SELECT ?1, ?2, ?3, ?4, 201, json_set(?5, '$.number', number), ?6 FROM tasks WHERE user_id = ?1 AND id = ?4
            ON CONFLICT (user_id, key) DO UPDATE SET
              request_hash = excluded.request_hash, task_id = excluded.task_id, status = excluded.status,
              response_body = excluded.response_body, created_at = excluded.created_at`,
@@ -184,14 +202,16 @@ export async function insertTaskOnce(
   const row = (record?.results[0] ?? null) as KeyRow | null
   // No live record after the batch: the key was free, and only the quota can have refused the task.
   if (row === null) return { outcome: 'over-quota' }
-  if (row.task_id === task.id) return { outcome: 'created', task }
+  if (row.task_id === task.id) return { outcome: 'created', task: toTask(inserted!.results[0] as TaskRow) }
   if (row.request_hash !== fingerprint) return { outcome: 'key-reused' }
   return { outcome: 'replayed', task: JSON.parse(row.response_body) as Task }
 }
 
-export async function getTask(db: Db, userId: string, id: string): Promise<Task | null> {
+/** The user's task `ref`: by id through the primary key, by number through (user_id, number). */
+export async function getTask(db: Db, userId: string, ref: TaskRef): Promise<Task | null> {
+  const [term, value] = pick(ref, 2)
   const row = await d1(() =>
-    db.prepare(`SELECT ${COLUMNS} FROM tasks WHERE user_id = ?1 AND id = ?2`).bind(userId, id).first<TaskRow>(),
+    db.prepare(`SELECT ${COLUMNS} FROM tasks WHERE user_id = ?1 AND ${term}`).bind(userId, value).first<TaskRow>(),
   )
   return row && toTask(row)
 }
@@ -204,6 +224,8 @@ export interface ListOptions {
   from: Cursor | undefined
   /** The time `overdue` is measured against. */
   now: string
+  /** Rows of the listing to pass over before the page (the /api routes' `skip`); they are read, too. */
+  offset?: number
 }
 
 interface SortKey {
@@ -245,7 +267,7 @@ const SORTS: Record<SortField, { asc: SortKey; desc: SortKey }> = {
  * the other filters are checked on each row the range yields, so a page reads further the rarer
  * its matches are, at most through the caller's own tasks.
  */
-function listStatement(userId: string, { limit, sort, filter, from, now }: ListOptions) {
+function listStatement(userId: string, { limit, sort, filter, from, now, offset }: ListOptions, count = false) {
   const params: unknown[] = [userId]
   const bind = (value: unknown) => `?${params.push(value)}`
   const { column, collate, position } = SORTS[sort.field][sort.descending ? 'desc' : 'asc']
@@ -277,6 +299,7 @@ function listStatement(userId: string, { limit, sort, filter, from, now }: ListO
     const needle = `lower(${bind(filter.q)})`
     where.push(`(instr(lower(title), ${needle}) > 0 OR instr(lower(description), ${needle}) > 0)`)
   }
+  if (count) return { sql: `SELECT count(*) AS n FROM tasks WHERE ${where.join(' AND ')}`, params }
   const direction = sort.descending ? 'DESC' : 'ASC'
   if (from) {
     const op = sort.descending ? '<=' : '>='
@@ -287,7 +310,7 @@ function listStatement(userId: string, { limit, sort, filter, from, now }: ListO
     )
   }
   const sql = `SELECT ${COLUMNS} FROM tasks WHERE ${where.join(' AND ')}
-               ORDER BY ${column}${collate} ${direction}, id ${direction} LIMIT ${bind(limit)}`
+               ORDER BY ${column}${collate} ${direction}, id ${direction} LIMIT ${bind(limit)}${offset ? ` OFFSET ${bind(offset)}` : ''}`
   return { sql, params }
 }
 
@@ -300,6 +323,29 @@ export async function listTasks(db: Db, userId: string, options: ListOptions): P
       .all<TaskRow>(),
   )
   return results.map(toTask)
+}
+
+/**
+ * One page and how many of the user's tasks match its filters, in one batch. Unfiltered, the count is
+ * the user's task_counts row; filtered, it is counted, reading every matching row the index yields.
+ */
+export async function listTasksWithTotal(
+  db: Db,
+  userId: string,
+  options: ListOptions,
+): Promise<{ tasks: Task[]; total: number }> {
+  const page = listStatement(userId, options)
+  const filtered = Object.values(options.filter).some((value) => value !== undefined)
+  const count = filtered
+    ? listStatement(userId, options, true)
+    : { sql: 'SELECT n FROM task_counts WHERE user_id = ?1', params: [userId] }
+  const [rows, counted] = await d1(() =>
+    db.batch([db.prepare(page.sql).bind(...page.params), db.prepare(count.sql).bind(...count.params)]),
+  )
+  return {
+    tasks: (rows!.results as TaskRow[]).map(toTask),
+    total: (counted!.results[0] as { n: number } | undefined)?.n ?? 0,
+  }
 }
 
 // Allow-list of the columns a write may set, keyed by the API field.
@@ -337,12 +383,13 @@ function conditionTerms(condition: VersionCondition, params: unknown[]): string[
 export async function updateTask(
   db: Db,
   userId: string,
-  id: string,
+  ref: TaskRef,
   changes: TaskPatch | TaskInput,
   now: string,
   condition: VersionCondition = {},
 ): Promise<Task | null> {
-  const params: unknown[] = [userId, id, now]
+  const [term, value] = pick(ref, 2)
+  const params: unknown[] = [userId, value, now]
   const sets = ['updated_at = ?3', 'version = version + 1']
   for (const [field, column] of Object.entries(WRITABLE) as [keyof typeof WRITABLE, string][]) {
     const value = changes[field]
@@ -354,7 +401,7 @@ export async function updateTask(
       sets.push(`completed_at = CASE WHEN ?${params.length} = 1 THEN COALESCE(completed_at, ?3) END`)
     }
   }
-  const where = ['user_id = ?1', 'id = ?2', ...conditionTerms(condition, params)]
+  const where = ['user_id = ?1', term, ...conditionTerms(condition, params)]
   const row = await d1(() =>
     db
       .prepare(`UPDATE tasks SET ${sets.join(', ')} WHERE ${where.join(' AND ')} RETURNING ${COLUMNS}`)
@@ -364,15 +411,36 @@ export async function updateTask(
   return row && toTask(row)
 }
 
+/**
+ * Flips the user's task `ref` between open and completed, as a PATCH of `completed` would set it
+ * (completed_at, version, sync): in one statement, so that two concurrent toggles flip it twice.
+ */
+export async function toggleTask(db: Db, userId: string, ref: TaskRef, now: string): Promise<Task | null> {
+  const [term, value] = pick(ref, 2)
+  // Every SET expression sees the row as it was: `completed = 0` is "was open".
+  const row = await d1(() =>
+    db
+      .prepare(
+        `UPDATE tasks SET completed = 1 - completed, completed_at = CASE WHEN completed = 0 THEN ?3 END,
+                          updated_at = ?3, version = version + 1
+         WHERE user_id = ?1 AND ${term} RETURNING ${COLUMNS}`,
+      )
+      .bind(userId, value, now)
+      .first<TaskRow>(),
+  )
+  return row && toTask(row)
+}
+
 /** The id of the user's task that is now gone; null when no task of the user's with this id meets the condition. */
 export async function deleteTask(
   db: Db,
   userId: string,
-  id: string,
+  ref: TaskRef,
   condition: VersionCondition = {},
 ): Promise<string | null> {
-  const params: unknown[] = [userId, id]
-  const where = ['user_id = ?1', 'id = ?2', ...conditionTerms(condition, params)]
+  const [term, value] = pick(ref, 2)
+  const params: unknown[] = [userId, value]
+  const where = ['user_id = ?1', term, ...conditionTerms(condition, params)]
   const row = await d1(() =>
     db
       .prepare(`DELETE FROM tasks WHERE ${where.join(' AND ')} RETURNING id`)
