@@ -25,6 +25,7 @@ export default defineConfig(async () => {
             RATE_LIMIT_PER_MINUTE: '1000000',
             AUTH_FAILURES_PER_MINUTE: '1000000',
             TASK_QUOTA: '10000',
+            API_LIST_FORMAT: 'array',
           },
         },
       }),

@@ -36,9 +36,14 @@ const LIMITS = {
   AUTH_FAILURES_PER_MINUTE: { field: 'authFailuresPerMinute', default: 60, max: 1_000_000 },
 } as const satisfies Record<string, { field: keyof Limits; default: number; max: number }>
 
+/** How the /api routes (src/compat/) answer a list: a plain array, or `{ tasks, total }` (API_LIST_FORMAT). */
+export type ListFormat = 'array' | 'object'
+const LIST_FORMATS: readonly ListFormat[] = ['array', 'object']
+
 export interface Config {
   auth: AuthConfig | { error: string }
   limits: Limits | { error: string }
+  listFormat: ListFormat | { error: string }
   /** Exact origins allowed by CORS, or '*' for any. */
   corsOrigins: ReadonlySet<string> | '*'
 }
@@ -48,10 +53,15 @@ const cache = new WeakMap<object, Config>()
 export function getConfig(env: Env): Config {
   let config = cache.get(env)
   if (!config) {
-    config = { auth: readAuth(env), limits: readLimits(env), corsOrigins: readOrigins(env.CORS_ORIGINS) }
-    for (const part of [config.auth, config.limits]) {
+    config = {
+      auth: readAuth(env),
+      limits: readLimits(env),
+      listFormat: readListFormat(env),
+      corsOrigins: readOrigins(env.CORS_ORIGINS),
+    }
+    for (const part of [config.auth, config.limits, config.listFormat]) {
       // Once per isolate and configuration, not once per request.
-      if ('error' in part)
+      if (typeof part === 'object' && 'error' in part)
         console.error(JSON.stringify({ level: 'error', message: 'server misconfigured', reason: part.error }))
     }
     cache.set(env, config)
@@ -116,6 +126,21 @@ function readLimits(env: Raw<Env>): Config['limits'] {
     limits[spec.field] = value
   }
   return limits
+}
+
+/** The /api list shape in force; a misconfiguration is a 500 (fail closed), not a guess. */
+export function listFormat(env: Env): ListFormat {
+  const { listFormat } = getConfig(env)
+  if (typeof listFormat !== 'string')
+    throw serverMisconfigured('The server is not configured with a valid API_LIST_FORMAT.')
+  return listFormat
+}
+
+function readListFormat(env: Raw<Env>): Config['listFormat'] {
+  const value = env.API_LIST_FORMAT?.trim() || 'array'
+  return (LIST_FORMATS as readonly string[]).includes(value)
+    ? (value as ListFormat)
+    : { error: `API_LIST_FORMAT must be one of ${LIST_FORMATS.join(', ')}` }
 }
 
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]'])

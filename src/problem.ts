@@ -80,6 +80,9 @@ export const idempotencyKeyReused = () =>
     'Idempotency key reused',
     'This Idempotency-Key was sent with a different request body in the last 24 hours; use a new key for a new request.',
   )
+/** The /api routes' invalid input, as FastAPI answered it: 422, with `detail` one readable sentence. */
+export const unprocessable = (detail: string, errors: InvalidParam[]) =>
+  new Problem(422, 'unprocessable-content', 'Unprocessable content', detail, errors)
 export const serviceUnavailable = (detail = 'The database is unavailable; try again shortly.') =>
   new Problem(503, 'service-unavailable', 'Service unavailable', detail, undefined, {
     'Retry-After': String(RETRY_AFTER_SECONDS),

@@ -6,6 +6,7 @@
  */
 import type { RouterRoute } from 'hono/types'
 import * as z from 'zod'
+import { COMPAT_TAG } from '../compat/operations'
 import { type Annotation, annotationOf } from './annotate'
 import { RESPONSE_HEADERS, type ResponseHeader } from './headers'
 import { OPERATIONS, type OperationSpec, SCHEMA_NAMES } from './operations'
@@ -236,7 +237,13 @@ export function buildDocument(routes: readonly RouterRoute[]): OpenApiDocument {
         },
       },
     },
-    tags: [{ name: 'Tasks' }, { name: 'Account' }, { name: 'Service' }, { name: 'Documentation' }],
+    tags: [
+      { name: 'Tasks' },
+      { name: 'Account' },
+      { name: 'Service' },
+      { name: 'Documentation' },
+      { name: COMPAT_TAG },
+    ],
     'x-problem-types': Object.entries(PROBLEM_TYPES).map(([slug, { status, title, description }]) => ({
       type: `/problems/${slug}`,
       status,

@@ -5,6 +5,7 @@
  * entry with no route, stops the document from being built, and test/openapi.test.ts fails.
  */
 import type * as z from 'zod'
+import { COMPAT_OPERATIONS, COMPAT_SCHEMA_NAMES, type COMPAT_TAG } from '../compat/operations'
 import { taskInput, taskPatch } from '../tasks/schema'
 import type { ResponseHeader } from './headers'
 import type { ProblemSlug } from './problems'
@@ -21,7 +22,7 @@ export interface SuccessResponse {
 
 export interface OperationSpec {
   operationId: string
-  tag: 'Tasks' | 'Account' | 'Service' | 'Documentation'
+  tag: 'Tasks' | 'Account' | 'Service' | 'Documentation' | typeof COMPAT_TAG
   summary: string
   description?: string
   success: SuccessResponse
@@ -40,6 +41,7 @@ export const SCHEMA_NAMES = new Map<z.ZodType, string>([
   [taskPatch, 'TaskPatch'],
   [problem, 'Problem'],
   [me, 'Me'],
+  ...COMPAT_SCHEMA_NAMES,
 ])
 
 const OWNED: readonly ProblemSlug[] = ['forbidden', 'not-found']
@@ -159,4 +161,5 @@ export const OPERATIONS: Record<string, OperationSpec> = {
     summary: "The reference page's style sheet",
     success: { status: 200, description: 'CSS.', mediaType: 'text/css' },
   },
+  ...COMPAT_OPERATIONS,
 }

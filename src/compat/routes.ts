@@ -1,0 +1,132 @@
+/**
+ * /api: the FastAPI backend's contract, which a large family of Next.js + Better Auth frontends is
+ * written against, served from the same repo as /tasks. Every route exists as
+ * `/api/{user_id}/tasks...` and as `/api/tasks...`; tasks are named by their per-user number.
+ * Authentication, rate limits, quota, body limit and the D1 session are the main API's own.
+ */
+import { type Context, Hono, type MiddlewareHandler } from 'hono'
+import { createMiddleware } from 'hono/factory'
+import { limits, listFormat } from '../config'
+import type { AppEnv } from '../env'
+import { guard } from '../guard'
+import { methodNotAllowed, notFound, quotaExceeded } from '../problem'
+import { d1Session } from '../session'
+import { etagOf } from '../tasks/preconditions'
+import * as repo from '../tasks/repo'
+import { limitBody } from '../tasks/routes'
+import { createBody, listParams, toggleBody, updateBody } from './requests'
+import { toApiTask } from './task'
+import { apiBody, apiQuery, ownerQuery, pathUser, taskNumber } from './validate'
+
+const now = () => new Date().toISOString()
+
+const found = (task: repo.Task | null): repo.Task => {
+  if (task === null) throw notFound('No task has this id.')
+  return task
+}
+
+const withEtag = (c: Context<AppEnv>, task: repo.Task, status: 200 | 201 = 200) =>
+  c.json(toApiTask(task, c.var.user.id), status, { ETag: etagOf(task.version) })
+
+/** The path names no user: nothing to check. */
+const anyPath = createMiddleware<AppEnv>((_c, next) => next())
+
+/** The routes under one prefix; `owner` checks the prefix's `{user_id}`, if it has one. */
+function tasksApi(owner: MiddlewareHandler<AppEnv>) {
+  const toggle = [
+    guard,
+    owner,
+    limitBody,
+    d1Session,
+    taskNumber,
+    ownerQuery,
+    apiBody(toggleBody, { optional: true }),
+  ] as const
+  const toggled = async (c: Context<AppEnv, string, { out: { param: { number: number } } }>) => {
+    const { number } = c.req.valid('param')
+    const { completed } = c.req.valid('json' as never) as { completed?: boolean }
+    const { db, user } = c.var
+    const task =
+      completed === undefined
+        ? await repo.toggleTask(db, user.id, { number }, now())
+        : await repo.updateTask(db, user.id, { number }, { completed }, now())
+    return withEtag(c, found(task))
+  }
+  return (
+    new Hono<AppEnv>()
+      // Authentication and rate limits first, then the path's user: a request for another user's
+      // tasks is refused before a body is read or a D1 statement runs.
+      .get('/', guard, owner, d1Session, apiQuery(listParams), async (c) => {
+        const options = { ...c.req.valid('query'), from: undefined, now: now() }
+        const { db, user } = c.var
+        if (listFormat(c.env) === 'array') {
+          const tasks = await repo.listTasks(db, user.id, options)
+          return c.json(tasks.map((task) => toApiTask(task, user.id)))
+        }
+        const { tasks, total } = await repo.listTasksWithTotal(db, user.id, options)
+        return c.json({ tasks: tasks.map((task) => toApiTask(task, user.id)), total })
+      })
+
+      .post('/', guard, owner, limitBody, d1Session, ownerQuery, apiBody(createBody), async (c) => {
+        const { taskQuota } = limits(c.env)
+        const task = await repo.insertTask(c.var.db, c.var.user.id, c.req.valid('json'), now(), taskQuota)
+        if (!task) throw quotaExceeded(taskQuota)
+        return withEtag(c, task, 201)
+      })
+
+      .get('/:id', guard, owner, d1Session, taskNumber, ownerQuery, async (c) => {
+        return withEtag(c, found(await repo.getTask(c.var.db, c.var.user.id, c.req.valid('param'))))
+      })
+
+      .on(
+        ['PUT', 'PATCH'],
+        '/:id',
+        guard,
+        owner,
+        limitBody,
+        d1Session,
+        taskNumber,
+        ownerQuery,
+        apiBody(updateBody),
+        async (c) => {
+          const { db, user } = c.var
+          const ref = c.req.valid('param')
+          const patch = c.req.valid('json')
+          // Nothing to change is not a write: the task is answered as it is, at the same version.
+          const task =
+            Object.keys(patch).length === 0
+              ? await repo.getTask(db, user.id, ref)
+              : await repo.updateTask(db, user.id, ref, patch, now())
+          return withEtag(c, found(task))
+        },
+      )
+
+      .delete('/:id', guard, owner, d1Session, taskNumber, ownerQuery, async (c) => {
+        if ((await repo.deleteTask(c.var.db, c.var.user.id, c.req.valid('param'))) === null) {
+          throw notFound('No task has this id.')
+        }
+        // A body, not a 204: some frontends call res.json() on every response.
+        return c.json({ message: 'Task deleted' as const })
+      })
+
+      .patch('/:id/complete', ...toggle, toggled)
+      .on(['PATCH', 'POST'], '/:id/toggle', ...toggle, toggled)
+
+      .all('/', guard, () => {
+        throw methodNotAllowed(['GET', 'HEAD', 'POST'])
+      })
+      .all('/:id', guard, () => {
+        throw methodNotAllowed(['GET', 'HEAD', 'PUT', 'PATCH', 'DELETE'])
+      })
+      .all('/:id/complete', guard, () => {
+        throw methodNotAllowed(['PATCH'])
+      })
+      .all('/:id/toggle', guard, () => {
+        throw methodNotAllowed(['PATCH', 'POST'])
+      })
+  )
+}
+
+export const compatRoutes = new Hono<AppEnv>()
+  .route('/tasks', tasksApi(anyPath))
+  .route('/:user_id/tasks', tasksApi(pathUser))
