@@ -10,6 +10,8 @@ export default defineConfig(async () => {
       cloudflareTest({
         wrangler: { configPath: './wrangler.toml' },
         miniflare: {
+          // An empty database beside DB, for test/migrations.test.ts to migrate step by step.
+          d1Databases: { MIGRATIONS_DB: 'migrations-test' },
           // Every setting is fixed here, so that a developer's .dev.vars cannot change what tests see.
           bindings: {
             TEST_MIGRATIONS: migrations,

@@ -2,5 +2,7 @@ declare namespace Cloudflare {
   interface Env {
     /** Set in vitest.config.ts from migrations/. */
     TEST_MIGRATIONS: import('cloudflare:test').D1Migration[]
+    /** An empty database (vitest.config.ts) that test/migrations.test.ts migrates step by step. */
+    MIGRATIONS_DB: D1Database
   }
 }

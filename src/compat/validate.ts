@@ -72,7 +72,7 @@ export const apiBody = <T extends z.ZodType>(schema: T, { optional = false } = {
       const text = await c.req.text()
       let value: unknown = {}
       if (!(optional && text.trim() === '')) {
-        if (contentType !== undefined && !JSON_MEDIA_TYPE.test(contentType.split(';')[0]!.trim())) {
+        if (contentType && !JSON_MEDIA_TYPE.test(contentType.split(';')[0]!.trim())) {
           throw unsupportedMediaType()
         }
         try {
