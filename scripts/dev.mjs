@@ -4,6 +4,7 @@
 // among them goes to the migrations too, so that the database wrangler dev opens has the schema.
 import { spawn, spawnSync } from 'node:child_process'
 import { parseArgs } from 'node:util'
+import { copyDocsUi } from './copy-docs-ui.mjs'
 import { ensureDevVars, root } from './dev-vars.mjs'
 
 const wrangler = `${root}node_modules/wrangler/bin/wrangler.js`
@@ -12,6 +13,8 @@ const env = { CLOUDFLARE_CF_FETCH_ENABLED: 'false', ...process.env }
 const run = (args) => spawnSync(process.execPath, [wrangler, ...args], { cwd: root, env, stdio: 'inherit' })
 
 ensureDevVars()
+// The /docs page's static assets; wrangler dev refuses to start without the directory.
+copyDocsUi()
 
 const devArgs = process.argv.slice(2)
 const { values } = parseArgs({ args: devArgs, strict: false, options: { 'persist-to': { type: 'string' } } })
