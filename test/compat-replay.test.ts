@@ -5,7 +5,7 @@
  */
 import { env, exports } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
-import { BASE, signIn } from './helpers'
+import { BASE, expectProblem, newUserId, nowSeconds, request, signIn, signJwt } from './helpers'
 
 interface FrontendTask {
   id: number
@@ -80,4 +80,29 @@ describe('a frontend written against the FastAPI contract', () => {
       await expect(api.get(1)).rejects.toThrow('No task has this id.')
     })
   }
+})
+
+describe('the HS256 token a Next.js route mints with BETTER_AUTH_SECRET (jose SignJWT, shared-secret mode)', () => {
+  // What SignJWT writes: only alg in the header; sub, iat and exp set, no iss or aud.
+  const mint = (claims: Record<string, unknown>) => signJwt(claims, { header: { alg: 'HS256' } })
+
+  it('is accepted when it has sub and exp', async () => {
+    const sub = newUserId()
+    const token = await mint({ sub, email: 'a@example.com', name: 'A', iat: nowSeconds(), exp: nowSeconds() + 3600 })
+    const res = await request(`/api/${sub}/tasks`, { method: 'POST', token, body: { title: 'minted' } })
+    expect(res.status).toBe(201)
+    expect(await res.json()).toMatchObject({ user_id: sub, id: 1 })
+  })
+
+  it('is refused without exp or without sub, and nothing is stored', async () => {
+    const sub = newUserId()
+    for (const claims of [
+      { sub, iat: nowSeconds() },
+      { iat: nowSeconds(), exp: nowSeconds() + 3600 },
+    ]) {
+      const res = await request('/api/tasks', { method: 'POST', token: await mint(claims), body: { title: 'minted' } })
+      await expectProblem(res, 401)
+    }
+    expect(await stored(sub)).toEqual([])
+  })
 })
