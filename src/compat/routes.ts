@@ -42,9 +42,11 @@ function tasksApi(owner: MiddlewareHandler<AppEnv>) {
     ownerQuery,
     apiBody(toggleBody, { optional: true }),
   ] as const
-  const toggled = async (c: Context<AppEnv, string, { out: { param: { number: number } } }>) => {
+  const toggled = async (
+    c: Context<AppEnv, string, { out: { param: { number: number }; json: { completed?: boolean } } }>,
+  ) => {
     const { number } = c.req.valid('param')
-    const { completed } = c.req.valid('json' as never) as { completed?: boolean }
+    const { completed } = c.req.valid('json')
     const { db, user } = c.var
     const task =
       completed === undefined
