@@ -2,16 +2,23 @@ import path from 'node:path'
 import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-plugin'
 import { defineConfig } from 'vitest/config'
 
+type RateLimits = Record<string, { namespace_id: string; simple: { limit: number; period: 60 } }>
+
+const RATE_LIMIT_TESTS = 'test/ratelimit.test.ts'
+
 export default defineConfig(async () => {
   // The same migrations `wrangler d1 migrations apply` runs: tests never get a schema of their own.
   const migrations = await readD1Migrations(path.join(import.meta.dirname, 'migrations'))
-  return {
+
+  /** A workerd project over wrangler.toml; `ratelimits` adds or replaces rate-limit bindings by name. */
+  const workers = (name: string, include: string[], exclude: string[], ratelimits: RateLimits) => ({
     plugins: [
       cloudflareTest({
         wrangler: { configPath: './wrangler.toml' },
         miniflare: {
           // An empty database beside DB, for test/migrations.test.ts to migrate step by step.
           d1Databases: { MIGRATIONS_DB: 'migrations-test' },
+          ratelimits,
           // Every setting is fixed here, so that a developer's .dev.vars cannot change what tests see.
           bindings: {
             TEST_MIGRATIONS: migrations,
@@ -22,10 +29,7 @@ export default defineConfig(async () => {
             JWT_AUDIENCE: '',
             JWT_CLOCK_SKEW_SECONDS: '60',
             CORS_ORIGINS: 'http://localhost:3000, https://app.example.com',
-            // The suites send thousands of requests (and deliberate 401s) a minute; the rate-limit
-            // tests lower these per request. The quota stays at its production default.
-            RATE_LIMIT_PER_MINUTE: '1000000',
-            AUTH_FAILURES_PER_MINUTE: '1000000',
+            // The quota stays at its production default.
             TASK_QUOTA: '10000',
             API_LIST_FORMAT: 'array',
           },
@@ -33,11 +37,33 @@ export default defineConfig(async () => {
       }),
     ],
     test: {
+      name,
+      include,
+      exclude,
+      setupFiles: ['./test/apply-migrations.ts'],
+    },
+  })
+
+  const unlimited = { limit: 1_000_000, period: 60 } as const
+  return {
+    test: {
       // The worker logs one line per request; show console output only for failing tests.
       silent: 'passed-only' as const,
       // Real Better Auth servers, in Node, for the interoperability tests.
       globalSetup: ['./test/better-auth/global-setup.ts'],
-      setupFiles: ['./test/apply-migrations.ts', './test/figures.ts'],
+      projects: [
+        // The suites send thousands of requests (and deliberate 401s) a minute: the limits are lifted.
+        workers('workers', ['test/**/*.test.ts'], [RATE_LIMIT_TESTS], {
+          USER_RATE_LIMITER: { namespace_id: '1001', simple: unlimited },
+          AUTH_FAILURE_RATE_LIMITER: { namespace_id: '1002', simple: unlimited },
+        }),
+        // The shipped limits, exactly as wrangler.toml declares them, plus small test-only limiters
+        // that the behaviour tests swap in so that each needs a handful of requests.
+        workers('ratelimit', [RATE_LIMIT_TESTS], [], {
+          TEST_FIVE_PER_MINUTE: { namespace_id: '9005', simple: { limit: 5, period: 60 } },
+          TEST_THREE_PER_MINUTE: { namespace_id: '9003', simple: { limit: 3, period: 60 } },
+        }),
+      ],
     },
   }
 })

@@ -5,10 +5,10 @@ import { getPath } from 'hono/utils/url'
 import { compatRoutes } from './compat/routes'
 import { cors } from './cors'
 import type { AppEnv } from './env'
-import { guard } from './guard'
 import { observe } from './observability'
 import { documentation } from './openapi/routes'
 import { methodNotAllowed, onError, onNotFound } from './problem'
+import { rateLimit } from './ratelimit'
 import { taskRoutes } from './tasks/routes'
 import { noQuery } from './tasks/schema'
 import { queryParams } from './validation'
@@ -40,11 +40,11 @@ export const app = new Hono<AppEnv>({ getPath: routingPath })
     throw methodNotAllowed(['GET', 'HEAD'])
   })
 
-  .get('/me', guard, queryParams(noQuery), (c) => {
+  .get('/me', rateLimit, queryParams(noQuery), (c) => {
     const { id, email, name } = c.var.user
     return c.json({ sub: id, email, name }, 200)
   })
-  .all('/me', guard, () => {
+  .all('/me', rateLimit, () => {
     throw methodNotAllowed(['GET', 'HEAD'])
   })
 

@@ -78,15 +78,6 @@ function envWith(overrides: Partial<Env>): Env {
   return merged
 }
 
-/** Responses the helpers got in this test file, for scripts/security-figures.mjs (see test/figures.ts). */
-export const tally = { requests: 0, serverErrors: 0 }
-
-function counted(response: Response): Response {
-  tally.requests++
-  if (response.status >= 500) tally.serverErrors++
-  return response
-}
-
 export async function request(path: string, options: RequestOptions = {}): Promise<Response> {
   const headers = new Headers(options.headers)
   if (options.token !== undefined) headers.set('Authorization', `Bearer ${options.token}`)
@@ -97,11 +88,11 @@ export async function request(path: string, options: RequestOptions = {}): Promi
     if (!headers.has('Content-Type')) headers.set('Content-Type', 'application/json')
   }
   const init: RequestInit = { method: options.method ?? 'GET', headers, ...(body !== undefined && { body }) }
-  if (!options.env) return counted(await exports.default.fetch(`${BASE}${path}`, init))
+  if (!options.env) return exports.default.fetch(`${BASE}${path}`, init)
   const ctx = createExecutionContext()
   const response = await app.fetch(new Request(`${BASE}${path}`, init), envWith(options.env), ctx)
   await waitOnExecutionContext(ctx)
-  return counted(response)
+  return response
 }
 
 /** A signed-in user: their id, a valid token, and requests made with it. */

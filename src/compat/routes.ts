@@ -8,7 +8,7 @@ import { type Context, Hono, type MiddlewareHandler } from 'hono'
 import { createMiddleware } from 'hono/factory'
 import { limits, listFormat } from '../config'
 import type { AppEnv } from '../env'
-import { guard } from '../guard'
+import { rateLimit } from '../ratelimit'
 import { methodNotAllowed, notFound, quotaExceeded } from '../problem'
 import { d1Session } from '../session'
 import { etagOf } from '../tasks/preconditions'
@@ -34,7 +34,7 @@ const anyPath = createMiddleware<AppEnv>((_c, next) => next())
 /** The routes under one prefix; `owner` checks the prefix's `{user_id}`, if it has one. */
 function tasksApi(owner: MiddlewareHandler<AppEnv>) {
   const toggle = [
-    guard,
+    rateLimit,
     owner,
     limitBody,
     d1Session,
@@ -58,7 +58,7 @@ function tasksApi(owner: MiddlewareHandler<AppEnv>) {
     new Hono<AppEnv>()
       // Authentication and rate limits first, then the path's user: a request for another user's
       // tasks is refused before a body is read or a D1 statement runs.
-      .get('/', guard, owner, d1Session, apiQuery(listParams), async (c) => {
+      .get('/', rateLimit, owner, d1Session, apiQuery(listParams), async (c) => {
         const options = { ...c.req.valid('query'), from: undefined, now: now() }
         const { db, user } = c.var
         if (listFormat(c.env) === 'array') {
@@ -69,21 +69,21 @@ function tasksApi(owner: MiddlewareHandler<AppEnv>) {
         return c.json({ tasks: tasks.map((task) => toApiTask(task, user.id)), total })
       })
 
-      .post('/', guard, owner, limitBody, d1Session, ownerQuery, apiBody(createBody), async (c) => {
+      .post('/', rateLimit, owner, limitBody, d1Session, ownerQuery, apiBody(createBody), async (c) => {
         const { taskQuota } = limits(c.env)
         const task = await repo.insertTask(c.var.db, c.var.user.id, c.req.valid('json'), now(), taskQuota)
         if (!task) throw quotaExceeded(taskQuota)
         return withEtag(c, task, 201)
       })
 
-      .get('/:id', guard, owner, d1Session, taskNumber, ownerQuery, async (c) => {
+      .get('/:id', rateLimit, owner, d1Session, taskNumber, ownerQuery, async (c) => {
         return withEtag(c, found(await repo.getTask(c.var.db, c.var.user.id, c.req.valid('param'))))
       })
 
       .on(
         ['PUT', 'PATCH'],
         '/:id',
-        guard,
+        rateLimit,
         owner,
         limitBody,
         d1Session,
@@ -103,7 +103,7 @@ function tasksApi(owner: MiddlewareHandler<AppEnv>) {
         },
       )
 
-      .delete('/:id', guard, owner, d1Session, taskNumber, ownerQuery, async (c) => {
+      .delete('/:id', rateLimit, owner, d1Session, taskNumber, ownerQuery, async (c) => {
         if ((await repo.deleteTask(c.var.db, c.var.user.id, c.req.valid('param'))) === null) {
           throw notFound('No task has this id.')
         }
@@ -114,16 +114,16 @@ function tasksApi(owner: MiddlewareHandler<AppEnv>) {
       .patch('/:id/complete', ...toggle, toggled)
       .on(['PATCH', 'POST'], '/:id/toggle', ...toggle, toggled)
 
-      .all('/', guard, () => {
+      .all('/', rateLimit, () => {
         throw methodNotAllowed(['GET', 'HEAD', 'POST'])
       })
-      .all('/:id', guard, () => {
+      .all('/:id', rateLimit, () => {
         throw methodNotAllowed(['GET', 'HEAD', 'PUT', 'PATCH', 'DELETE'])
       })
-      .all('/:id/complete', guard, () => {
+      .all('/:id/complete', rateLimit, () => {
         throw methodNotAllowed(['PATCH'])
       })
-      .all('/:id/toggle', guard, () => {
+      .all('/:id/toggle', rateLimit, () => {
         throw methodNotAllowed(['PATCH', 'POST'])
       })
   )
