@@ -9,8 +9,8 @@ import { observe } from './observability'
 import { documentation } from './openapi/routes'
 import { methodNotAllowed, onError, onNotFound } from './problem'
 import { rateLimit } from './ratelimit'
+import { noQuery } from './tasks/requests'
 import { taskRoutes } from './tasks/routes'
-import { noQuery } from './tasks/schema'
 import { queryParams } from './validation'
 
 /** The request's path for routing; the /api routes answer with or without a trailing slash, as FastAPI's did. */

@@ -17,7 +17,7 @@ import { decodeHeader } from 'hono/utils/jwt/jwt'
 import { type AuthConfig, getConfig } from './config'
 import type { AppEnv, User } from './env'
 import { type AsymmetricAlg, isAsymmetricAlg, KeySetUnavailable, keySetFor } from './jwks'
-import { Problem, serverMisconfigured, serviceUnavailable } from './problem'
+import { type Problem, serverMisconfigured, serviceUnavailable, unauthorized as unauthorizedProblem } from './problem'
 
 const REALM = 'tasks'
 /** Far above any real token; refuses header-stuffing before any work is done. */
@@ -33,7 +33,7 @@ function unauthorized(detail: string, error?: ErrorCode): Problem {
   const challenge = error
     ? `Bearer realm="${REALM}", error="${error}", error_description="${detail}"`
     : `Bearer realm="${REALM}"`
-  return new Problem(401, 'unauthorized', 'Unauthorized', detail, undefined, { 'WWW-Authenticate': challenge })
+  return unauthorizedProblem(detail, challenge)
 }
 
 type JwtEnv = { Variables: { jwtPayload: unknown } }

@@ -1,12 +1,11 @@
 /**
  * Reads and validates configuration once per `env` object. Anything wrong with authentication
  * settings makes `auth` an error, and anything wrong with the quota or the rate-limit bindings makes
- * `limits` one: protected routes then fail closed with 500 and accept nothing.
+ * `limits` one; the HTTP layer (src/auth.ts, src/limits.ts) then fails protected routes closed with 500.
  */
-import { serverMisconfigured } from './problem'
 
-export const MIN_SECRET_LENGTH = 32
-export const DEFAULT_CLOCK_SKEW_SECONDS = 60
+const MIN_SECRET_LENGTH = 32
+const DEFAULT_CLOCK_SKEW_SECONDS = 60
 const MAX_CLOCK_SKEW_SECONDS = 300
 
 /** Shared-secret mode (HS256), JWKS mode (asymmetric keys Better Auth publishes), or both. */
@@ -106,13 +105,6 @@ function readAuth(env: Raw<Env>): Config['auth'] {
   return { secret, jwksUrl, issuer, audience, clockSkewSeconds }
 }
 
-/** The limits in force; a misconfiguration is a 500 (fail closed), never a silent default. */
-export function limits(env: Env): Limits {
-  const { limits } = getConfig(env)
-  if ('error' in limits) throw serverMisconfigured('The server is not configured with valid limits.')
-  return limits
-}
-
 function readLimits(env: Raw<Env>): Config['limits'] {
   const perUser = env.USER_RATE_LIMITER
   const perRefusedIp = env.AUTH_FAILURE_RATE_LIMITER
@@ -125,14 +117,6 @@ function readLimits(env: Raw<Env>): Config['limits'] {
     return { error: `TASK_QUOTA must be a whole number from 1 to ${TASK_QUOTA.max}` }
   }
   return { taskQuota, perUser, perRefusedIp }
-}
-
-/** The /api list shape in force; a misconfiguration is a 500 (fail closed), not a guess. */
-export function listFormat(env: Env): ListFormat {
-  const { listFormat } = getConfig(env)
-  if (typeof listFormat !== 'string')
-    throw serverMisconfigured('The server is not configured with a valid API_LIST_FORMAT.')
-  return listFormat
 }
 
 function readListFormat(env: Raw<Env>): Config['listFormat'] {

@@ -10,8 +10,8 @@
  */
 import { createMiddleware } from 'hono/factory'
 import { requireUser } from './auth'
-import { limits } from './config'
 import type { AppEnv } from './env'
+import { limits } from './limits'
 import { timeAuth } from './observability'
 import { annotate } from './openapi/annotate'
 import { Problem, tooManyRequests } from './problem'

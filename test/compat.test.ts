@@ -2,7 +2,7 @@
 import { env } from 'cloudflare:workers'
 import { beforeEach, describe, expect, it } from 'vitest'
 import type { ApiTask } from '../src/compat/task'
-import type { Task } from '../src/tasks/repo'
+import type { Task } from '../src/tasks/model'
 import { countingDb, expectProblem, request, type SignedIn, signIn, storedTask } from './helpers'
 
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/

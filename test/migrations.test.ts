@@ -5,7 +5,7 @@
 import { applyD1Migrations } from 'cloudflare:test'
 import { env } from 'cloudflare:workers'
 import { beforeAll, describe, expect, it } from 'vitest'
-import type { Task } from '../src/tasks/repo'
+import type { Task } from '../src/tasks/model'
 import { request, tokenFor } from './helpers'
 
 const db = env.MIGRATIONS_DB

@@ -1,11 +1,12 @@
 /**
  * What the FastAPI-contract frontends send: snake_case bodies and the list's query parameters,
- * mapped onto the main API's own schemas (src/tasks/schema.ts), so that the limits are the same.
+ * mapped onto the main API's own schemas (src/tasks/requests.ts), so that the limits are the same.
  * Unknown fields and parameters are dropped, as FastAPI's models dropped them.
  */
 import * as z from 'zod'
-import type { ListOptions } from '../tasks/repo'
-import { PRIORITIES, type SortField, type TaskInput, type TaskPatch, taskInput, taskPatch } from '../tasks/schema'
+import type { ListOptions } from '../tasks/list-repo'
+import { PRIORITIES } from '../tasks/model'
+import { type SortField, type TaskInput, type TaskPatch, taskInput, taskPatch } from '../tasks/requests'
 
 /** Most tasks one list response holds: what a list without `limit` returns at most. */
 export const MAX_LIST_SIZE = 1000
@@ -106,7 +107,7 @@ export const listParams = z
     status: keyword(STATUSES).describe('all (the default), pending or completed.'),
     search: single()
       .refine((value) => [...value].length <= MAX_SEARCH_LENGTH, `must be at most ${MAX_SEARCH_LENGTH} characters`)
-      // SQLite's text functions stop at a NUL (see src/tasks/schema.ts).
+      // SQLite's text functions stop at a NUL (see src/tasks/requests.ts).
       .refine((value) => !value.includes('\u0000'), 'must not contain NUL characters')
       .optional()
       .describe('Only tasks whose title or description contains this text, ignoring the case of ASCII letters.'),

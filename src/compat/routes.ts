@@ -6,26 +6,29 @@
  */
 import { type Context, Hono, type MiddlewareHandler } from 'hono'
 import { createMiddleware } from 'hono/factory'
-import { limits, listFormat } from '../config'
+import { limits } from '../limits'
 import type { AppEnv } from '../env'
 import { rateLimit } from '../ratelimit'
 import { methodNotAllowed, notFound, quotaExceeded } from '../problem'
 import { d1Session } from '../session'
 import { etagOf } from '../tasks/preconditions'
+import { listTasks, listTasksWithTotal } from '../tasks/list-repo'
+import type { Task } from '../tasks/model'
 import * as repo from '../tasks/repo'
 import { limitBody } from '../tasks/routes'
+import { listFormat } from './list-format'
 import { createBody, listParams, toggleBody, updateBody } from './requests'
 import { toApiTask } from './task'
 import { apiBody, apiQuery, ownerQuery, pathUser, taskNumber } from './validate'
 
 const now = () => new Date().toISOString()
 
-const found = (task: repo.Task | null): repo.Task => {
+const found = (task: Task | null): Task => {
   if (task === null) throw notFound('No task has this id.')
   return task
 }
 
-const withEtag = (c: Context<AppEnv>, task: repo.Task, status: 200 | 201 = 200) =>
+const withEtag = (c: Context<AppEnv>, task: Task, status: 200 | 201 = 200) =>
   c.json(toApiTask(task, c.var.user.id), status, { ETag: etagOf(task.version) })
 
 /** The path names no user: nothing to check. */
@@ -62,10 +65,10 @@ function tasksApi(owner: MiddlewareHandler<AppEnv>) {
         const options = { ...c.req.valid('query'), from: undefined, now: now() }
         const { db, user } = c.var
         if (listFormat(c.env) === 'array') {
-          const tasks = await repo.listTasks(db, user.id, options)
+          const tasks = await listTasks(db, user.id, options)
           return c.json(tasks.map((task) => toApiTask(task, user.id)))
         }
-        const { tasks, total } = await repo.listTasksWithTotal(db, user.id, options)
+        const { tasks, total } = await listTasksWithTotal(db, user.id, options)
         return c.json({ tasks: tasks.map((task) => toApiTask(task, user.id)), total })
       })
 

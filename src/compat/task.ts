@@ -1,7 +1,6 @@
 /** The task as the FastAPI backend showed it: snake_case, and the per-user number as `id`. */
 import * as z from 'zod'
-import type { Task } from '../tasks/repo'
-import { MAX_TAGS, PRIORITIES } from '../tasks/schema'
+import { LIMITS, PRIORITIES, type Task } from '../tasks/model'
 
 const instant = z.string().meta({ format: 'date-time', description: 'UTC with milliseconds.' })
 
@@ -13,11 +12,11 @@ export const apiTask = z
       .min(1)
       .meta({ description: "Your 1, 2, 3... in creation order; never reused. The main API's `number`." }),
     user_id: z.string().meta({ description: "The token's `sub`." }),
-    title: z.string().meta({ minLength: 1, maxLength: 200 }),
+    title: z.string().meta({ minLength: LIMITS.title.min, maxLength: LIMITS.title.max }),
     description: z.string().nullable().meta({ description: 'null when empty.' }),
     completed: z.boolean(),
     priority: z.enum(PRIORITIES),
-    tags: z.array(z.string()).max(MAX_TAGS),
+    tags: z.array(z.string()).max(LIMITS.tags.max),
     due_date: instant.nullable(),
     created_at: instant,
     updated_at: instant,
