@@ -33,10 +33,7 @@ interface Seen {
 interface PageScript {
   callApi(base: string, token: string, method: string, path: string, body?: unknown): Promise<Seen>
   simpleGet(url: string): Promise<Seen>
-  frontendSession(
-    apiBase: string,
-    token: string,
-  ): Promise<{ steps?: { status: number; body: any }[]; error?: { name: string; message: string } }>
+  frontendSession(apiBase: string, token: string): Promise<{ steps?: Seen[]; error?: Seen['error'] }>
 }
 
 /** One request as Chromium's network stack saw it, before CORS decided what JS may read. */
