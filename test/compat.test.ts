@@ -1,7 +1,7 @@
 /** The /api routes (src/compat/): the FastAPI backend's contract, attacked rule by rule. */
 import { env } from 'cloudflare:workers'
 import { beforeEach, describe, expect, it } from 'vitest'
-import type { ApiTask } from '../src/compat/task'
+import { type ApiTask, apiTask } from '../src/compat/task'
 import type { Task } from '../src/tasks/model'
 import { countingDb, expectProblem, request, type SignedIn, signIn, storedTask } from './helpers'
 
@@ -120,6 +120,8 @@ describe('the task object', () => {
         completed_at: null,
       })
       expect(res.headers.get('ETag')).toBe('"v1"')
+      // And it is what /openapi.json documents.
+      expect(apiTask.safeParse(task).success).toBe(true)
       expect(await storedByNumber(user.id, task.id)).toMatchObject({
         title: 'Write report',
         description: '',

@@ -1,28 +1,25 @@
 /** The task as the FastAPI backend showed it: snake_case, and the per-user number as `id`. */
 import * as z from 'zod'
-import { LIMITS, PRIORITIES, type Task } from '../tasks/model'
+import { task as model, type Task } from '../tasks/model'
 
-const instant = z.string().meta({ format: 'date-time', description: 'UTC with milliseconds.' })
+const { shape } = model
 
-/** What every /api route answers a task with (for the OpenAPI document and the tests). */
+/** What every /api route answers a task with: the model's fields (src/tasks/model.ts), renamed. */
 export const apiTask = z
   .strictObject({
-    id: z
-      .int()
-      .min(1)
-      .meta({ description: "Your 1, 2, 3... in creation order; never reused. The main API's `number`." }),
+    id: shape.number,
     user_id: z.string().meta({ description: "The token's `sub`." }),
-    title: z.string().meta({ minLength: LIMITS.title.min, maxLength: LIMITS.title.max }),
-    description: z.string().nullable().meta({ description: 'null when empty.' }),
-    completed: z.boolean(),
-    priority: z.enum(PRIORITIES),
-    tags: z.array(z.string()).max(LIMITS.tags.max),
-    due_date: instant.nullable(),
-    created_at: instant,
-    updated_at: instant,
-    completed_at: instant.nullable(),
+    title: shape.title,
+    description: shape.description.nullable().meta({ description: 'null when empty.' }),
+    completed: shape.completed,
+    priority: shape.priority,
+    tags: shape.tags,
+    due_date: shape.dueAt,
+    created_at: shape.createdAt,
+    updated_at: shape.updatedAt,
+    completed_at: shape.completedAt,
   })
-  .meta({ description: 'A task as the FastAPI backend showed it.' })
+  .meta({ description: "A task as the FastAPI backend showed it; `id` is the main API's `number`." })
 export type ApiTask = z.output<typeof apiTask>
 
 /** `task`, which belongs to `userId` (every statement that read it was scoped by it), in the FastAPI shape. */
