@@ -6,6 +6,8 @@ import type { Task } from '../src/tasks/model'
 import { countingDb, expectProblem, request, type SignedIn, signIn, storedTask } from './helpers'
 
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/
+/** For tests that make dozens of requests: well within the default alone, not on a busy machine. */
+const MANY_REQUESTS = { timeout: 60_000 }
 
 let user: SignedIn
 beforeEach(async () => {
@@ -52,7 +54,7 @@ describe('task numbers', () => {
     expect((await create()).id).toBe(5)
   })
 
-  it('gives 20 concurrent creates for one user 20 distinct, consecutive numbers', async () => {
+  it('gives 20 concurrent creates for one user 20 distinct, consecutive numbers', MANY_REQUESTS, async () => {
     const responses = await Promise.all(
       Array.from({ length: 20 }, (_, i) =>
         i % 2 === 0
@@ -162,7 +164,7 @@ describe('the task object', () => {
 })
 
 describe('the user in the path, query and body', () => {
-  it('returns 403, reads nothing and changes nothing when the path names another user', async () => {
+  it('returns 403, reads nothing and changes nothing when the path names another user', MANY_REQUESTS, async () => {
     const other = await signIn()
     await create({}, other)
     const cases: [string, string, unknown?][] = [
@@ -197,26 +199,33 @@ describe('the user in the path, query and body', () => {
     }
   })
 
-  it('returns 403 and stores nothing for a body that names another user, as user_id or userId', async () => {
-    const other = await signIn()
-    await create()
-    for (const field of ['user_id', 'userId']) {
-      for (const [method, path] of [
-        ['POST', '/api/tasks'],
-        ['PUT', '/api/tasks/1'],
-        ['PATCH', `/api/${user.id}/tasks/1`],
-        ['PATCH', '/api/tasks/1/complete'],
-      ] as const) {
-        const res = await user.request(path, { method, body: { title: 'planted', completed: true, [field]: other.id } })
-        await expectProblem(res, 403)
+  it(
+    'returns 403 and stores nothing for a body that names another user, as user_id or userId',
+    MANY_REQUESTS,
+    async () => {
+      const other = await signIn()
+      await create()
+      for (const field of ['user_id', 'userId']) {
+        for (const [method, path] of [
+          ['POST', '/api/tasks'],
+          ['PUT', '/api/tasks/1'],
+          ['PATCH', `/api/${user.id}/tasks/1`],
+          ['PATCH', '/api/tasks/1/complete'],
+        ] as const) {
+          const res = await user.request(path, {
+            method,
+            body: { title: 'planted', completed: true, [field]: other.id },
+          })
+          await expectProblem(res, 403)
+        }
       }
-    }
-    expect(await countOf(user.id)).toBe(1)
-    expect(await countOf(other.id)).toBe(0)
-    expect(await storedByNumber(user.id, 1)).toMatchObject({ title: 'A task', completed: 0, version: 1 })
-  })
+      expect(await countOf(user.id)).toBe(1)
+      expect(await countOf(other.id)).toBe(0)
+      expect(await storedByNumber(user.id, 1)).toMatchObject({ title: 'A task', completed: 0, version: 1 })
+    },
+  )
 
-  it('returns 403 for a query that names another user, and deletes nothing', async () => {
+  it('returns 403 for a query that names another user, and deletes nothing', MANY_REQUESTS, async () => {
     const other = await signIn()
     await create()
     for (const param of ['user_id', 'userId']) {
@@ -245,25 +254,32 @@ describe('the user in the path, query and body', () => {
 })
 
 describe('ids on the /api routes', () => {
-  it("answers 404 for a main-API UUID, another user's number, and anything that is not a task number", async () => {
-    const main = await user.createTask()
-    const other = await signIn()
-    await create({}, other)
-    await create({}, other)
-    for (const id of [main.id, '2', '0', '-1', '1.0', '01', 'abc', '9007199254740993', '1e3']) {
-      for (const [method, suffix] of [
-        ['GET', ''],
-        ['PUT', ''],
-        ['DELETE', ''],
-        ['PATCH', '/complete'],
-      ] as const) {
-        const res = await user.request(`/api/tasks/${id}${suffix}`, { method, body: method === 'PUT' ? {} : undefined })
-        expect((await expectProblem(res, 404)).detail, `${method} ${id}`).toBe('No task has this id.')
+  it(
+    "answers 404 for a main-API UUID, another user's number, and anything that is not a task number",
+    MANY_REQUESTS,
+    async () => {
+      const main = await user.createTask()
+      const other = await signIn()
+      await create({}, other)
+      await create({}, other)
+      for (const id of [main.id, '2', '0', '-1', '1.0', '01', 'abc', '9007199254740993', '1e3']) {
+        for (const [method, suffix] of [
+          ['GET', ''],
+          ['PUT', ''],
+          ['DELETE', ''],
+          ['PATCH', '/complete'],
+        ] as const) {
+          const res = await user.request(`/api/tasks/${id}${suffix}`, {
+            method,
+            body: method === 'PUT' ? {} : undefined,
+          })
+          expect((await expectProblem(res, 404)).detail, `${method} ${id}`).toBe('No task has this id.')
+        }
       }
-    }
-    expect(await storedByNumber(other.id, 2)).toMatchObject({ version: 1 })
-    expect(await storedTask(main.id)).toMatchObject({ version: 1 })
-  })
+      expect(await storedByNumber(other.id, 2)).toMatchObject({ version: 1 })
+      expect(await storedTask(main.id)).toMatchObject({ version: 1 })
+    },
+  )
 
   it('answers with or without a trailing slash', async () => {
     const created = await user.request(`/api/${user.id}/tasks/`, { method: 'POST', body: { title: 'slash' } })
@@ -512,7 +528,7 @@ describe('CORS', () => {
 })
 
 describe('D1 round trips on /api', () => {
-  it('is one for every route when it succeeds, the object list included', async () => {
+  it('is one for every route when it succeeds, the object list included', MANY_REQUESTS, async () => {
     await create()
     await create()
     const cases: [string, string, unknown?, Partial<Env>?][] = [
