@@ -7,7 +7,16 @@ import type { OperationSpec } from '../openapi/operations'
 import { MAX_LIST_SIZE } from './requests'
 import { apiTask } from './task'
 
-export const COMPAT_TAG = 'FastAPI compatibility'
+// One word: Swagger UI puts the tag into element ids.
+export const COMPAT_TAG = 'FastAPI'
+
+/** The tag's entry in the document's `tags`. */
+export const COMPAT_TAG_INFO = {
+  name: COMPAT_TAG,
+  description:
+    "The FastAPI backend's contract, for the frontends written against it: every route with and without " +
+    '`{user_id}`, snake_case tasks whose `id` is their number, the completion toggle. See docs/fastapi-compat.md.',
+}
 
 const apiTaskList = z
   .union([z.array(apiTask), z.strictObject({ tasks: z.array(apiTask), total: z.int().min(0) })])
