@@ -73,6 +73,13 @@ describe('task numbers', () => {
     expect(stored.results.map((r) => r.number)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1))
   })
 
+  it('refuses a number sent to the main API as set by the server, and stores nothing', async () => {
+    const res = await user.request('/tasks', { method: 'POST', body: { title: 'numbered', number: 7 } })
+    const problem = await expectProblem(res, 400)
+    expect(problem.errors).toEqual([{ pointer: '#/number', detail: 'is set by the server and cannot be sent' }])
+    expect(await countOf(user.id)).toBe(0)
+  })
+
   it("keeps a task's number through every write", async () => {
     const task = await user.createTask()
     await user.request(`/tasks/${task.id}`, { method: 'PUT', body: { title: 'replaced' } })
