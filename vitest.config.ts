@@ -35,6 +35,10 @@ export default defineConfig(async ({ mode }) => {
             // The quota stays at its production default.
             TASK_QUOTA: '10000',
             API_LIST_FORMAT: 'array',
+            // Push is off unless a test turns it on with its own key pair.
+            VAPID_PRIVATE_KEY: '',
+            VAPID_SUBJECT: '',
+            PUSH_SERVICE_HOSTS: '',
           },
         },
       }),
@@ -52,8 +56,8 @@ export default defineConfig(async ({ mode }) => {
     test: {
       // The worker logs one line per request; show console output only for failing tests.
       silent: 'passed-only' as const,
-      // Real Better Auth servers, in Node, for the interoperability tests.
-      globalSetup: fast ? [] : ['./test/better-auth/global-setup.ts'],
+      // Real Better Auth servers, in Node, for the interoperability tests; a fake push service for the push tests.
+      globalSetup: [...(fast ? [] : ['./test/better-auth/global-setup.ts']), './test/push/global-setup.ts'],
       projects: [
         // The suites send thousands of requests (and deliberate 401s) a minute: the limits are lifted.
         workers('workers', ['test/**/*.test.ts'], [RATE_LIMIT_TESTS, ...(fast ? ['test/better-auth.test.ts'] : [])], {

@@ -8,6 +8,7 @@ import type { AppEnv } from './env'
 import { observe } from './observability'
 import { documentation } from './openapi/routes'
 import { methodNotAllowed, onError, onNotFound } from './problem'
+import { publicKeyRoutes, subscriptionRoutes } from './push/routes'
 import { rateLimit } from './ratelimit'
 import { noQuery } from './tasks/requests'
 import { taskRoutes } from './tasks/routes'
@@ -49,6 +50,8 @@ export const app = new Hono<AppEnv>({ getPath: routingPath })
   })
 
   .route('/tasks', taskRoutes)
+  .route('/push', publicKeyRoutes)
+  .route('/me/push-subscriptions', subscriptionRoutes)
 
 // The FastAPI-contract adapter (src/compat/) has no typed client: hono/client users have /tasks.
 app.route('/api', compatRoutes)

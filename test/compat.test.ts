@@ -356,6 +356,21 @@ describe('the completion toggle', () => {
     expect(await storedByNumber(user.id, 1)).toMatchObject({ completed: 1, version: 6 })
   })
 
+  it('completes a recurring task as the main PATCH does: its next occurrence is created once, with the next number', async () => {
+    const recurring = await user.createTask({ dueAt: '2027-03-01T09:00:00Z', recurrence: { frequency: 'daily' } })
+    const done = await user.request(`/api/tasks/${recurring.number}/complete`, { method: 'PATCH' })
+    expect(done.status).toBe(200)
+    expect(await done.json()).toMatchObject({ id: recurring.number, completed: true })
+    const stored = await storedByNumber(user.id, recurring.number)
+    const next = await storedByNumber(user.id, recurring.number + 1)
+    expect(next).toMatchObject({ completed: 0, due_at: '2027-03-02T09:00:00.000Z' })
+    expect(stored).toMatchObject({ completed: 1, next_task_id: next!.id })
+    // Reopening and completing again does not create a second successor.
+    await user.request(`/api/tasks/${recurring.number}/toggle`, { method: 'POST' })
+    await user.request(`/api/tasks/${recurring.number}/toggle`, { method: 'POST', body: { completed: true } })
+    expect(await countOf(user.id)).toBe(2)
+  })
+
   it('sets completed from a boolean body, keeping the first completion time', async () => {
     await create()
     const first = await (await toggle('/api/tasks/1/complete', { body: { completed: true } })).json<ApiTask>()

@@ -48,14 +48,18 @@ async function insert(userId: string, seeds: Seed[]): Promise<Task[]> {
       version: 1,
       // The user's next number, taken by the INSERT below.
       number: 0,
+      recurrence: null,
+      timeZone: 'UTC',
+      nextTaskId: null,
+      remindAt: seed.remindAt ?? null,
     }
   })
   if (tasks.length > 0) {
     const inserted = await env.DB.batch<{ number: number }>(
       tasks.map((t) =>
         env.DB.prepare(
-          `INSERT INTO tasks (id, user_id, title, description, completed, priority, due_at, tags, created_at, updated_at, completed_at, number)
-           VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, coalesce((SELECT last_number FROM task_counts WHERE user_id = ?2), 0) + 1)
+          `INSERT INTO tasks (id, user_id, title, description, completed, priority, due_at, tags, created_at, updated_at, completed_at, remind_at, number)
+           VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, coalesce((SELECT last_number FROM task_counts WHERE user_id = ?2), 0) + 1)
            RETURNING number`,
         ).bind(
           t.id,
@@ -69,6 +73,7 @@ async function insert(userId: string, seeds: Seed[]): Promise<Task[]> {
           t.createdAt,
           t.updatedAt,
           t.completedAt,
+          t.remindAt,
         ),
       ),
     )

@@ -33,6 +33,10 @@ describe('POST /tasks', () => {
       completedAt: null,
       version: 1,
       number: 1,
+      recurrence: null,
+      timeZone: 'UTC',
+      nextTaskId: null,
+      remindAt: null,
     })
     expect(res.headers.get('ETag')).toBe('"v1"')
     expect(await storedTask(task.id)).toMatchObject({

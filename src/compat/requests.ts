@@ -57,6 +57,10 @@ export const createBody = z.object({ ...changes, title: taskInput.shape.title })
     priority: body.priority ?? 'medium',
     dueAt: body.due_date ?? null,
     tags: body.tags ?? [],
+    // The FastAPI contract has no recurrence or reminders: the main API's defaults.
+    recurrence: null,
+    timeZone: 'UTC',
+    remindAt: null,
   }),
 )
 
@@ -147,6 +151,8 @@ export const listParams = z
         dueBefore: undefined,
         dueAfter: undefined,
         overdue: undefined,
+        remindBefore: undefined,
+        remindAfter: undefined,
       },
     }
   })

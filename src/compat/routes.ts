@@ -8,7 +8,7 @@ import { type Context, Hono, type MiddlewareHandler } from 'hono'
 import { createMiddleware } from 'hono/factory'
 import type { AppEnv } from '../env'
 import { limits } from '../limits'
-import { methodNotAllowed, notFound, quotaExceeded } from '../problem'
+import { methodNotAllowed, notFound, quotaExceeded, unprocessable } from '../problem'
 import { rateLimit } from '../ratelimit'
 import { d1Session } from '../session'
 import { listTasks, listTasksWithTotal } from '../tasks/list-repo'
@@ -16,6 +16,7 @@ import type { Task } from '../tasks/model'
 import { etagOf } from '../tasks/preconditions'
 import * as repo from '../tasks/repo'
 import { limitBody } from '../tasks/routes'
+import { toggleTask, type WriteResult, writeTask } from '../tasks/write-repo'
 import { listFormat } from './list-format'
 import { createBody, listParams, toggleBody, updateBody } from './requests'
 import { toApiTask } from './task'
@@ -26,6 +27,20 @@ const now = () => new Date().toISOString()
 const found = (task: Task | null): Task => {
   if (task === null) throw notFound('No task has this id.')
   return task
+}
+
+/**
+ * The task a write left, as the main API's PUT and PATCH decide it (src/tasks/write-repo.ts):
+ * completing a recurring task creates its successor, which counts against the quota.
+ */
+function written(result: WriteResult, quota: number): Task {
+  if (result.outcome === 'over-quota') throw quotaExceeded(quota)
+  if (result.outcome === 'needs-due-date') {
+    throw unprocessable('Invalid request body. due_date: cannot be cleared while the task recurs.', [
+      { pointer: '#/due_date', detail: 'cannot be cleared while the task recurs' },
+    ])
+  }
+  return found(result.outcome === 'written' ? result.task : null)
 }
 
 const withEtag = (c: Context<AppEnv>, task: Task, status: 200 | 201 = 200) =>
@@ -51,11 +66,16 @@ function tasksApi(owner: MiddlewareHandler<AppEnv>) {
     const { number } = c.req.valid('param')
     const { completed } = c.req.valid('json')
     const { db, user } = c.var
-    const task =
-      completed === undefined
-        ? await repo.toggleTask(db, user.id, { number }, now())
-        : await repo.updateTask(db, user.id, { number }, { completed }, now())
-    return withEtag(c, found(task))
+    const { taskQuota } = limits(c.env)
+    return withEtag(
+      c,
+      written(
+        completed === undefined
+          ? await toggleTask(db, user.id, { number }, now(), taskQuota)
+          : await writeTask(db, user.id, { number }, { completed }, now(), {}, taskQuota),
+        taskQuota,
+      ),
+    )
   }
   return (
     new Hono<AppEnv>()
@@ -98,11 +118,9 @@ function tasksApi(owner: MiddlewareHandler<AppEnv>) {
           const ref = c.req.valid('param')
           const patch = c.req.valid('json')
           // Nothing to change is not a write: the task is answered as it is, at the same version.
-          const task =
-            Object.keys(patch).length === 0
-              ? await repo.getTask(db, user.id, ref)
-              : await repo.updateTask(db, user.id, ref, patch, now())
-          return withEtag(c, found(task))
+          if (Object.keys(patch).length === 0) return withEtag(c, found(await repo.getTask(db, user.id, ref)))
+          const { taskQuota } = limits(c.env)
+          return withEtag(c, written(await writeTask(db, user.id, ref, patch, now(), {}, taskQuota), taskQuota))
         },
       )
 
