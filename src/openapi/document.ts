@@ -249,7 +249,14 @@ export function buildDocument(routes: readonly RouterRoute[]): OpenApiDocument {
         },
       },
     },
-    tags: [{ name: 'Tasks' }, { name: 'Account' }, { name: 'Push' }, { name: 'Service' }, { name: 'Documentation' }, COMPAT_TAG_INFO],
+    tags: [
+      { name: 'Tasks' },
+      { name: 'Account' },
+      { name: 'Push' },
+      { name: 'Service' },
+      { name: 'Documentation' },
+      COMPAT_TAG_INFO,
+    ],
     'x-problem-types': Object.entries(PROBLEM_TYPES).map(([slug, { status, title, description }]) => ({
       type: `/problems/${slug}`,
       status,
