@@ -36,8 +36,24 @@ const LIMITS = {
   AUTH_FAILURES_PER_MINUTE: { field: 'authFailuresPerMinute', default: 60, max: 1_000_000 },
 } as const satisfies Record<string, { field: keyof Limits; default: number; max: number }>
 
+/**
+ * OAuth 2.1 access tokens (RFC 9068) from Better Auth's OAuth provider. Resources are always taken
+ * from configuration, never from the request's Host.
+ */
+export interface OAuthConfig {
+  /** MCP_RESOURCE_URL: this worker's /mcp URL. Unset, /mcp is off. */
+  mcpResource: string | undefined
+  /** Where RFC 9728 metadata for the MCP resource is served; a 401 from /mcp points here. */
+  mcpMetadataUrl: string | undefined
+  /** API_RESOURCE_URL: the REST API also takes access tokens whose `aud` contains it. */
+  apiResource: string | undefined
+  /** OAUTH_ISSUER, or Better Auth's default `<BETTER_AUTH_URL>/api/auth`: access tokens' `iss`. */
+  issuer: string | undefined
+}
+
 export interface Config {
   auth: AuthConfig | { error: string }
+  oauth: OAuthConfig | { error: string }
   limits: Limits | { error: string }
   /** Exact origins allowed by CORS, or '*' for any. */
   corsOrigins: ReadonlySet<string> | '*'
@@ -48,11 +64,21 @@ const cache = new WeakMap<object, Config>()
 export function getConfig(env: Env): Config {
   let config = cache.get(env)
   if (!config) {
-    config = { auth: readAuth(env), limits: readLimits(env), corsOrigins: readOrigins(env.CORS_ORIGINS) }
-    for (const part of [config.auth, config.limits]) {
+    config = {
+      auth: readAuth(env),
+      oauth: readOAuth(env),
+      limits: readLimits(env),
+      corsOrigins: readOrigins(env.CORS_ORIGINS),
+    }
+    for (const part of [config.auth, config.oauth, config.limits]) {
       // Once per isolate and configuration, not once per request.
       if ('error' in part)
         console.error(JSON.stringify({ level: 'error', message: 'server misconfigured', reason: part.error }))
+    }
+    if (!('error' in config.oauth) && config.oauth.mcpResource === undefined) {
+      console.info(
+        JSON.stringify({ level: 'info', message: 'the MCP endpoint /mcp is off: MCP_RESOURCE_URL is not set' }),
+      )
     }
     cache.set(env, config)
   }
@@ -95,6 +121,32 @@ function readAuth(env: Raw<Env>): Config['auth'] {
     return { error: `JWT_CLOCK_SKEW_SECONDS must be a whole number from 0 to ${MAX_CLOCK_SKEW_SECONDS}` }
   }
   return { secret, jwksUrl, issuer, audience, clockSkewSeconds }
+}
+
+function readOAuth(env: Raw<Env>): Config['oauth'] {
+  const baseUrl = env.BETTER_AUTH_URL?.trim().replace(/\/+$/, '') || undefined
+  const mcpResource = env.MCP_RESOURCE_URL?.trim() || undefined
+  const apiResource = env.API_RESOURCE_URL?.trim() || undefined
+  // Better Auth's OAuth provider names itself by its API's base path, not by the site's URL.
+  const issuer = env.OAUTH_ISSUER?.trim() || (baseUrl && `${baseUrl}/api/auth`)
+  for (const [name, value] of [
+    ['MCP_RESOURCE_URL', mcpResource],
+    ['API_RESOURCE_URL', apiResource],
+    ['OAUTH_ISSUER', issuer],
+  ] as const) {
+    // A resource is compared exactly (RFC 8707): no fragment, no query.
+    if (value !== undefined && (!isTrustedUrl(value) || /[?#]/.test(value))) {
+      return { error: `${name} must be an https:// URL without query or fragment (http:// only for localhost)` }
+    }
+  }
+  if ((mcpResource || apiResource) && env.JWKS_URL?.trim() && !baseUrl && issuer === undefined) {
+    return { error: 'access tokens need an issuer to check: set OAUTH_ISSUER (or BETTER_AUTH_URL)' }
+  }
+  if (mcpResource !== undefined && new URL(mcpResource).pathname !== '/mcp') {
+    return { error: "MCP_RESOURCE_URL must be this worker's /mcp URL, e.g. https://tasks.example.com/mcp" }
+  }
+  const mcpMetadataUrl = mcpResource && `${new URL(mcpResource).origin}/.well-known/oauth-protected-resource/mcp`
+  return { mcpResource, mcpMetadataUrl, apiResource, issuer }
 }
 
 /** The limits in force; a misconfiguration is a 500 (fail closed), never a silent default. */

@@ -12,9 +12,9 @@
  * (RATE_LIMIT_PER_MINUTE, AUTH_FAILURES_PER_MINUTE): per environment, and raised for a local load
  * test with `--var`, without editing code or the binding.
  */
-import type { Context } from 'hono'
+import type { Context, MiddlewareHandler } from 'hono'
 import { createMiddleware } from 'hono/factory'
-import { requireUser } from './auth'
+import { requireCaller, requireMethodScope } from './auth'
 import { limits } from './config'
 import type { AppEnv } from './env'
 import { timeAuth } from './observability'
@@ -27,25 +27,31 @@ export const RATE_LIMIT_PERIOD_SECONDS = 60
 
 const noop = async () => {}
 
-const guardMiddleware = createMiddleware<AppEnv>(async (c, next) => {
-  const { userRequestsPerMinute, authFailuresPerMinute } = limits(c.env)
-  try {
-    await timeAuth(c.var.timing, () => requireUser(c, noop))
-  } catch (error) {
-    if (error instanceof Problem && error.status === 401) {
-      if (!(await allowed(c, `ip:${clientNetwork(c.req.header('CF-Connecting-IP'))}`, authFailuresPerMinute))) {
-        throw tooManyRequests(RATE_LIMIT_PERIOD_SECONDS)
+/**
+ * The limits around `authenticate` (src/auth.ts), then `authorize` on the caller it set: a request
+ * refused for its scope has counted against its user like any other.
+ */
+export const guardWith = (authenticate: MiddlewareHandler<AppEnv>, authorize: (c: Context<AppEnv>) => void = noop) =>
+  createMiddleware<AppEnv>(async (c, next) => {
+    const { userRequestsPerMinute, authFailuresPerMinute } = limits(c.env)
+    try {
+      await timeAuth(c.var.timing, () => authenticate(c, noop))
+    } catch (error) {
+      if (error instanceof Problem && error.status === 401) {
+        if (!(await allowed(c, `ip:${clientNetwork(c.req.header('CF-Connecting-IP'))}`, authFailuresPerMinute))) {
+          throw tooManyRequests(RATE_LIMIT_PERIOD_SECONDS)
+        }
       }
+      throw error
     }
-    throw error
-  }
-  if (!(await allowed(c, `user:${c.var.user.id}`, userRequestsPerMinute))) {
-    throw tooManyRequests(RATE_LIMIT_PERIOD_SECONDS)
-  }
-  await next()
-})
+    if (!(await allowed(c, `user:${c.var.user.id}`, userRequestsPerMinute))) {
+      throw tooManyRequests(RATE_LIMIT_PERIOD_SECONDS)
+    }
+    authorize(c)
+    await next()
+  })
 
-export const guard = annotate(guardMiddleware, {
+export const guard = annotate(guardWith(requireCaller, requireMethodScope), {
   authenticates: true,
   problems: ['unauthorized', 'rate-limited', 'server-misconfigured', 'service-unavailable'],
 })

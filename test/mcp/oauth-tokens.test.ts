@@ -30,7 +30,11 @@ describe("Better Auth's OAuth access tokens", () => {
 
   it('differ from the session JWT, which has no typ at+jwt, no scope, and iss and aud the base URL', () => {
     expect(decodeJwtPart(oauth.alice.sessionJwt, 0).typ).not.toBe('at+jwt')
-    expect(decodeJwtPart(oauth.alice.sessionJwt, 1)).toMatchObject({ sub: oauth.alice.id, iss: oauth.url, aud: oauth.url })
+    expect(decodeJwtPart(oauth.alice.sessionJwt, 1)).toMatchObject({
+      sub: oauth.alice.id,
+      iss: oauth.url,
+      aud: oauth.url,
+    })
     expect(decodeJwtPart(oauth.alice.sessionJwt, 1)).not.toHaveProperty('scope')
   })
 })
