@@ -82,7 +82,7 @@ export const mcpRoutes = new Hono<AppEnv>()
           }),
         ),
     })
-    return handler.fetch(c.req.raw, {
+    const response = await handler.fetch(c.req.raw, {
       parsedBody,
       authInfo: {
         // The token itself stays in src/auth.ts; the tools need only what it grants.
@@ -93,4 +93,6 @@ export const mcpRoutes = new Hono<AppEnv>()
         resourceMetadataUrl: oauth.mcpMetadataUrl,
       },
     })
+    // Through hono, so the headers the app sets on every response (request id, no-store, CORS) are kept.
+    return c.newResponse(response.body, response)
   })
