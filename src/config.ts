@@ -64,9 +64,10 @@ const cache = new WeakMap<object, Config>()
 export function getConfig(env: Env): Config {
   let config = cache.get(env)
   if (!config) {
+    const auth = readAuth(env)
     config = {
-      auth: readAuth(env),
-      oauth: readOAuth(env),
+      auth,
+      oauth: readOAuth(env, auth),
       limits: readLimits(env),
       corsOrigins: readOrigins(env.CORS_ORIGINS),
     }
@@ -123,23 +124,25 @@ function readAuth(env: Raw<Env>): Config['auth'] {
   return { secret, jwksUrl, issuer, audience, clockSkewSeconds }
 }
 
-function readOAuth(env: Raw<Env>): Config['oauth'] {
-  const baseUrl = env.BETTER_AUTH_URL?.trim().replace(/\/+$/, '') || undefined
+function readOAuth(env: Raw<Env>, auth: Config['auth']): Config['oauth'] {
   const mcpResource = env.MCP_RESOURCE_URL?.trim() || undefined
   const apiResource = env.API_RESOURCE_URL?.trim() || undefined
-  // Better Auth's OAuth provider names itself by its API's base path, not by the site's URL.
-  const issuer = env.OAUTH_ISSUER?.trim() || (baseUrl && `${baseUrl}/api/auth`)
+  const explicitIssuer = env.OAUTH_ISSUER?.trim() || undefined
   for (const [name, value] of [
     ['MCP_RESOURCE_URL', mcpResource],
     ['API_RESOURCE_URL', apiResource],
-    ['OAUTH_ISSUER', issuer],
+    ['OAUTH_ISSUER', explicitIssuer],
   ] as const) {
     // A resource is compared exactly (RFC 8707): no fragment, no query.
     if (value !== undefined && (!isTrustedUrl(value) || /[?#]/.test(value))) {
       return { error: `${name} must be an https:// URL without query or fragment (http:// only for localhost)` }
     }
   }
-  if ((mcpResource || apiResource) && env.JWKS_URL?.trim() && !baseUrl && issuer === undefined) {
+  // What is wrong with BETTER_AUTH_URL or JWKS_URL is reported once, as the auth configuration's error.
+  const baseUrl = 'error' in auth ? undefined : env.BETTER_AUTH_URL?.trim().replace(/\/+$/, '') || undefined
+  // Better Auth's OAuth provider names itself by its API's base path, not by the site's URL.
+  const issuer = explicitIssuer ?? (baseUrl && `${baseUrl}/api/auth`)
+  if (!('error' in auth) && auth.jwksUrl !== undefined && (mcpResource || apiResource) && issuer === undefined) {
     return { error: 'access tokens need an issuer to check: set OAUTH_ISSUER (or BETTER_AUTH_URL)' }
   }
   if (mcpResource !== undefined && new URL(mcpResource).pathname !== '/mcp') {

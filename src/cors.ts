@@ -18,8 +18,19 @@ const ALLOW_HEADERS = [
   'If-None-Match',
   'Idempotency-Key',
   BOOKMARK_HEADER,
+  // MCP clients in a browser (src/mcp/).
+  'MCP-Protocol-Version',
 ].join(',')
-const EXPOSE_HEADERS = ['ETag', 'Location', 'Retry-After', 'X-Request-Id', REPLAYED_HEADER, BOOKMARK_HEADER].join(',')
+const EXPOSE_HEADERS = [
+  'ETag',
+  'Location',
+  'Retry-After',
+  'X-Request-Id',
+  REPLAYED_HEADER,
+  BOOKMARK_HEADER,
+  // Where an MCP client finds the authorization server (RFC 9728 §5.1).
+  'WWW-Authenticate',
+].join(',')
 const MAX_AGE_SECONDS = '600'
 
 // Before authentication, so that preflights (which never carry a token) succeed.

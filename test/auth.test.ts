@@ -381,8 +381,17 @@ describe('configuration fails closed', () => {
 })
 
 describe('protection by design', () => {
-  // Public on purpose: the health check and the API's documentation, which hold no user data.
-  const PUBLIC = new Set(['/health', '/openapi.json', '/docs', '/docs/app.js', '/docs/app.css'])
+  // Public on purpose: the health check, the API's documentation and the MCP resource's OAuth
+  // metadata (RFC 9728), which hold no user data.
+  const PUBLIC = new Set([
+    '/health',
+    '/openapi.json',
+    '/docs',
+    '/docs/app.js',
+    '/docs/app.css',
+    '/.well-known/oauth-protected-resource',
+    '/.well-known/oauth-protected-resource/mcp',
+  ])
 
   it('requires a token on every route except /health and the documentation', async () => {
     const routes = app.routes.filter((r) => !PUBLIC.has(r.path) && r.path !== '/*')

@@ -3,7 +3,7 @@
  * before authentication), never a 5xx, and never a stored task. And /mcp is off until configured.
  */
 import { env } from 'cloudflare:workers'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { expectProblem, newUserId, request } from '../helpers'
 import { addTaskCall, METADATA_URL, mcpToken, RPC_HEADERS, rpc, rpcMessage, taskCount } from './client'
 
@@ -174,12 +174,50 @@ describe('authentication before anything else', () => {
   })
 })
 
+describe('browser-based MCP clients', () => {
+  it('may send MCP-Protocol-Version from a listed origin and read the WWW-Authenticate of a 401', async () => {
+    const origin = 'https://app.example.com'
+    const preflight = await request('/mcp', {
+      method: 'OPTIONS',
+      headers: {
+        Origin: origin,
+        'Access-Control-Request-Method': 'POST',
+        'Access-Control-Request-Headers': 'mcp-protocol-version',
+      },
+    })
+    expect(preflight.headers.get('Access-Control-Allow-Headers')?.toLowerCase().split(',')).toContain(
+      'mcp-protocol-version',
+    )
+    const refused = await rpc(undefined, addTaskCall(1, { title: 'x' }), { Origin: origin })
+    expect(refused.headers.get('Access-Control-Allow-Origin')).toBe(origin)
+    expect(refused.headers.get('Access-Control-Expose-Headers')?.split(',')).toContain('WWW-Authenticate')
+  })
+
+  it('may read the resource metadata from any origin', async () => {
+    const res = await request('/.well-known/oauth-protected-resource/mcp', {
+      headers: { Origin: 'https://inspector.example' },
+    })
+    expect(res.headers.get('Access-Control-Allow-Origin')).toBe('*')
+    expect(res.headers.get('Cache-Control')).toBe('public, max-age=300')
+  })
+})
+
 describe('configuration', () => {
   it('keeps /mcp and its metadata off (404) until MCP_RESOURCE_URL is set', async () => {
     const off = { MCP_RESOURCE_URL: '' }
     const { token } = await signedIn()
     await expectProblem(await rpc(token, addTaskCall(1, { title: 'x' }), {}, off), 404)
     await expectProblem(await request('/.well-known/oauth-protected-resource/mcp', { env: off }), 404)
+  })
+
+  it('says once, in the configuration check, that /mcp is off', async () => {
+    const logged = vi.spyOn(console, 'info').mockImplementation(() => {})
+    const off = { MCP_RESOURCE_URL: '' }
+    await request('/health', { env: off })
+    await request('/mcp', { method: 'POST', env: off })
+    const lines = logged.mock.calls.map(([line]) => JSON.parse(String(line)) as { message: string })
+    expect(lines.filter((line) => /MCP_RESOURCE_URL is not set/.test(line.message))).toHaveLength(1)
+    logged.mockRestore()
   })
 
   it('fails closed (500) with a resource URL that is not https or not this /mcp', async () => {

@@ -5,7 +5,9 @@
  */
 import { describe, expect, it } from 'vitest'
 import { newUserId, request, storedTask, tokenFor } from '../helpers'
-import { call, mcpClient, mcpToken, taskCount, toolError } from './client'
+import { env } from 'cloudflare:workers'
+import { countingDb } from '../helpers'
+import { call, mcpClient, mcpToken, rpc, rpcMessage, taskCount, toolError } from './client'
 
 async function user(scope?: string) {
   const id = newUserId()
@@ -321,5 +323,32 @@ describe('MCP and the REST API share one store', () => {
     await call(client, 'add_task', { title: 'two' })
     await expect(call(client, 'add_task', { title: 'three' })).rejects.toThrow(/429/)
     expect(await taskCount(id)).toBe(2)
+  })
+})
+
+describe('D1 round trips per MCP request', () => {
+  it('is one for every tool call that succeeds, as for the REST endpoint it mirrors, and none for the rest', async () => {
+    const { token, client } = await user()
+    const { task_id } = (await call(client, 'add_task', { title: 'Counted' })).structuredContent!
+    const cases: [string, Record<string, unknown> | undefined, number][] = [
+      ['initialize', { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 't', version: '1' } }, 0],
+      ['tools/list', undefined, 0],
+      ['add_task', { title: 'new' }, 1],
+      ['list_tasks', { status: 'pending', query: 'new', tag: ['a'], sort: '-dueAt' }, 1],
+      ['complete_task', { task_id }, 1],
+      ['update_task', { task_id, title: 'renamed' }, 1],
+      ['delete_task', { task_id }, 1],
+    ]
+    for (const [name, args, roundTrips] of cases) {
+      const { db, counter } = countingDb(env.DB)
+      const body =
+        name.includes('/') || name === 'initialize'
+          ? { jsonrpc: '2.0', id: 1, method: name, ...(args && { params: args }) }
+          : { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name, arguments: args } }
+      const res = await rpc(token, body, {}, { DB: db })
+      const message = await rpcMessage(res)
+      expect(message.result?.isError, `${name}: ${JSON.stringify(message)}`).toBeFalsy()
+      expect(counter.roundTrips, `${name}: ${counter.statements.join(' | ')}`).toBe(roundTrips)
+    }
   })
 })
