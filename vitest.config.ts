@@ -2,14 +2,21 @@ import path from 'node:path'
 import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-plugin'
 import { defineConfig } from 'vitest/config'
 
+type RateLimits = Record<string, { namespace_id: string; simple: { limit: number; period: 60 } }>
+
+const RATE_LIMIT_TESTS = 'test/ratelimit.test.ts'
+
 export default defineConfig(async () => {
   // The same migrations `wrangler d1 migrations apply` runs: tests never get a schema of their own.
   const migrations = await readD1Migrations(path.join(import.meta.dirname, 'migrations'))
-  return {
+
+  /** A workerd project over wrangler.toml; `ratelimits` adds or replaces rate-limit bindings by name. */
+  const workers = (name: string, include: string[], exclude: string[], ratelimits: RateLimits) => ({
     plugins: [
       cloudflareTest({
         wrangler: { configPath: './wrangler.toml' },
         miniflare: {
+          ratelimits,
           // Every setting is fixed here, so that a developer's .dev.vars cannot change what tests see.
           bindings: {
             TEST_MIGRATIONS: migrations,
@@ -24,21 +31,40 @@ export default defineConfig(async () => {
             API_RESOURCE_URL: '',
             OAUTH_ISSUER: '',
             CORS_ORIGINS: 'http://localhost:3000, https://app.example.com',
-            // The suites send thousands of requests (and deliberate 401s) a minute; the rate-limit
-            // tests lower these per request. The quota stays at its production default.
-            RATE_LIMIT_PER_MINUTE: '1000000',
-            AUTH_FAILURES_PER_MINUTE: '1000000',
+            // The quota stays at its production default.
             TASK_QUOTA: '10000',
           },
         },
       }),
     ],
     test: {
+      name,
+      include,
+      exclude,
+      setupFiles: ['./test/apply-migrations.ts'],
+    },
+  })
+
+  const unlimited = { limit: 1_000_000, period: 60 } as const
+  return {
+    test: {
       // The worker logs one line per request; show console output only for failing tests.
       silent: 'passed-only' as const,
       // Real Better Auth servers, in Node, for the interoperability tests.
       globalSetup: ['./test/better-auth/global-setup.ts'],
-      setupFiles: ['./test/apply-migrations.ts', './test/figures.ts'],
+      projects: [
+        // The suites send thousands of requests (and deliberate 401s) a minute: the limits are lifted.
+        workers('workers', ['test/**/*.test.ts'], [RATE_LIMIT_TESTS], {
+          USER_RATE_LIMITER: { namespace_id: '1001', simple: unlimited },
+          AUTH_FAILURE_RATE_LIMITER: { namespace_id: '1002', simple: unlimited },
+        }),
+        // The shipped limits, exactly as wrangler.toml declares them, plus small test-only limiters
+        // that the behaviour tests swap in so that each needs a handful of requests.
+        workers('ratelimit', [RATE_LIMIT_TESTS], [], {
+          TEST_FIVE_PER_MINUTE: { namespace_id: '9005', simple: { limit: 5, period: 60 } },
+          TEST_THREE_PER_MINUTE: { namespace_id: '9003', simple: { limit: 3, period: 60 } },
+        }),
+      ],
     },
   }
 })

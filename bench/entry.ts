@@ -52,7 +52,12 @@ function stubbed(env: Env, withStubD1: boolean): Env {
   const cache = withStubD1 ? stubEnvs.d1 : stubEnvs.limiter
   let stubbedEnv = cache.get(env)
   if (!stubbedEnv) {
-    stubbedEnv = { ...env, RATE_LIMITER: stubLimiter, ...(withStubD1 && { DB: stubD1 }) }
+    stubbedEnv = {
+      ...env,
+      USER_RATE_LIMITER: stubLimiter,
+      AUTH_FAILURE_RATE_LIMITER: stubLimiter,
+      ...(withStubD1 && { DB: stubD1 }),
+    }
     cache.set(env, stubbedEnv)
   }
   return stubbedEnv
@@ -69,7 +74,7 @@ export default {
     }
     // The floor plus one call to the simulated rate limiter: what Miniflare's limiter costs.
     if (request.url.endsWith(LIMITER_NOOP_PATH)) {
-      await env.RATE_LIMITER.limit({ key: 'bench' })
+      await env.USER_RATE_LIMITER.limit({ key: 'bench' })
       return new Response(null, { status: 204 })
     }
     return worker.fetch(request, stubbed(env, request.headers.has(STUB_D1_HEADER)), ctx)

@@ -61,11 +61,17 @@ export function writeEnvFile(file, vars) {
 /**
  * Resolves once the worker answers, with its base URL; rejects (after stopping everything) when
  * it does not within `timeoutMs`. `stop()` is Ctrl-C for the whole process group, then SIGKILL
- * for whatever is still there after `graceMs`.
+ * for whatever is still there after `graceMs`. `extraArgs` go to `npm run dev` (e.g. `--test-scheduled`).
  */
-export async function startDevServer({ persistTo, envFile, timeoutMs = 60_000, graceMs = 5_000 }) {
+export async function startDevServer({
+  persistTo,
+  envFile,
+  extraArgs = /** @type {string[]} */ ([]),
+  timeoutMs = 60_000,
+  graceMs = 5_000,
+}) {
   const args = ['--ip', '127.0.0.1', '--port', '0', '--inspector-port', '0', '--persist-to', persistTo]
-  args.push('--env-file', envFile, '--show-interactive-dev-session=false')
+  args.push('--env-file', envFile, '--show-interactive-dev-session=false', ...extraArgs)
   // A group of its own, so that stop() reaches wrangler, esbuild and both workerd processes.
   const child = spawn(process.execPath, [path.join(root, 'scripts/dev.mjs'), ...args], {
     cwd: root,

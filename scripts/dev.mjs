@@ -1,30 +1,117 @@
-// `npm run dev`: .dev.vars (created if missing), local D1 migrated, then `wrangler dev` (port 8787
-// from wrangler.toml).
-// Extra arguments go to `wrangler dev`, e.g. `npm run dev -- --port 9000`. A `--persist-to <dir>`
+// `npm run dev`: .dev.vars (created if missing), local D1 migrated, then `wrangler dev` behind a
+// front door on localhost:8787 (or `--ip`, `--port`).
+// Extra arguments go to `wrangler dev`, e.g. `npm run dev -- --env loadtest`. A `--persist-to <dir>`
 // among them goes to the migrations too, so that the database wrangler dev opens has the schema.
+//
+// wrangler dev serves Miniflare's /cdn-cgi/ endpoints on the worker's own port, unauthenticated and
+// to any web page: the Local Explorer (SQL over every user's data; off with X_LOCAL_EXPLORER=false)
+// and the scheduled trigger (no switch in wrangler 4.156), which runs the purges. So wrangler dev
+// listens on a private port and this script forwards everything but /cdn-cgi/ to it. With
+// `--test-scheduled`, /__scheduled and /cdn-cgi/local/scheduled are forwarded too (docs/dev-server.md).
 import { spawn, spawnSync } from 'node:child_process'
+import http from 'node:http'
+import { createInterface } from 'node:readline'
 import { parseArgs } from 'node:util'
+import { copyDocsUi } from './copy-docs-ui.mjs'
 import { ensureDevVars, root } from './dev-vars.mjs'
 
 const wrangler = `${root}node_modules/wrangler/bin/wrangler.js`
-// The API never reads request.cf; without this, every start tries to download it from Cloudflare.
-const env = { CLOUDFLARE_CF_FETCH_ENABLED: 'false', ...process.env }
+const env = {
+  // The API never reads request.cf; without this, every start tries to download it from Cloudflare.
+  CLOUDFLARE_CF_FETCH_ENABLED: 'false',
+  ...process.env,
+  // Not overridable: the explorer answers any local process, or any web page, with every user's rows.
+  X_LOCAL_EXPLORER: 'false',
+}
 const run = (args) => spawnSync(process.execPath, [wrangler, ...args], { cwd: root, env, stdio: 'inherit' })
 
 ensureDevVars()
+// The /docs page's static assets; wrangler dev refuses to start without the directory.
+copyDocsUi()
 
-const devArgs = process.argv.slice(2)
-const { values } = parseArgs({ args: devArgs, strict: false, options: { 'persist-to': { type: 'string' } } })
-const persistTo = typeof values['persist-to'] === 'string' ? ['--persist-to', values['persist-to']] : []
+const options = {
+  'persist-to': { type: 'string' },
+  env: { type: 'string' },
+  ip: { type: 'string' },
+  port: { type: 'string' },
+  'test-scheduled': { type: 'boolean' },
+}
+const args = process.argv.slice(2)
+const { values, tokens } = parseArgs({ args, strict: false, tokens: true, options })
+// The migrations go to the database wrangler dev opens: the same state directory and environment.
+const migrateArgs = [
+  ...(typeof values['persist-to'] === 'string' ? ['--persist-to', values['persist-to']] : []),
+  ...(typeof values.env === 'string' ? ['--env', values.env] : []),
+]
+const host = typeof values.ip === 'string' ? values.ip : 'localhost'
+const port = Number(typeof values.port === 'string' ? values.port : 8787)
+const testScheduled = values['test-scheduled'] === true
+// Everything but --ip and --port goes to wrangler dev, which listens where only this script connects.
+const taken = new Set()
+for (const t of tokens) {
+  if (t.kind !== 'option' || (t.name !== 'ip' && t.name !== 'port')) continue
+  taken.add(t.index)
+  if (t.inlineValue === false) taken.add(t.index + 1)
+}
+const wranglerArgs = args.filter((_, i) => !taken.has(i))
 
 // The same migrations the tests and production use; local state persists in .wrangler/state.
-const migrate = run(['d1', 'migrations', 'apply', 'DB', '--local', ...persistTo])
+const migrate = run(['d1', 'migrations', 'apply', 'DB', '--local', ...migrateArgs])
 if (migrate.status !== 0) process.exit(migrate.status ?? 1)
 
-const dev = spawn(process.execPath, [wrangler, 'dev', ...devArgs], {
+const dev = spawn(process.execPath, [wrangler, 'dev', ...wranglerArgs, '--ip', '127.0.0.1', '--port', '0'], {
   cwd: root,
   env,
-  stdio: 'inherit',
+  stdio: ['inherit', 'pipe', 'inherit'],
 })
 for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => dev.kill(signal))
 dev.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)))
+
+const SCHEDULED = new Set(['/__scheduled', '/cdn-cgi/local/scheduled'])
+const refused = (path) =>
+  (path.startsWith('/cdn-cgi/') || path === '/__scheduled') && !(testScheduled && SCHEDULED.has(path))
+
+let upstream
+// Node's http module forwards as-is (bodies streamed, headers raw): the proxy is only a path filter.
+const door = http.createServer((req, res) => {
+  // The path is checked and forwarded as the URL parser normalises it (dot segments, backslashes),
+  // so that what is checked is exactly what wrangler dev receives.
+  const href = req.url.startsWith('/') ? `http://door${req.url}` : req.url
+  if (!URL.canParse(href)) {
+    res.writeHead(400, { 'Content-Type': 'text/plain' }).end('Bad request target.\n')
+    return
+  }
+  const url = new URL(href)
+  if (refused(url.pathname)) {
+    res.writeHead(404, { 'Content-Type': 'text/plain' }).end('Not served by npm run dev (docs/dev-server.md).\n')
+    return
+  }
+  const target = { method: req.method, path: `${url.pathname}${url.search}`, headers: req.headers }
+  const forward = http.request(upstream, target, (answer) => {
+    res.writeHead(answer.statusCode, answer.statusMessage, answer.rawHeaders)
+    answer.pipe(res)
+  })
+  forward.on('error', (error) => {
+    if (!res.headersSent) res.writeHead(502, { 'Content-Type': 'text/plain' })
+    res.end(`wrangler dev did not answer: ${error.message}\n`)
+  })
+  req.pipe(forward)
+})
+
+// wrangler's output names its private port; say where the front door is, and how to run the purges.
+createInterface({ input: dev.stdout }).on('line', (line) => {
+  if (line.includes('/cdn-cgi/local/scheduled')) {
+    return console.log('    npm run dev -- --test-scheduled, then curl <url>/__scheduled (docs/dev-server.md)')
+  }
+  const ready = /Ready on (http:\/\/\S+)/.exec(line)
+  if (!ready || upstream) return console.log(line)
+  upstream = new URL(ready[1])
+  door.listen(port, host, () => {
+    const { port: bound } = door.address()
+    console.log(`Ready on http://${host.includes(':') ? `[${host}]` : host}:${bound}`)
+  })
+})
+door.on('error', (error) => {
+  console.error(`npm run dev: cannot listen on ${host}:${port}: ${error.message}`)
+  dev.kill('SIGINT')
+})

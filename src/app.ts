@@ -3,12 +3,12 @@ import { Hono } from 'hono'
 import { requestId } from 'hono/request-id'
 import { cors } from './cors'
 import type { AppEnv } from './env'
-import { guard } from './guard'
 import { resourceMetadata } from './mcp/metadata'
 import { mcpRoutes } from './mcp/routes'
 import { observe } from './observability'
 import { documentation } from './openapi/routes'
 import { methodNotAllowed, onError, onNotFound } from './problem'
+import { rateLimit } from './ratelimit'
 import { taskRoutes } from './tasks/routes'
 import { noQuery } from './tasks/schema'
 import { queryParams } from './validation'
@@ -34,11 +34,11 @@ export const app = new Hono<AppEnv>()
     throw methodNotAllowed(['GET', 'HEAD'])
   })
 
-  .get('/me', guard, queryParams(noQuery), (c) => {
+  .get('/me', rateLimit, queryParams(noQuery), (c) => {
     const { id, email, name } = c.var.user
     return c.json({ sub: id, email, name }, 200)
   })
-  .all('/me', guard, () => {
+  .all('/me', rateLimit, () => {
     throw methodNotAllowed(['GET', 'HEAD'])
   })
 

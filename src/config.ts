@@ -1,7 +1,7 @@
 /**
  * Reads and validates configuration once per `env` object. Anything wrong with authentication
- * settings makes `auth` an error, and anything wrong with the limits makes `limits` one: protected
- * routes then fail closed with 500 and accept nothing.
+ * settings makes `auth` an error, and anything wrong with the quota or the rate-limit bindings makes
+ * `limits` one: protected routes then fail closed with 500 and accept nothing.
  */
 import { serverMisconfigured } from './problem'
 
@@ -20,21 +20,20 @@ export interface AuthConfig {
   clockSkewSeconds: number
 }
 
-/** Abuse limits (src/ratelimit.ts, the create quota); each has a default and a range. */
+/**
+ * Abuse limits: the create quota (src/tasks/routes.ts) and the Workers Rate Limiting bindings behind
+ * src/ratelimit.ts, whose limits live in wrangler.toml.
+ */
 export interface Limits {
   /** Most tasks one user may store (TASK_QUOTA). */
   taskQuota: number
-  /** Requests per minute per user, keyed by the token's `sub` (RATE_LIMIT_PER_MINUTE). */
-  userRequestsPerMinute: number
-  /** Refused (401) requests per minute per client IP (AUTH_FAILURES_PER_MINUTE). */
-  authFailuresPerMinute: number
+  /** Requests per user, keyed by the token's `sub` (USER_RATE_LIMITER). */
+  perUser: RateLimit
+  /** Refused (401) requests per client IP (AUTH_FAILURE_RATE_LIMITER). */
+  perRefusedIp: RateLimit
 }
 
-const LIMITS = {
-  TASK_QUOTA: { field: 'taskQuota', default: 10_000, max: 1_000_000 },
-  RATE_LIMIT_PER_MINUTE: { field: 'userRequestsPerMinute', default: 600, max: 1_000_000 },
-  AUTH_FAILURES_PER_MINUTE: { field: 'authFailuresPerMinute', default: 60, max: 1_000_000 },
-} as const satisfies Record<string, { field: keyof Limits; default: number; max: number }>
+const TASK_QUOTA = { default: 10_000, max: 1_000_000 }
 
 /**
  * OAuth 2.1 access tokens (RFC 9068) from Better Auth's OAuth provider. Resources are always taken
@@ -160,17 +159,17 @@ export function limits(env: Env): Limits {
 }
 
 function readLimits(env: Raw<Env>): Config['limits'] {
-  if (!env.RATE_LIMITER) return { error: 'the RATE_LIMITER binding ([[ratelimits]] in wrangler.toml) is missing' }
-  const limits = {} as Limits
-  for (const [name, spec] of Object.entries(LIMITS)) {
-    const text = (env[name as keyof Env] as string | undefined)?.trim() || String(spec.default)
-    const value = Number(text)
-    if (!/^\d+$/.test(text) || value < 1 || value > spec.max) {
-      return { error: `${name} must be a whole number from 1 to ${spec.max}` }
-    }
-    limits[spec.field] = value
+  const perUser = env.USER_RATE_LIMITER
+  const perRefusedIp = env.AUTH_FAILURE_RATE_LIMITER
+  if (!perUser) return { error: 'the USER_RATE_LIMITER binding ([[ratelimits]] in wrangler.toml) is missing' }
+  if (!perRefusedIp)
+    return { error: 'the AUTH_FAILURE_RATE_LIMITER binding ([[ratelimits]] in wrangler.toml) is missing' }
+  const text = env.TASK_QUOTA?.trim() || String(TASK_QUOTA.default)
+  const taskQuota = Number(text)
+  if (!/^\d+$/.test(text) || taskQuota < 1 || taskQuota > TASK_QUOTA.max) {
+    return { error: `TASK_QUOTA must be a whole number from 1 to ${TASK_QUOTA.max}` }
   }
-  return limits
+  return { taskQuota, perUser, perRefusedIp }
 }
 
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]'])

@@ -38,7 +38,7 @@ describe('design guarantees', () => {
     ).toBe(true)
     for (const path of sqlFiles) {
       const text = sources[`../${path}`]!
-      expect(text, path).not.toMatch(/from '\.\.?\/(auth|guard)'|Authorization|c\.var\.user/)
+      expect(text, path).not.toMatch(/from '\.\.?\/(auth|ratelimit)'|Authorization|c\.var\.user/)
     }
   })
 

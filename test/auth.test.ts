@@ -381,14 +381,11 @@ describe('configuration fails closed', () => {
 })
 
 describe('protection by design', () => {
-  // Public on purpose: the health check, the API's documentation and the MCP resource's OAuth
-  // metadata (RFC 9728), which hold no user data.
+  // Public on purpose: the health check, the API's description and the MCP resource's OAuth
+  // metadata (RFC 9728), which hold no user data (the /docs page is static assets, never this worker).
   const PUBLIC = new Set([
     '/health',
     '/openapi.json',
-    '/docs',
-    '/docs/app.js',
-    '/docs/app.css',
     '/.well-known/oauth-protected-resource',
     '/.well-known/oauth-protected-resource/mcp',
   ])

@@ -78,15 +78,6 @@ function envWith(overrides: Partial<Env>): Env {
   return merged
 }
 
-/** Responses the helpers got in this test file, for scripts/security-figures.mjs (see test/figures.ts). */
-export const tally = { requests: 0, serverErrors: 0 }
-
-function counted(response: Response): Response {
-  tally.requests++
-  if (response.status >= 500) tally.serverErrors++
-  return response
-}
-
 export async function request(path: string, options: RequestOptions = {}): Promise<Response> {
   const headers = new Headers(options.headers)
   if (options.token !== undefined) headers.set('Authorization', `Bearer ${options.token}`)
@@ -102,11 +93,11 @@ export async function request(path: string, options: RequestOptions = {}): Promi
 
 /** A fetch into the worker (for clients that take a fetch function), with bindings replaced by `env`. */
 export async function fetchWorker(url: string | URL, init?: RequestInit, env?: Partial<Env>): Promise<Response> {
-  if (!env) return counted(await exports.default.fetch(url, init))
+  if (!env) return exports.default.fetch(url, init)
   const ctx = createExecutionContext()
   const response = await app.fetch(new Request(url, init), envWith(env), ctx)
   await waitOnExecutionContext(ctx)
-  return counted(response)
+  return response
 }
 
 /** A signed-in user: their id, a valid token, and requests made with it. */

@@ -1,7 +1,8 @@
 import { env } from 'cloudflare:workers'
-import { afterEach, describe, expect, it, vi } from 'vitest'
-import { clientNetwork } from '../src/guard'
-import { expectProblem, request, signIn, storedTask } from './helpers'
+import { afterEach, describe, expect, inject, it, vi } from 'vitest'
+import { clientNetwork } from '../src/ratelimit'
+import { expectProblem, newUserId, request, signIn } from './helpers'
+import { call, mcpClient, mcpToken, taskCount } from './mcp/client'
 
 const PERIOD_MS = 60_000
 
@@ -27,9 +28,13 @@ async function expectRateLimited(res: Response) {
 
 afterEach(() => vi.restoreAllMocks())
 
-describe('per-user rate limit (RATE_LIMIT_PER_MINUTE)', () => {
-  // One object per limit, so the app's per-env configuration cache sees one configuration.
-  const five = { RATE_LIMIT_PER_MINUTE: '5' }
+/*
+ * This file runs in the `ratelimit` project (vitest.config.ts): the bindings have the limits
+ * wrangler.toml ships. The behaviour tests swap in a small test-only limiter (one object per limit,
+ * so the app's per-env configuration cache sees one configuration).
+ */
+describe('per-user rate limit (USER_RATE_LIMITER)', () => {
+  const five = { USER_RATE_LIMITER: env.TEST_FIVE_PER_MINUTE }
 
   it('answers the request past the limit with 429 problem+json and Retry-After, CORS intact', async () => {
     await awayFromWindowEdge()
@@ -65,32 +70,41 @@ describe('per-user rate limit (RATE_LIMIT_PER_MINUTE)', () => {
     expect((await quiet.request('/tasks', { env: five, headers: { 'CF-Connecting-IP': ip } })).status).toBe(200)
   })
 
-  it('takes the 601st request of a minute to reach a 429 with the shipped default of 600', {
+  it('takes the 601st request of a minute to reach a 429 with the limit wrangler.toml ships', {
     timeout: 60_000,
   }, async () => {
     await awayFromWindowEdge()
-    const shipped = { RATE_LIMIT_PER_MINUTE: '600' } // wrangler.toml [vars]
     const user = await signIn()
     let sent = 0
     let status = 0
     while (status !== 429 && sent < 1000) {
-      status = (await user.request('/me', { env: shipped })).status
+      status = (await user.request('/me')).status
       sent++
       if (status !== 429) expect(status).toBe(200)
     }
     expect(sent).toBe(601)
-  })
-
-  it('can be raised for a load test by the variable alone', async () => {
-    await awayFromWindowEdge()
-    const user = await signIn()
-    const raised = { RATE_LIMIT_PER_MINUTE: '50' }
-    for (let i = 0; i < 20; i++) expect((await user.request('/me', { env: raised })).status).toBe(200)
+    await expectRateLimited(await user.request('/me'))
   })
 })
 
-describe('per-IP limit on refused requests (AUTH_FAILURES_PER_MINUTE)', () => {
-  const three = { AUTH_FAILURES_PER_MINUTE: '3' }
+describe('per-IP limit on refused requests (AUTH_FAILURE_RATE_LIMITER)', () => {
+  const three = { AUTH_FAILURE_RATE_LIMITER: env.TEST_THREE_PER_MINUTE }
+
+  it('takes the 61st refused request of a minute from one IP to reach a 429 with the limit wrangler.toml ships', {
+    timeout: 60_000,
+  }, async () => {
+    await awayFromWindowEdge()
+    const ip = randomIp()
+    let sent = 0
+    let status = 0
+    while (status !== 429 && sent < 200) {
+      status = (await request('/me', { token: 'guess', headers: { 'CF-Connecting-IP': ip } })).status
+      sent++
+      if (status !== 429) expect(status).toBe(401)
+    }
+    expect(sent).toBe(61)
+    await expectRateLimited(await request('/tasks', { token: 'guess', headers: { 'CF-Connecting-IP': ip } }))
+  })
 
   it('turns the refused request past the limit into a 429, per client IP', async () => {
     await awayFromWindowEdge()
@@ -163,16 +177,21 @@ describe('clientNetwork', () => {
 describe('the limiter itself', () => {
   it('fails open, and logs, when the binding throws: it is a safety net, not a dependency', async () => {
     const warn = vi.spyOn(console, 'warn').mockImplementation(() => {})
-    const broken = { RATE_LIMITER: { limit: () => Promise.reject(new Error('limiter down')) } }
+    const down = { limit: () => Promise.reject(new Error('limiter down')) }
+    const broken = { USER_RATE_LIMITER: down, AUTH_FAILURE_RATE_LIMITER: down }
     const user = await signIn()
     expect((await user.request('/tasks', { env: broken })).status).toBe(200)
+    expect(JSON.parse(String(warn.mock.calls[0]?.[0]))).toMatchObject({ message: 'rate limiter failed; not limiting' })
+    warn.mockClear()
+    expect((await request('/tasks', { token: 'guess', env: broken })).status).toBe(401)
     expect(JSON.parse(String(warn.mock.calls[0]?.[0]))).toMatchObject({ message: 'rate limiter failed; not limiting' })
   })
 
   it.each([
-    ['a missing binding', { RATE_LIMITER: undefined }, /RATE_LIMITER binding/],
-    ['a limit of 0', { RATE_LIMIT_PER_MINUTE: '0' }, /RATE_LIMIT_PER_MINUTE/],
-    ['a limit that is not a number', { AUTH_FAILURES_PER_MINUTE: 'lots' }, /AUTH_FAILURES_PER_MINUTE/],
+    ['a missing per-user binding', { USER_RATE_LIMITER: undefined }, /USER_RATE_LIMITER binding/],
+    ['a missing per-IP binding', { AUTH_FAILURE_RATE_LIMITER: undefined }, /AUTH_FAILURE_RATE_LIMITER binding/],
+    ['a quota of 0', { TASK_QUOTA: '0' }, /TASK_QUOTA/],
+    ['a quota that is not a number', { TASK_QUOTA: 'lots' }, /TASK_QUOTA/],
     ['a negative quota', { TASK_QUOTA: '-1' }, /TASK_QUOTA/],
   ])('fails closed with 500, and logs why once, with %s', async (_what, overrides, reason) => {
     const error = vi.spyOn(console, 'error').mockImplementation(() => {})
@@ -187,5 +206,35 @@ describe('the limiter itself', () => {
       message: 'server misconfigured',
       reason: expect.stringMatching(reason),
     })
+  })
+})
+
+describe('rate limits for MCP clients and OAuth access tokens', () => {
+  const five = { USER_RATE_LIMITER: env.TEST_FIVE_PER_MINUTE }
+
+  it('counts each MCP request against the per-user limit, and answers the one past it 429', async () => {
+    await awayFromWindowEdge()
+    const id = newUserId()
+    // Connecting is three requests: initialize, notifications/initialized, and the GET for an event stream.
+    const client = await mcpClient(await mcpToken(id), { env: five })
+    await call(client, 'add_task', { title: 'one' })
+    await call(client, 'add_task', { title: 'two' })
+    await expect(call(client, 'add_task', { title: 'three' })).rejects.toThrow(/429/)
+    expect(await taskCount(id)).toBe(2)
+  })
+
+  it('counts a REST request refused for its scope against the per-user limit', async () => {
+    await awayFromWindowEdge()
+    const oauth = inject('oauth')
+    const limited = {
+      USER_RATE_LIMITER: env.TEST_THREE_PER_MINUTE,
+      BETTER_AUTH_SECRET: '',
+      BETTER_AUTH_URL: oauth.url,
+      API_RESOURCE_URL: oauth.resources.api,
+    }
+    const post = () =>
+      request('/tasks', { method: 'POST', token: oauth.bob.apiReadOnly, env: limited, body: { title: 'x' } })
+    for (let i = 0; i < 3; i++) await expectProblem(await post(), 403)
+    await expectRateLimited(await post())
   })
 })

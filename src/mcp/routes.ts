@@ -14,8 +14,8 @@ import { createMiddleware } from 'hono/factory'
 import { requireMcpAccess } from '../auth'
 import { getConfig } from '../config'
 import type { AppEnv } from '../env'
-import { guardWith } from '../guard'
 import { notFound, serverMisconfigured } from '../problem'
+import { rateLimitWith } from '../ratelimit'
 import { d1Session } from '../session'
 import { tasksServer } from './tools'
 
@@ -44,7 +44,7 @@ const limitBody = bodyLimit({
 
 export const mcpRoutes = new Hono<AppEnv>()
   .use(enabled)
-  .use(guardWith(requireMcpAccess))
+  .use(rateLimitWith(requireMcpAccess))
   .use(d1Session)
   .use(limitBody)
   // `all`: the SDK answers each method itself (405 for GET and DELETE), and /mcp is no REST operation.

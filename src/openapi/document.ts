@@ -23,7 +23,15 @@ const INFO = {
     "every task request is scoped to the token's `sub`, and no request can name another user.",
     '',
     '`HEAD` works wherever `GET` does. A known path with a wrong method answers 405 with `Allow`. ',
-    'Every error is `application/problem+json` (RFC 9457); the problem types are listed under `x-problem-types`.',
+    'Every error is `application/problem+json` (RFC 9457) of one of these types, also listed under `x-problem-types`:',
+    '',
+    '| type | status | title | when |',
+    '| --- | --- | --- | --- |',
+    // A table in the description, because viewers (Swagger UI at /docs) render no top-level extensions.
+    ...Object.entries(PROBLEM_TYPES).map(
+      ([slug, { status, title, description }]) =>
+        `| \`/problems/${slug}\` | ${status} | ${title} | ${description.replaceAll('|', '\\|')} |`,
+    ),
   ].join('\n'),
 }
 
@@ -126,9 +134,7 @@ class Builder {
         ...(success.status !== 204 &&
           success.status !== 304 && {
             content: {
-              [success.mediaType ?? 'application/json']: success.schema
-                ? { schema: this.schema(success.schema, 'output') }
-                : {},
+              'application/json': success.schema ? { schema: this.schema(success.schema, 'output') } : {},
             },
           }),
       }

@@ -25,7 +25,6 @@ export const RESPONSE_HEADERS = {
       'The bearer challenge: `Bearer realm="tasks"`, with `error` and `error_description` when a token was refused.',
     schema: { type: 'string' },
   },
-  'Content-Security-Policy': { description: 'The page loads nothing from another origin.', schema: { type: 'string' } },
 } as const satisfies Record<string, { description: string; schema: Record<string, unknown> }>
 
 export type ResponseHeader = keyof typeof RESPONSE_HEADERS

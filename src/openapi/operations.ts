@@ -13,9 +13,8 @@ import { bulkDeleted, changesPage, health, me, openApiDocument, problem, task, t
 export interface SuccessResponse {
   status: 200 | 201 | 204 | 304
   description: string
-  /** JSON unless `mediaType` says otherwise; none for 204. */
+  /** The JSON body; none for 204. */
   schema?: z.ZodType
-  mediaType?: string
   headers?: readonly ResponseHeader[]
 }
 
@@ -135,28 +134,5 @@ export const OPERATIONS: Record<string, OperationSpec> = {
     tag: 'Documentation',
     summary: 'This document',
     success: { status: 200, description: 'The OpenAPI 3.1 document.', schema: openApiDocument },
-  },
-  'GET /docs': {
-    operationId: 'getDocs',
-    tag: 'Documentation',
-    summary: 'The interactive API reference',
-    success: {
-      status: 200,
-      description: 'An HTML page.',
-      mediaType: 'text/html',
-      headers: ['Content-Security-Policy'],
-    },
-  },
-  'GET /docs/app.js': {
-    operationId: 'getDocsScript',
-    tag: 'Documentation',
-    summary: "The reference page's script",
-    success: { status: 200, description: 'JavaScript.', mediaType: 'text/javascript' },
-  },
-  'GET /docs/app.css': {
-    operationId: 'getDocsStyle',
-    tag: 'Documentation',
-    summary: "The reference page's style sheet",
-    success: { status: 200, description: 'CSS.', mediaType: 'text/css' },
   },
 }

@@ -6,7 +6,6 @@ import * as z from 'zod'
 import { limits } from '../config'
 import type { Db } from '../db'
 import type { AppEnv } from '../env'
-import { guard } from '../guard'
 import { annotate } from '../openapi/annotate'
 import { IDEMPOTENCY_HEADER, idempotencyHeaders, REPLAYED_HEADER, requestFingerprint } from '../idempotency/key'
 import {
@@ -18,6 +17,7 @@ import {
   preconditionFailed,
   quotaExceeded,
 } from '../problem'
+import { rateLimit } from '../ratelimit'
 import { d1Session } from '../session'
 import { headerParams, jsonBody, queryParams } from '../validation'
 import { encodeCursor } from './cursor'
@@ -77,7 +77,7 @@ const now = () => new Date().toISOString()
 
 export const taskRoutes = new Hono<AppEnv>()
   // Authentication and rate limits first: nothing below runs, and no body is read, for a refused request.
-  .use(guard)
+  .use(rateLimit)
   .use(d1Session)
   .use(limitBody)
 

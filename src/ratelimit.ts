@@ -1,16 +1,12 @@
 /**
- * What stands in front of every protected route: authentication (src/auth.ts) and the abuse
- * limits on the Workers Rate Limiting binding.
+ * What stands in front of every protected route: authentication (src/auth.ts), then the abuse
+ * limits, each a Workers Rate Limiting binding whose `simple` limit and period in wrangler.toml are
+ * the limit in force (per `[env.*]`, e.g. raised in `[env.loadtest]`; see docs/ratelimits.md).
  *
- * - Requests are limited per user, keyed by the verified token's `sub`.
- * - Refused (401) requests are limited per client IP, so guessing tokens from one address is
- *   throttled. Requests with a valid token never count against their IP, so users behind one NAT
- *   or proxy are never limited by each other.
- *
- * The binding's own limit (RATE_LIMIT_CEILING in wrangler.toml) is only a ceiling. Each request
- * costs ceiling / limit of it (`delta`), so the limits in force are plain variables
- * (RATE_LIMIT_PER_MINUTE, AUTH_FAILURES_PER_MINUTE): per environment, and raised for a local load
- * test with `--var`, without editing code or the binding.
+ * - USER_RATE_LIMITER counts requests per user, keyed by the verified token's `sub`.
+ * - AUTH_FAILURE_RATE_LIMITER counts refused (401) requests per client IP, so guessing tokens from
+ *   one address is throttled. Requests with a valid token never count against their IP, so users
+ *   behind one NAT or proxy are never limited by each other.
  */
 import type { Context, MiddlewareHandler } from 'hono'
 import { createMiddleware } from 'hono/factory'
@@ -21,9 +17,8 @@ import { timeAuth } from './observability'
 import { annotate } from './openapi/annotate'
 import { Problem, tooManyRequests } from './problem'
 
-/** `simple.limit` of the RATE_LIMITER binding in wrangler.toml; `simple.period` is 60. */
-export const RATE_LIMIT_CEILING = 1_000_000
-export const RATE_LIMIT_PERIOD_SECONDS = 60
+/** `simple.period` of both bindings in wrangler.toml: how long a refused client waits. */
+const RATE_LIMIT_PERIOD_SECONDS = 60
 
 const noop = async () => {}
 
@@ -31,37 +26,36 @@ const noop = async () => {}
  * The limits around `authenticate` (src/auth.ts), then `authorize` on the caller it set: a request
  * refused for its scope has counted against its user like any other.
  */
-export const guardWith = (authenticate: MiddlewareHandler<AppEnv>, authorize: (c: Context<AppEnv>) => void = noop) =>
+export const rateLimitWith = (
+  authenticate: MiddlewareHandler<AppEnv>,
+  authorize: (c: Context<AppEnv>) => void = noop,
+) =>
   createMiddleware<AppEnv>(async (c, next) => {
-    const { userRequestsPerMinute, authFailuresPerMinute } = limits(c.env)
+    const { perUser, perRefusedIp } = limits(c.env)
     try {
       await timeAuth(c.var.timing, () => authenticate(c, noop))
     } catch (error) {
       if (error instanceof Problem && error.status === 401) {
-        if (!(await allowed(c, `ip:${clientNetwork(c.req.header('CF-Connecting-IP'))}`, authFailuresPerMinute))) {
+        if (!(await allowed(perRefusedIp, `ip:${clientNetwork(c.req.header('CF-Connecting-IP'))}`))) {
           throw tooManyRequests(RATE_LIMIT_PERIOD_SECONDS)
         }
       }
       throw error
     }
-    if (!(await allowed(c, `user:${c.var.user.id}`, userRequestsPerMinute))) {
-      throw tooManyRequests(RATE_LIMIT_PERIOD_SECONDS)
-    }
+    if (!(await allowed(perUser, `user:${c.var.user.id}`))) throw tooManyRequests(RATE_LIMIT_PERIOD_SECONDS)
     authorize(c)
     await next()
   })
 
-export const guard = annotate(guardWith(requireCaller, requireMethodScope), {
+/** Authenticates the caller (src/auth.ts) and applies the rate limits; mount it on every protected route. */
+export const rateLimit = annotate(rateLimitWith(requireCaller, requireMethodScope), {
   authenticates: true,
   problems: ['unauthorized', 'rate-limited', 'server-misconfigured', 'service-unavailable'],
 })
 
-async function allowed(c: Context<AppEnv>, key: string, perMinute: number): Promise<boolean> {
-  // The call is allowed while the counter is below the ceiling, so ceil() gives exactly
-  // `perMinute` calls whenever perMinute² < the ceiling (every limit up to 999 per minute).
-  const delta = Math.ceil(RATE_LIMIT_CEILING / perMinute)
+async function allowed(limiter: RateLimit, key: string): Promise<boolean> {
   try {
-    return (await c.env.RATE_LIMITER.limit({ key, delta })).success
+    return (await limiter.limit({ key })).success
   } catch (error) {
     // The limiter is a safety net, not a dependency: if it fails, serve rather than refuse everyone.
     console.warn(
