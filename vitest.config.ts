@@ -6,7 +6,10 @@ type RateLimits = Record<string, { namespace_id: string; simple: { limit: number
 
 const RATE_LIMIT_TESTS = 'test/ratelimit.test.ts'
 
-export default defineConfig(async () => {
+// `--mode fast` (npm run test:fast) is the inner loop: everything but the Better Auth interop tests,
+// whose real servers the global set-up starts.
+export default defineConfig(async ({ mode }) => {
+  const fast = mode === 'fast'
   // The same migrations `wrangler d1 migrations apply` runs: tests never get a schema of their own.
   const migrations = await readD1Migrations(path.join(import.meta.dirname, 'migrations'))
 
@@ -51,10 +54,10 @@ export default defineConfig(async () => {
       // The worker logs one line per request; show console output only for failing tests.
       silent: 'passed-only' as const,
       // Real Better Auth servers, in Node, for the interoperability tests.
-      globalSetup: ['./test/better-auth/global-setup.ts'],
+      globalSetup: fast ? [] : ['./test/better-auth/global-setup.ts'],
       projects: [
         // The suites send thousands of requests (and deliberate 401s) a minute: the limits are lifted.
-        workers('workers', ['test/**/*.test.ts'], [RATE_LIMIT_TESTS], {
+        workers('workers', ['test/**/*.test.ts'], [RATE_LIMIT_TESTS, ...(fast ? ['test/better-auth.test.ts'] : [])], {
           USER_RATE_LIMITER: { namespace_id: '1001', simple: unlimited },
           AUTH_FAILURE_RATE_LIMITER: { namespace_id: '1002', simple: unlimited },
         }),

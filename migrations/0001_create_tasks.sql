@@ -1,5 +1,5 @@
 -- The only schema source: `wrangler d1 migrations apply` (dev, deploy) and the test set-up both run it.
--- CHECK constraints mirror src/tasks/schema.ts, so a bug in validation cannot store a bad row.
+-- CHECK constraints mirror src/tasks/model.ts, so a bug in validation cannot store a bad row.
 -- SQLite's length() counts characters (code points), which is also how the API counts them.
 CREATE TABLE tasks (
   id           TEXT    NOT NULL PRIMARY KEY CHECK (length(id) = 36),

@@ -9,8 +9,8 @@ import { observe } from './observability'
 import { documentation } from './openapi/routes'
 import { methodNotAllowed, onError, onNotFound } from './problem'
 import { rateLimit } from './ratelimit'
+import { noQuery } from './tasks/requests'
 import { taskRoutes } from './tasks/routes'
-import { noQuery } from './tasks/schema'
 import { queryParams } from './validation'
 
 // One chain, so that its type (AppType) carries every route's input and output to hono/client.

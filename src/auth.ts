@@ -21,7 +21,7 @@ import { decodeHeader, type VerifyOptions } from 'hono/utils/jwt/jwt'
 import { type AuthConfig, getConfig, type OAuthConfig } from './config'
 import type { AppEnv, Grant, User } from './env'
 import { type AsymmetricAlg, isAsymmetricAlg, KeySetUnavailable, keySetFor } from './jwks'
-import { Problem, serverMisconfigured, serviceUnavailable } from './problem'
+import { Problem, serverMisconfigured, serviceUnavailable, unauthorized as unauthorizedProblem } from './problem'
 
 const REALM = 'tasks'
 /** Far above any real token; refuses header-stuffing before any work is done. */
@@ -37,7 +37,7 @@ function unauthorized(detail: string, error?: ErrorCode): Problem {
   const challenge = error
     ? `Bearer realm="${REALM}", error="${error}", error_description="${detail}"`
     : `Bearer realm="${REALM}"`
-  return new Problem(401, 'unauthorized', 'Unauthorized', detail, undefined, { 'WWW-Authenticate': challenge })
+  return unauthorizedProblem(detail, challenge)
 }
 
 type JwtEnv = { Variables: { jwtPayload: unknown } }
@@ -278,7 +278,7 @@ async function verifyAccessToken(
 /** 403 for a valid token that lacks `scope` (RFC 6750 §3.1), naming the scope to ask for. */
 export function insufficientScope(scope: string, metadataUrl?: string): Problem {
   const metadata = metadataUrl === undefined ? '' : `, resource_metadata="${metadataUrl}"`
-  return new Problem(403, 'forbidden', 'Forbidden', `This token was not granted the ${scope} scope.`, undefined, {
+  return new Problem('forbidden', `This token was not granted the ${scope} scope.`, undefined, {
     'WWW-Authenticate': `Bearer realm="${REALM}", error="insufficient_scope", scope="${scope}"${metadata}`,
   })
 }
@@ -289,7 +289,7 @@ function pointToMetadata(problem: Problem, metadataUrl: string): Problem {
     `realm="${REALM}"`,
     `realm="${REALM}", resource_metadata="${metadataUrl}"`,
   )
-  return new Problem(problem.status, problem.slug, problem.title, problem.detail, problem.errors, {
+  return new Problem(problem.slug, problem.detail, problem.errors, {
     ...problem.headers,
     'WWW-Authenticate': challenge,
   })

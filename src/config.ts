@@ -1,12 +1,11 @@
 /**
  * Reads and validates configuration once per `env` object. Anything wrong with authentication
  * settings makes `auth` an error, and anything wrong with the quota or the rate-limit bindings makes
- * `limits` one: protected routes then fail closed with 500 and accept nothing.
+ * `limits` one; the HTTP layer (src/auth.ts, src/limits.ts) then fails protected routes closed with 500.
  */
-import { serverMisconfigured } from './problem'
 
-export const MIN_SECRET_LENGTH = 32
-export const DEFAULT_CLOCK_SKEW_SECONDS = 60
+const MIN_SECRET_LENGTH = 32
+const DEFAULT_CLOCK_SKEW_SECONDS = 60
 const MAX_CLOCK_SKEW_SECONDS = 300
 
 /** Shared-secret mode (HS256), JWKS mode (asymmetric keys Better Auth publishes), or both. */
@@ -149,13 +148,6 @@ function readOAuth(env: Raw<Env>, auth: Config['auth']): Config['oauth'] {
   }
   const mcpMetadataUrl = mcpResource && `${new URL(mcpResource).origin}/.well-known/oauth-protected-resource/mcp`
   return { mcpResource, mcpMetadataUrl, apiResource, issuer }
-}
-
-/** The limits in force; a misconfiguration is a 500 (fail closed), never a silent default. */
-export function limits(env: Env): Limits {
-  const { limits } = getConfig(env)
-  if ('error' in limits) throw serverMisconfigured('The server is not configured with valid limits.')
-  return limits
 }
 
 function readLimits(env: Raw<Env>): Config['limits'] {

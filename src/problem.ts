@@ -1,6 +1,7 @@
 /**
- * The API's one error shape: RFC 9457 problem details (application/problem+json).
- * Code throws a Problem; `onError` renders it (and maps everything else) in one place.
+ * The API's one error shape: RFC 9457 problem details (application/problem+json), and the one
+ * catalogue of its problem types. Code throws a Problem; `onError` renders it (and maps everything
+ * else) in one place.
  */
 import type { Context, ErrorHandler, NotFoundHandler } from 'hono'
 import { HTTPException } from 'hono/http-exception'
@@ -11,90 +12,165 @@ import type { AppEnv } from './env'
 /** One invalid input: `pointer` (JSON Pointer into the body) or `parameter` (query), per RFC 9457. */
 export type InvalidParam = { pointer: string; detail: string } | { parameter: string; detail: string }
 
-export const RETRY_AFTER_SECONDS = 5
+const RETRY_AFTER_SECONDS = 5
+
+/**
+ * Every problem type the API answers with (`type` is `/problems/<slug>`): its status, its title,
+ * and the description the OpenAPI document shows. A Problem can only be made with one of these slugs.
+ */
+export const PROBLEM_TYPES = {
+  'invalid-request': {
+    status: 400,
+    title: 'Invalid request',
+    description:
+      'Malformed JSON, a body that is not an object, an invalid, unknown or server-set field, a bad query parameter or header. `errors` lists every problem, each with a JSON `pointer` into the body or the `parameter` (query parameter or header) it concerns.',
+  },
+  unauthorized: {
+    status: 401,
+    title: 'Unauthorized',
+    description:
+      'No bearer token, or one that is malformed, invalid, expired or not for this API. `WWW-Authenticate` says which.',
+  },
+  forbidden: {
+    status: 403,
+    title: 'Forbidden',
+    description:
+      'The task exists but belongs to another user (nothing of it is returned), or an OAuth access token lacks the scope the request needs (`WWW-Authenticate` names it).',
+  },
+  'not-found': {
+    status: 404,
+    title: 'Not found',
+    description: 'No task has this id (or the id is malformed), or there is no such route.',
+  },
+  'method-not-allowed': {
+    status: 405,
+    title: 'Method not allowed',
+    description: 'The route exists, but not for this method; `Allow` lists the methods it has.',
+  },
+  'sync-token-expired': {
+    status: 410,
+    title: 'Sync token expired',
+    description:
+      'Deletions since this sync token are no longer recorded (tombstones are kept 30 days). Resync: fetch `/tasks/changes` without `since`.',
+  },
+  'precondition-failed': {
+    status: 412,
+    title: 'Precondition failed',
+    description:
+      'The task is not at a version `If-Match` names (or, on a write, is at one `If-None-Match` names); nothing was written. Fetch it again and reapply your change.',
+  },
+  'quota-exceeded': {
+    status: 409,
+    title: 'Task quota exceeded',
+    description: 'The user already stores as many tasks as the quota allows; nothing was written.',
+  },
+  'payload-too-large': { status: 413, title: 'Payload too large', description: 'The body is over 16 KiB.' },
+  'unsupported-media-type': {
+    status: 415,
+    title: 'Unsupported media type',
+    description: 'The body is not `application/json`.',
+  },
+  'idempotency-key-reused': {
+    status: 422,
+    title: 'Idempotency key reused',
+    description:
+      'The `Idempotency-Key` was used in the last 24 hours with a different body; nothing was written. Use a new key for a new request.',
+  },
+  'rate-limited': {
+    status: 429,
+    title: 'Too many requests',
+    description: 'Over the per-user or per-IP rate limit; `Retry-After` says when to try again.',
+  },
+  'server-misconfigured': {
+    status: 500,
+    title: 'Server misconfigured',
+    description:
+      'The server has no usable token or limit configuration, so it refuses every protected request (fails closed).',
+  },
+  'internal-error': {
+    status: 500,
+    title: 'Internal server error',
+    description: 'A bug; it is logged with the request id.',
+  },
+  'service-unavailable': {
+    status: 503,
+    title: 'Service unavailable',
+    description:
+      "The database, or the identity provider's signing keys, could not be reached. Retry after `Retry-After` seconds.",
+  },
+} as const satisfies Record<string, { status: ContentfulStatusCode; title: string; description: string }>
+
+export type ProblemSlug = keyof typeof PROBLEM_TYPES
 
 export class Problem extends Error {
+  readonly status: ContentfulStatusCode
+  readonly title: string
+
   constructor(
-    readonly status: ContentfulStatusCode,
-    /** Stable identifier; the `type` member is `/problems/<slug>`. */
-    readonly slug: string,
-    readonly title: string,
+    /** The catalogue entry, which gives the status and title. */
+    readonly slug: ProblemSlug,
     readonly detail: string,
     readonly errors?: InvalidParam[],
     readonly headers: Record<string, string> = {},
   ) {
     super(detail)
+    this.status = PROBLEM_TYPES[slug].status
+    this.title = PROBLEM_TYPES[slug].title
   }
 }
 
 export const invalidRequest = (detail: string, errors?: InvalidParam[]) =>
-  new Problem(400, 'invalid-request', 'Invalid request', detail, errors)
-export const forbidden = (detail: string) => new Problem(403, 'forbidden', 'Forbidden', detail)
-export const notFound = (detail: string) => new Problem(404, 'not-found', 'Not found', detail)
+  new Problem('invalid-request', detail, errors)
+/** `challenge` is the WWW-Authenticate value (RFC 6750). */
+export const unauthorized = (detail: string, challenge: string) =>
+  new Problem('unauthorized', detail, undefined, { 'WWW-Authenticate': challenge })
+export const forbidden = (detail: string) => new Problem('forbidden', detail)
+export const notFound = (detail: string) => new Problem('not-found', detail)
+// Not hono/method-not-allowed: it unions the methods of every pattern a path matches (POST /tasks/changes
+// would get /tasks/:id's Allow) and answers /me's 405 before authentication; each route lists its own.
 export const methodNotAllowed = (allow: readonly string[]) =>
-  new Problem(405, 'method-not-allowed', 'Method not allowed', `Allowed methods: ${allow.join(', ')}.`, undefined, {
-    Allow: allow.join(', '),
-  })
+  new Problem('method-not-allowed', `Allowed methods: ${allow.join(', ')}.`, undefined, { Allow: allow.join(', ') })
 export const preconditionFailed = () =>
   new Problem(
-    412,
     'precondition-failed',
-    'Precondition failed',
     'The task has changed since the version your If-Match or If-None-Match names. Fetch it again, then reapply your change.',
   )
 export const syncTokenExpired = () =>
   new Problem(
-    410,
     'sync-token-expired',
-    'Sync token expired',
     'Deletions since this token are no longer recorded. Resync: fetch /tasks/changes without since and replace your local copy.',
   )
 export const payloadTooLarge = (limit: number) =>
-  new Problem(413, 'payload-too-large', 'Payload too large', `The request body must not exceed ${limit} bytes.`)
+  new Problem('payload-too-large', `The request body must not exceed ${limit} bytes.`)
 export const unsupportedMediaType = () =>
-  new Problem(415, 'unsupported-media-type', 'Unsupported media type', 'The request body must be application/json.')
+  new Problem('unsupported-media-type', 'The request body must be application/json.')
 export const tooManyRequests = (retryAfterSeconds: number) =>
-  new Problem(
-    429,
-    'rate-limited',
-    'Too many requests',
-    `Too many requests; try again in ${retryAfterSeconds} seconds.`,
-    undefined,
-    {
-      'Retry-After': String(retryAfterSeconds),
-    },
-  )
+  new Problem('rate-limited', `Too many requests; try again in ${retryAfterSeconds} seconds.`, undefined, {
+    'Retry-After': String(retryAfterSeconds),
+  })
 export const serverMisconfigured = (detail = 'The server is not configured to verify tokens.') =>
-  new Problem(500, 'server-misconfigured', 'Server misconfigured', detail)
+  new Problem('server-misconfigured', detail)
 export const quotaExceeded = (quota: number) =>
-  new Problem(
-    409,
-    'quota-exceeded',
-    'Task quota exceeded',
-    `A user may store at most ${quota} tasks; delete some first.`,
-  )
+  new Problem('quota-exceeded', `A user may store at most ${quota} tasks; delete some first.`)
 export const idempotencyKeyReused = () =>
   new Problem(
-    422,
     'idempotency-key-reused',
-    'Idempotency key reused',
     'This Idempotency-Key was sent with a different request body in the last 24 hours; use a new key for a new request.',
   )
 export const serviceUnavailable = (detail = 'The database is unavailable; try again shortly.') =>
-  new Problem(503, 'service-unavailable', 'Service unavailable', detail, undefined, {
-    'Retry-After': String(RETRY_AFTER_SECONDS),
-  })
+  new Problem('service-unavailable', detail, undefined, { 'Retry-After': String(RETRY_AFTER_SECONDS) })
 
-export function renderProblem(c: Context<AppEnv>, problem: Problem): Response {
+/** The problem as application/problem+json; `status` only for hono's own errors, which carry theirs. */
+function renderProblem(c: Context<AppEnv>, problem: Problem, status = problem.status): Response {
   const body = {
     type: `/problems/${problem.slug}`,
     title: problem.title,
-    status: problem.status,
+    status,
     detail: problem.detail,
     ...(problem.errors && { errors: problem.errors }),
     requestId: c.var.requestId,
   }
-  return c.body(JSON.stringify(body), problem.status, {
+  return c.body(JSON.stringify(body), status, {
     ...problem.headers,
     'Content-Type': 'application/problem+json',
   })
@@ -104,7 +180,7 @@ export const onError: ErrorHandler<AppEnv> = (err, c) => {
   if (err instanceof Problem) return renderProblem(c, err)
   if (err instanceof HTTPException && err.status < 500) {
     // Raised inside hono itself, e.g. "Malformed JSON in request body" from the JSON validator.
-    return renderProblem(c, new Problem(err.status, 'invalid-request', 'Invalid request', err.message))
+    return renderProblem(c, new Problem('invalid-request', err.message), err.status)
   }
   const database = err instanceof DatabaseError
   console.error(
@@ -118,7 +194,7 @@ export const onError: ErrorHandler<AppEnv> = (err, c) => {
     }),
   )
   if (database) return renderProblem(c, serviceUnavailable())
-  return renderProblem(c, new Problem(500, 'internal-error', 'Internal server error', 'An unexpected error occurred.'))
+  return renderProblem(c, new Problem('internal-error', 'An unexpected error occurred.'))
 }
 
 export const onNotFound: NotFoundHandler<AppEnv> = (c) => renderProblem(c, notFound('There is no such resource.'))

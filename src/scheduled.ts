@@ -4,7 +4,7 @@
  * others from running, and the invocation still fails afterwards, so Cloudflare records the error.
  */
 import { purgeExpiredIdempotencyKeys } from './idempotency/repo'
-import { purgeTombstones } from './tasks/purge-repo'
+import { purgeTombstones } from './tasks/sync-repo'
 
 const jobs: Record<string, (env: Env, scheduledTime: number) => Promise<number>> = {
   tombstones: (env, time) => purgeTombstones(env.DB, time),

@@ -7,11 +7,10 @@ import { createMiddleware } from 'hono/factory'
 import * as z from 'zod'
 import { DatabaseError } from './db'
 import type { AppEnv } from './env'
+import { BOOKMARK_HEADER } from './headers'
 import { timedDb } from './observability'
 import { annotate } from './openapi/annotate'
 import { invalidRequest } from './problem'
-
-export const BOOKMARK_HEADER = 'x-d1-bookmark'
 
 // D1's bookmarks are hex fields joined by hyphens: 00000085-0000024c-00004c6d-8e61117bf38d7adb71b934ebbf891683
 // in production (see D1 Time Travel), 00000000-00000002-00000000-00000000000000 from local D1. The

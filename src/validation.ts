@@ -1,7 +1,7 @@
-/** Typed request validators that turn every zod failure into a 400 naming each invalid field. */
-import type { Env, MiddlewareHandler } from 'hono'
-import { validator } from 'hono/validator'
+/** Request validators (@hono/zod-validator) whose hook turns every zod failure into a 400 naming each invalid field. */
+import { zValidator } from '@hono/zod-validator'
 import type { z } from 'zod'
+import type { AppEnv } from './env'
 import { annotate } from './openapi/annotate'
 import { type InvalidParam, invalidRequest, unsupportedMediaType } from './problem'
 
@@ -23,7 +23,7 @@ const pointer = (path: readonly PropertyKey[]) =>
 type Where = 'body' | 'query' | 'header'
 const WHAT = { body: 'body field(s)', query: 'query parameter(s)', header: 'header(s)' } as const
 
-function invalidParams(error: z.ZodError, where: Where): InvalidParam[] {
+function invalidParams(error: z.core.$ZodError, where: Where): InvalidParam[] {
   const noun = where === 'body' ? 'field' : 'parameter'
   const place = (path: readonly PropertyKey[], detail: string): InvalidParam =>
     where === 'body' ? { pointer: pointer(path), detail } : { parameter: String(path[0] ?? ''), detail }
@@ -39,60 +39,43 @@ function describe(errors: InvalidParam[], what: string): string {
   return `Invalid ${what}: ${[...new Set(names)].join(', ')}.`
 }
 
-/** The schema's output for `value`, or a 400 naming every invalid field, parameter or header. */
-function parse<T extends z.ZodType>(schema: T, value: unknown, where: Where): z.output<T> {
-  const result = schema.safeParse(value)
-  if (!result.success) {
+type Result = { success: true } | { success: false; error: z.core.$ZodError }
+type Refuse = (result: Result) => void
+
+/** What hono/client must send: a query or header part whose fields are all optional may be left out. */
+type Sent<T extends z.ZodType> = Record<never, never> extends z.input<T> ? z.input<T> | undefined : z.input<T>
+
+/** The hook for every validator: a 400 naming every invalid field, parameter or header. */
+const refuse =
+  (where: Where): Refuse =>
+  (result) => {
+    if (result.success) return
     const errors = invalidParams(result.error, where)
     throw invalidRequest(describe(errors, WHAT[where]), errors)
   }
-  return result.data
-}
-
-/**
- * The types a validator gives hono, and through it `hono/client`: the schema's input is what a
- * client sends (defaults optional), its output what the handler gets. A query or header part whose
- * fields are all optional need not be passed at all.
- */
-type Validated<Target extends 'json' | 'query' | 'header', T extends z.ZodType> = {
-  in: Target extends 'json'
-    ? { [K in Target]: z.input<T> }
-    : {} extends z.input<T>
-      ? { [K in Target]?: z.input<T> }
-      : { [K in Target]: z.input<T> }
-  out: { [K in Target]: z.output<T> }
-}
-type ValidatorOf<
-  Target extends 'json' | 'query' | 'header',
-  T extends z.ZodType,
-  E extends Env,
-  P extends string,
-> = MiddlewareHandler<E, P, Validated<Target, T>>
 
 /** A JSON object body (415 for another media type, 400 for malformed JSON or invalid fields). */
-export const jsonBody = <T extends z.ZodType, E extends Env = any, P extends string = string>(schema: T) =>
+export const jsonBody = <T extends z.ZodType>(schema: T) =>
   annotate(
-    validator('json', (value, c) => {
+    zValidator('json', schema, (result, c) => {
+      // hono parses only a JSON media type, and hands the schema `{}` for any other: refuse it first.
       const mediaType = (c.req.header('Content-Type') ?? '').split(';')[0]!.trim()
       if (!JSON_MEDIA_TYPE.test(mediaType)) throw unsupportedMediaType()
-      return parse(schema, value, 'body')
-    }) as unknown as ValidatorOf<'json', T, E, P>,
+      refuse('body')(result)
+    }),
     { input: { target: 'json', schema }, problems: ['invalid-request'], bodyProblems: ['unsupported-media-type'] },
   )
 
 /** Query parameters: unknown or repeated ones are refused, never ignored. */
-export const queryParams = <T extends z.ZodType, E extends Env = any, P extends string = string>(schema: T) =>
-  annotate(validator('query', (value) => parse(schema, value, 'query')) as unknown as ValidatorOf<'query', T, E, P>, {
+export const queryParams = <T extends z.ZodType>(schema: T) =>
+  annotate(zValidator<T, 'query', AppEnv, string, Refuse, Sent<T>>('query', schema, refuse('query')), {
     input: { target: 'query', schema },
     problems: ['invalid-request'],
   })
 
 /** Request headers the schema names (lower-case); any others pass through unvalidated. */
-export const headerParams = <T extends z.ZodType, E extends Env = any, P extends string = string>(schema: T) =>
-  annotate(
-    validator('header', (value) => parse(schema, value, 'header')) as unknown as ValidatorOf<'header', T, E, P>,
-    {
-      input: { target: 'header', schema },
-      problems: ['invalid-request'],
-    },
-  )
+export const headerParams = <T extends z.ZodObject>(schema: T) =>
+  annotate(zValidator<T, 'header', AppEnv, string, Refuse, Sent<T>>('header', schema, refuse('header')), {
+    input: { target: 'header', schema },
+    problems: ['invalid-request'],
+  })

@@ -2,7 +2,7 @@ import { exports } from 'cloudflare:workers'
 import type { InferRequestType, InferResponseType } from 'hono/client'
 import { describe, expect, expectTypeOf, it } from 'vitest'
 import { type Client, createClient } from '../src/client'
-import type { Task } from '../src/tasks/repo'
+import type { Task } from '../src/tasks/model'
 import { BASE, signIn, storedTask } from './helpers'
 
 const clientFor = (token?: string | (() => string)) =>

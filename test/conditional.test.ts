@@ -1,6 +1,6 @@
 import { env } from 'cloudflare:workers'
 import { beforeEach, describe, expect, it } from 'vitest'
-import type { Task } from '../src/tasks/repo'
+import type { Task } from '../src/tasks/model'
 import { countingDb, expectProblem, invalidNames, request, type SignedIn, signIn, storedTask } from './helpers'
 
 let user: SignedIn

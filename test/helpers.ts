@@ -2,7 +2,7 @@ import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test'
 import { env, exports } from 'cloudflare:workers'
 import { expect } from 'vitest'
 import { app } from '../src/app'
-import type { Task } from '../src/tasks/repo'
+import type { Task } from '../src/tasks/model'
 
 export const BASE = 'https://tasks.test'
 

@@ -3,7 +3,7 @@ import { env } from 'cloudflare:workers'
 import { describe, expect, it, vi } from 'vitest'
 import { PURGE_BATCH_SIZE, purgeExpiredIdempotencyKeys } from '../src/idempotency/repo'
 import worker from '../src/index'
-import type { Task } from '../src/tasks/repo'
+import type { Task } from '../src/tasks/model'
 import { expectProblem, invalidNames, request, type SignedIn, signIn, storedTask } from './helpers'
 
 const HOUR = 60 * 60 * 1000

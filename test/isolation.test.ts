@@ -1,6 +1,6 @@
 import { env } from 'cloudflare:workers'
 import { beforeEach, describe, expect, it } from 'vitest'
-import type { Task } from '../src/tasks/repo'
+import type { Task } from '../src/tasks/model'
 import { expectProblem, invalidNames, type SignedIn, signIn, storedTask } from './helpers'
 
 describe('user B against user A', () => {

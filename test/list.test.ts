@@ -6,8 +6,9 @@
 import { env } from 'cloudflare:workers'
 import fc from 'fast-check'
 import { beforeEach, describe, expect, it } from 'vitest'
-import type { Task } from '../src/tasks/repo'
-import { PRIORITIES, SORT_FIELDS } from '../src/tasks/schema'
+import type { Task } from '../src/tasks/model'
+import { PRIORITIES } from '../src/tasks/model'
+import { SORT_FIELDS } from '../src/tasks/requests'
 import { base64url, expectProblem, fromBase64url, invalidNames, type SignedIn, signIn } from './helpers'
 
 interface Page {
@@ -22,10 +23,15 @@ const MANY_REQUESTS = 60_000
 type Seed = Partial<Omit<Task, 'id' | 'completedAt' | 'version'>>
 
 let clock = Date.UTC(2026, 0, 1)
+/** The next instant of the seeding clock, a second after the last. */
+function tick(): string {
+  clock += 1000
+  return new Date(clock).toISOString()
+}
 /** Writes tasks for `userId` as given; by default each is created a second after the last. */
 async function insert(userId: string, seeds: Seed[]): Promise<Task[]> {
   const tasks = seeds.map((seed): Task => {
-    const createdAt = seed.createdAt ?? new Date((clock += 1000)).toISOString()
+    const createdAt = seed.createdAt ?? tick()
     const completed = seed.completed ?? false
     return {
       id: crypto.randomUUID(),

@@ -5,7 +5,7 @@
 import { env } from 'cloudflare:workers'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import type { Task } from '../src/tasks/repo'
+import type { Task } from '../src/tasks/model'
 import type { ChangesPage } from '../src/tasks/sync'
 import { base64url, fromBase64url, nowSeconds, request, signIn, signJwt } from './helpers'
 

@@ -1,6 +1,6 @@
 import { env } from 'cloudflare:workers'
 import { beforeAll, describe, expect, it } from 'vitest'
-import type { Task } from '../src/tasks/repo'
+import type { Task } from '../src/tasks/model'
 import type { ChangesPage } from '../src/tasks/sync'
 import { countingDb, queryPlan, request, type SignedIn, signIn } from './helpers'
 

@@ -25,7 +25,10 @@ describe('D1 sessions (read replicas)', () => {
     const DB = new Proxy(env.DB, {
       get: (target, prop) =>
         prop === 'withSession'
-          ? (constraint?: string) => (seen.push(constraint), target.withSession(constraint))
+          ? (constraint?: string) => {
+              seen.push(constraint)
+              return target.withSession(constraint)
+            }
           : Reflect.get(target, prop, target),
     })
     const res = await user.request(`/tasks/${id}`, { headers: { 'x-d1-bookmark': bookmark }, env: { DB } })

@@ -2,7 +2,7 @@ import { createExecutionContext, createScheduledController, waitOnExecutionConte
 import { env } from 'cloudflare:workers'
 import { beforeEach, describe, expect, it } from 'vitest'
 import worker from '../src/index'
-import type { Task } from '../src/tasks/repo'
+import type { Task } from '../src/tasks/model'
 import type { ChangesPage } from '../src/tasks/sync'
 import {
   base64url,

@@ -4,14 +4,12 @@
  */
 import * as z from 'zod'
 import { sha256Hex } from '../hash'
-import type { TaskInput } from '../tasks/schema'
+import type { TaskInput } from '../tasks/requests'
 
 export const IDEMPOTENCY_HEADER = 'idempotency-key'
-/** Set to `true` on a response that replays the one a key first got. */
-export const REPLAYED_HEADER = 'Idempotent-Replayed'
 
 /** A record older than this is ignored by requests, and deleted by the scheduled purge. */
-export const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000
+const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000
 
 /** Records created at or before this instant are expired at `now` (both ISO strings, so they compare as text). */
 export const idempotencyCutoff = (now: string): string =>
@@ -22,11 +20,9 @@ const KEY = /^[\x20-\x7e]{1,255}$/
 
 /** The headers POST /tasks reads; hono hands them over with lower-case names. Others pass through. */
 export const idempotencyHeaders = z.object({
-  [IDEMPOTENCY_HEADER]: z
-    .string()
-    .regex(KEY, 'must be 1 to 255 printable ASCII characters')
-    .optional()
-    .meta({ description: 'Makes the create safe to retry: see the Idempotency-Key section of the README.' }),
+  [IDEMPOTENCY_HEADER]: z.string().regex(KEY, 'must be 1 to 255 printable ASCII characters').optional().meta({
+    description: 'Makes the create safe to retry: a retry with the same key and body gets the first response again.',
+  }),
 })
 
 /**

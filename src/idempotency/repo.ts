@@ -1,15 +1,91 @@
 /**
- * The purge: deletes Idempotency-Key records past their window. Requests already ignore them, so this only
- * bounds storage; it runs from the Cron Trigger (src/index.ts). The one statement on the table
- * that is not scoped by user: it reads no record's content and spans all users by design.
+ * The SQL of Idempotency-Key records (migrations/0005): the keyed create, scoped by `user_id = ?1`,
+ * and the purge of expired records.
  */
-import { d1 } from '../db'
+import { type Db, d1 } from '../db'
+import type { Task, TaskFields } from '../tasks/model'
+import { insertStatement } from '../tasks/repo'
+import { newTask } from '../tasks/row'
 import { idempotencyCutoff } from './key'
+
+export interface IdempotencyKey {
+  key: string
+  /** Fingerprint of the validated request (src/idempotency/key.ts). */
+  fingerprint: string
+}
+
+export type OnceResult =
+  /** `task` is the response to send: this request's new task, or the one the key first created, as it was then. */
+  | { outcome: 'created' | 'replayed'; task: Task }
+  /** The key is live with another fingerprint; nothing was written. */
+  | { outcome: 'key-reused' }
+  /** The key is free but the user is at the quota; nothing was written, so a retry may yet succeed. */
+  | { outcome: 'over-quota' }
+
+interface KeyRow {
+  request_hash: string
+  task_id: string
+  response_body: string
+}
+
+/**
+ * Creates the task unless the user's key already has a live record (or the user is at `quota`), in
+ * one batch (one transaction): the task, then the key record only if that task now exists, then
+ * whichever record the key has. D1 runs one batch at a time, so of any number of concurrent requests with
+ * one key exactly one inserts, and every other one reads its record and replays it.
+ * An expired record (older than the window, not yet purged) is replaced, as if it were gone.
+ */
+export async function insertTaskOnce(
+  db: Db,
+  userId: string,
+  { key, fingerprint }: IdempotencyKey,
+  input: TaskFields,
+  now: string,
+  quota: number,
+): Promise<OnceResult> {
+  const task = newTask(input, crypto.randomUUID(), now)
+  const body = JSON.stringify(task)
+  const cutoff = idempotencyCutoff(now)
+  const keyIsFree = {
+    sql: 'NOT EXISTS (SELECT 1 FROM idempotency_keys WHERE user_id = ?1 AND key = ?11 AND created_at > ?12)',
+    params: [key, cutoff],
+  }
+  const [, , record] = await d1(() =>
+    db.batch([
+      insertStatement(db, userId, task.id, input, now, quota, keyIsFree),
+      db
+        .prepare(
+          `INSERT INTO idempotency_keys (user_id, key, request_hash, task_id, status, response_body, created_at)
+           SELECT ?1, ?2, ?3, ?4, 201, ?5, ?6 WHERE EXISTS (SELECT 1 FROM tasks WHERE user_id = ?1 AND id = ?4)
+           ON CONFLICT (user_id, key) DO UPDATE SET
+             request_hash = excluded.request_hash, task_id = excluded.task_id, status = excluded.status,
+             response_body = excluded.response_body, created_at = excluded.created_at`,
+        )
+        .bind(userId, key, fingerprint, task.id, body, now),
+      db
+        .prepare(
+          'SELECT request_hash, task_id, response_body FROM idempotency_keys WHERE user_id = ?1 AND key = ?2 AND created_at > ?3',
+        )
+        .bind(userId, key, cutoff),
+    ]),
+  )
+  const row = (record?.results[0] ?? null) as KeyRow | null
+  // No live record after the batch: the key was free, and only the quota can have refused the task.
+  if (row === null) return { outcome: 'over-quota' }
+  if (row.task_id === task.id) return { outcome: 'created', task }
+  if (row.request_hash !== fingerprint) return { outcome: 'key-reused' }
+  return { outcome: 'replayed', task: JSON.parse(row.response_body) as Task }
+}
 
 /** Rows per statement: keeps each write short, so D1's single writer is never held for long. */
 export const PURGE_BATCH_SIZE = 500
 
-/** Deletes every record expired at `now` (ISO), a batch at a time; returns how many went. */
+/**
+ * Deletes every record expired at `now` (ISO), a batch at a time; returns how many went. Requests
+ * already ignore them, so this only bounds storage; it runs from the Cron Trigger (src/scheduled.ts).
+ * The one statement on the table that is not scoped by user: it reads no record's content and spans
+ * all users by design.
+ */
 export async function purgeExpiredIdempotencyKeys(db: D1Database, now: string): Promise<number> {
   const cutoff = idempotencyCutoff(now)
   const statement = db

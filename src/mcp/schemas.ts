@@ -1,10 +1,10 @@
 /**
  * The MCP tools' arguments and results. Each task field is validated by the same zod schema as
- * the REST API's (src/tasks/schema.ts), and results carry the task as the REST API returns it.
+ * the REST API's (src/tasks/requests.ts), and results carry the task as src/tasks/model.ts describes it.
  */
 import * as z from 'zod'
-import { task } from '../openapi/schemas'
-import { MAX_PAGE_SIZE, PRIORITIES, SORT_FIELDS, taskInput, taskPatch } from '../tasks/schema'
+import { PRIORITIES, task } from '../tasks/model'
+import { MAX_PAGE_SIZE, SORT_FIELDS, taskInput, taskPatch } from '../tasks/requests'
 
 const DEFAULT_LIST_SIZE = 20
 

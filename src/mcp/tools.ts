@@ -6,15 +6,17 @@ import { type CallToolResult, McpServer, requireScopes } from '@modelcontextprot
 import type { Context } from 'hono'
 import type * as z from 'zod'
 import { SCOPES } from '../auth'
-import { limits } from '../config'
+import { limits } from '../limits'
 import { DatabaseError, type Db } from '../db'
 import type { AppEnv } from '../env'
 import { Problem } from '../problem'
 import { encodeCursor } from '../tasks/cursor'
 import { isTaskId } from '../tasks/id'
 import type { VersionCondition } from '../tasks/preconditions'
+import { listTasks } from '../tasks/list-repo'
+import type { Task } from '../tasks/model'
 import * as repo from '../tasks/repo'
-import { listQuery, type TaskPatch } from '../tasks/schema'
+import { listQuery, type TaskPatch } from '../tasks/requests'
 import {
   addTaskArgs,
   completeTaskArgs,
@@ -41,7 +43,7 @@ const now = () => new Date().toISOString()
 const condition = (expectedVersion: number | undefined): VersionCondition =>
   expectedVersion === undefined ? {} : { match: [expectedVersion] }
 
-const outcome = (status: z.output<typeof taskOutcome>['status'], task: repo.Task) => ({
+const outcome = (status: z.output<typeof taskOutcome>['status'], task: Task) => ({
   task_id: task.id,
   status,
   title: task.title,
@@ -169,7 +171,7 @@ export function tasksServer(c: Context<AppEnv>): McpServer {
     },
     run(c, async (args, user) => {
       const { limit, sort, filter, listing, from } = listingOf(args)
-      const rows = await repo.listTasks(user.db, user.id, { limit: limit + 1, sort, filter, from, now: now() })
+      const rows = await listTasks(user.db, user.id, { limit: limit + 1, sort, filter, from, now: now() })
       const next = rows[limit]
       return {
         tasks: rows.slice(0, limit),

@@ -5,8 +5,8 @@
  * so the document describes what the app really runs, not what a table says it runs.
  */
 import type * as z from 'zod'
-import type { ProblemSlug } from './problems'
-import type { ResponseHeader } from './headers'
+import type { ResponseHeader } from '../headers'
+import type { ProblemSlug } from '../problem'
 
 export interface Annotation {
   input?: { target: 'json' | 'query' | 'header' | 'param'; schema: z.ZodType }

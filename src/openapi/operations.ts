@@ -5,10 +5,11 @@
  * entry with no route, stops the document from being built, and test/openapi.test.ts fails.
  */
 import type * as z from 'zod'
-import { taskInput, taskPatch } from '../tasks/schema'
-import type { ResponseHeader } from './headers'
-import type { ProblemSlug } from './problems'
-import { bulkDeleted, changesPage, health, me, openApiDocument, problem, task, taskPage } from './schemas'
+import type { ResponseHeader } from '../headers'
+import type { ProblemSlug } from '../problem'
+import { task } from '../tasks/model'
+import { taskInput, taskPatch } from '../tasks/requests'
+import { bulkDeleted, changesPage, health, me, openApiDocument, problem, taskPage } from './schemas'
 
 export interface SuccessResponse {
   status: 200 | 201 | 204 | 304

@@ -1,30 +1,10 @@
 /**
- * What the API answers with, as zod schemas: they only describe (the document, and tests that
- * check real responses against it); requests are validated by the schemas in src/tasks/schema.ts.
+ * What the API answers with, besides the task itself (src/tasks/model.ts), as zod schemas: they only
+ * describe (the document, and tests that check real responses against it); requests are validated
+ * by the schemas in src/tasks/requests.ts.
  */
 import * as z from 'zod'
-import { MAX_TAGS, PRIORITIES } from '../tasks/schema'
-
-const instant = z
-  .string()
-  .regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/)
-  .meta({ format: 'date-time', description: 'UTC with milliseconds, e.g. 2026-05-01T09:30:00.000Z.' })
-
-export const task = z
-  .strictObject({
-    id: z.string().meta({ format: 'uuid', description: 'Made by the server.' }),
-    title: z.string().meta({ minLength: 1, maxLength: 200 }),
-    description: z.string().meta({ maxLength: 1000 }),
-    completed: z.boolean(),
-    priority: z.enum(PRIORITIES),
-    dueAt: instant.nullable(),
-    tags: z.array(z.string().meta({ minLength: 1, maxLength: 32 })).max(MAX_TAGS),
-    createdAt: instant,
-    updatedAt: instant,
-    completedAt: instant.nullable().meta({ description: 'When the task was completed; null while it is open.' }),
-    version: z.int().min(1).meta({ description: '1 when created, +1 on every write; the ETag is `"v<version>"`.' }),
-  })
-  .meta({ description: 'A task, as every endpoint returns it.' })
+import { task } from '../tasks/model'
 
 export const taskPage = z.strictObject({
   items: z.array(task),

@@ -8,6 +8,7 @@
 import type { MiddlewareHandler } from 'hono'
 import { validator } from 'hono/validator'
 import * as z from 'zod'
+import type { AppEnv } from '../env'
 import { annotate } from '../openapi/annotate'
 import { invalidRequest } from '../problem'
 
@@ -92,7 +93,7 @@ const conditionalHeaderSchema = z.object({
 
 export const conditionalHeaders = annotate(
   validateConditions as unknown as MiddlewareHandler<
-    any,
+    AppEnv,
     string,
     { in: { header?: z.input<typeof conditionalHeaderSchema> }; out: { header: VersionCondition } }
   >,

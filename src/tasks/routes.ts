@@ -3,11 +3,13 @@ import { type Context, Hono } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import { validator } from 'hono/validator'
 import * as z from 'zod'
-import { limits } from '../config'
 import type { Db } from '../db'
 import type { AppEnv } from '../env'
+import { REPLAYED_HEADER } from '../headers'
+import { IDEMPOTENCY_HEADER, idempotencyHeaders, requestFingerprint } from '../idempotency/key'
+import { insertTaskOnce } from '../idempotency/repo'
+import { limits } from '../limits'
 import { annotate } from '../openapi/annotate'
-import { IDEMPOTENCY_HEADER, idempotencyHeaders, REPLAYED_HEADER, requestFingerprint } from '../idempotency/key'
 import {
   forbidden,
   idempotencyKeyReused,
@@ -22,12 +24,14 @@ import { d1Session } from '../session'
 import { headerParams, jsonBody, queryParams } from '../validation'
 import { encodeCursor } from './cursor'
 import { isTaskId, TASK_ID } from './id'
+import { listTasks } from './list-repo'
+import type { Task } from './model'
 import { conditionalHeaders, etagOf, evaluateRead } from './preconditions'
 import * as repo from './repo'
-import { bulkDeleteQuery, changesQuery, listQuery, noQuery, taskInput, taskPatch } from './schema'
+import { bulkDeleteQuery, changesQuery, listQuery, noQuery, taskInput, taskPatch } from './requests'
 import { changesSince } from './sync'
 
-export const MAX_BODY_BYTES = 16 * 1024
+const MAX_BODY_BYTES = 16 * 1024
 
 const taskId = annotate(
   validator('param', (params) => {
@@ -70,7 +74,7 @@ async function owned<T>(db: Db, userId: string, id: string, result: T | null): P
       : notFound('No task has this id.')
 }
 
-const withEtag = (c: Context<AppEnv>, task: repo.Task, status: 200 | 201 = 200, headers: Record<string, string> = {}) =>
+const withEtag = (c: Context<AppEnv>, task: Task, status: 200 | 201 = 200, headers: Record<string, string> = {}) =>
   c.json(task, status, { ...headers, ETag: etagOf(task.version) })
 
 const now = () => new Date().toISOString()
@@ -84,7 +88,7 @@ export const taskRoutes = new Hono<AppEnv>()
   .get('/', queryParams(listQuery), async (c) => {
     const { limit, sort, filter, listing, from } = c.req.valid('query')
     // One row more than the page: it tells whether there is a next page and where it starts.
-    const rows = await repo.listTasks(c.var.db, c.var.user.id, { limit: limit + 1, sort, filter, from, now: now() })
+    const rows = await listTasks(c.var.db, c.var.user.id, { limit: limit + 1, sort, filter, from, now: now() })
     const next = rows[limit]
     const nextCursor = next ? encodeCursor({ value: next[sort.field], id: next.id }, listing) : null
     const items = rows.slice(0, limit)
@@ -101,7 +105,7 @@ export const taskRoutes = new Hono<AppEnv>()
       return withEtag(c, task, 201, { Location: `/tasks/${task.id}` })
     }
     const fingerprint = await requestFingerprint(input)
-    const result = await repo.insertTaskOnce(c.var.db, c.var.user.id, { key, fingerprint }, input, now(), taskQuota)
+    const result = await insertTaskOnce(c.var.db, c.var.user.id, { key, fingerprint }, input, now(), taskQuota)
     if (result.outcome === 'key-reused') throw idempotencyKeyReused()
     if (result.outcome === 'over-quota') throw quotaExceeded(taskQuota)
     const { task } = result

@@ -10,22 +10,14 @@
  * tasks the client never had; so its tokens keep `tombstonesAfter` at the start, and an old task
  * in the walk does not make the token look older than the purge horizon.
  *
- * Tokens are not signed: every read is scoped by the caller, so a forged token can only move
- * within the caller's own changes. It does name a hash of its user, so that a token kept from
- * another account is refused rather than silently skipping this account's changes.
+ * The token's encoding is in sync-token.ts, the reads in sync-repo.ts.
  */
 import type { Db } from '../db'
 import { userPseudonym } from '../hash'
-import { decodeOpaque, encodeOpaque } from '../opaque'
 import { invalidRequest, syncTokenExpired } from '../problem'
-import { type ChangesRead, readChanges, type Task } from './repo'
-
-export interface SyncToken {
-  after: number
-  tombstonesAfter: number
-  /** Hash of the user it was issued to. */
-  user: string
-}
+import type { Task } from './model'
+import { type ChangesRead, readChanges } from './sync-repo'
+import { encodeToken, type SyncToken } from './sync-token'
 
 export interface ChangesPage {
   /** Tasks created or changed, each in its current state. */
@@ -36,20 +28,6 @@ export interface ChangesPage {
   token: string
   /** More changes are waiting: ask again at once with the new token. */
   hasMore: boolean
-}
-
-const encodeToken = ({ after, tombstonesAfter, user }: SyncToken) =>
-  encodeOpaque({ a: after, t: tombstonesAfter, u: user })
-
-const position = (n: unknown): n is number => Number.isSafeInteger(n) && (n as number) >= 0
-
-/** The token, or why it is refused. */
-export function decodeToken(raw: string): SyncToken | string {
-  const { a, t, u } = decodeOpaque(raw) ?? {}
-  if (!position(a) || !position(t) || t < a || typeof u !== 'string' || !/^[0-9a-f]{16}$/.test(u)) {
-    return 'is not a sync token'
-  }
-  return { after: a, tombstonesAfter: t, user: u }
 }
 
 /**

@@ -24,6 +24,7 @@ const PAGE = readFileSync(path.join(import.meta.dirname, 'page.html'))
 interface Seen {
   status?: number
   headers?: Record<string, string>
+  // biome-ignore lint/suspicious/noExplicitAny: whatever JSON the page read; each test asserts its shape
   body?: any
   error?: { name: string; message: string }
 }

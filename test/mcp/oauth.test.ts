@@ -5,7 +5,7 @@
  * resource, by scope, while session JWTs work as before.
  */
 import { afterEach, describe, expect, inject, it, vi } from 'vitest'
-import type { Task } from '../../src/tasks/repo'
+import type { Task } from '../../src/tasks/model'
 import { expectProblem, request, signJwt, storedTask } from '../helpers'
 import { addTaskCall, call, MCP_URL, METADATA_URL, mcpClient, rpc, taskCount, toolError } from './client'
 

@@ -1,14 +1,13 @@
-/** What a client may send. Mirrors the CHECK constraints in migrations/. */
+/** What a client may send: the task's fields with the limits of its model (model.ts), and the list queries. */
 import * as z from 'zod'
 import { type Cursor, decodeCursor } from './cursor'
-import { decodeToken } from './sync'
+import { INSTANT, LIMITS, PRIORITIES } from './model'
+import { decodeToken } from './sync-token'
 
-export const PRIORITIES = ['low', 'medium', 'high'] as const
-export const MAX_TAGS = 10
 export const MAX_PAGE_SIZE = 100
-export const DEFAULT_PAGE_SIZE = 50
+const DEFAULT_PAGE_SIZE = 50
 
-// Lengths count characters (code points), as SQLite's length() in the CHECK constraints does.
+// Counts code points, as the limits do.
 const length = (s: string) => [...s].length
 
 const text = (min: number, max: number, { trim }: { trim: boolean }) =>
@@ -27,6 +26,7 @@ const text = (min: number, max: number, { trim }: { trim: boolean }) =>
 
 const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?(Z|[+-](\d{2}):(\d{2}))$/i
 
+// Not z.iso.datetime: it refuses the lower-case `t` and `z` that RFC 3339 allows and this API accepts.
 function isRfc3339(value: string): boolean {
   const m = RFC3339.exec(value)
   if (!m) return false
@@ -55,14 +55,16 @@ const dueAt = z
   // An offset can push 9999-12-31 past year 9999, which has no four-digit ISO form.
   .refine((iso) => /^\d{4}-/.test(iso), 'must fall within the years 0000 to 9999 in UTC')
 
+const tag = () => text(LIMITS.tag.min, LIMITS.tag.max, { trim: true })
+
 const tags = z
-  .array(text(1, 32, { trim: true }))
-  .max(MAX_TAGS, `must have at most ${MAX_TAGS} tags`)
+  .array(tag())
+  .max(LIMITS.tags.max, `must have at most ${LIMITS.tags.max} tags`)
   .refine((list) => new Set(list).size === list.length, 'must not repeat a tag')
 
 const fields = {
-  title: text(1, 200, { trim: true }),
-  description: text(0, 1000, { trim: false }),
+  title: text(LIMITS.title.min, LIMITS.title.max, { trim: true }),
+  description: text(0, LIMITS.description.max, { trim: false }),
   completed: z.boolean(),
   priority: z.enum(PRIORITIES),
   dueAt: dueAt.nullable(),
@@ -112,16 +114,16 @@ const limit = single()
   .default(DEFAULT_PAGE_SIZE)
   .describe(`Items per page, 1 to ${MAX_PAGE_SIZE}; default ${DEFAULT_PAGE_SIZE}.`)
 
-/** The fields a list can be sorted by; repo.ts maps each to the one column its index orders by. */
+/** The fields a list can be sorted by; list-repo.ts maps each to the one column its index orders by. */
 export const SORT_FIELDS = ['createdAt', 'updatedAt', 'dueAt', 'priority', 'title'] as const
 export type SortField = (typeof SORT_FIELDS)[number]
 const SORTS = SORT_FIELDS.flatMap((field) => [field, `-${field}` as const])
 const MAX_SEARCH_LENGTH = 100
-// A title cursor carries up to 200 characters, each up to 6 bytes once JSON-escaped, in base64.
+// A title cursor carries up to LIMITS.title.max characters, each up to 6 bytes once JSON-escaped, in base64.
 const MAX_CURSOR_LENGTH = 2048
 
-// Timestamps as the API returns them (created, updated and due alike): what a cursor carries.
-const instant = z.string().regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/)
+// What a cursor carries: a timestamp as the API returns it.
+const instant = z.string().regex(INSTANT)
 
 /** What a cursor's value must look like under each sort; anything else is a tampered cursor. */
 const cursorValue = {
@@ -160,7 +162,7 @@ export const listQuery = z
     tag: z
       .union([z.string(), z.array(z.string())])
       .transform((value) => (typeof value === 'string' ? [value] : value))
-      .pipe(z.array(text(1, 32, { trim: true })).max(MAX_TAGS, `must be given at most ${MAX_TAGS} times`))
+      .pipe(z.array(tag()).max(LIMITS.tags.max, `must be given at most ${LIMITS.tags.max} times`))
       // Sorted and unique: the same set of tags is the same filter, whatever order it came in.
       .transform((list) => [...new Set(list)].sort())
       .optional()

@@ -1,0 +1,116 @@
+/**
+ * The SQL for a page of the user's tasks: every filter and sort, each served by an index
+ * (migrations/0003_list_indexes.sql). `user_id = ?1` is in every statement; values are bound, and
+ * column names come only from the SORTS allow-list and row.ts.
+ */
+import { type Db, d1 } from '../db'
+import type { Cursor } from './cursor'
+import { PRIORITIES, type Task } from './model'
+import type { ListQuery, SortField } from './requests'
+import { COLUMNS, type TaskRow, toTask } from './row'
+
+export interface ListOptions {
+  limit: number
+  sort: ListQuery['sort']
+  filter: ListQuery['filter']
+  /** The first task of the page, from the previous page's cursor. */
+  from: Cursor | undefined
+  /** The time `overdue` is measured against. */
+  now: string
+}
+
+interface SortKey {
+  /** The column after user_id in this sort's index (migrations/0003_list_indexes.sql). */
+  column: string
+  /** Added to ORDER BY and to the cursor's bound value, so both compare as the index does. */
+  collate: '' | ' COLLATE NOCASE'
+  /** A cursor's value (the task's field, as the API shows it) as `column` holds it. */
+  position: (value: string | null) => string | number
+}
+
+const key = (column: string, options: Partial<Omit<SortKey, 'column'>> = {}): SortKey => ({
+  column,
+  collate: '',
+  position: (value) => value!,
+  ...options,
+})
+const bothWays = (sortKey: SortKey) => ({ asc: sortKey, desc: sortKey })
+
+/**
+ * The allow-list every ORDER BY comes from: the only column names a list statement can contain.
+ * The generated columns stand in for expressions an index range cannot seek on (see the migration).
+ */
+const SORTS: Record<SortField, { asc: SortKey; desc: SortKey }> = {
+  createdAt: bothWays(key('created_at')),
+  updatedAt: bothWays(key('updated_at')),
+  // No due date sorts after every date ascending ('~'), before every date descending (''): last both ways.
+  dueAt: {
+    asc: key('due_nulls_high', { position: (value) => value ?? '~' }),
+    desc: key('due_nulls_low', { position: (value) => value ?? '' }),
+  },
+  priority: bothWays(key('priority_rank', { position: (value) => PRIORITIES.indexOf(value as Task['priority']) })),
+  title: bothWays(key('title', { collate: ' COLLATE NOCASE' })),
+}
+
+/**
+ * The SELECT for one page, served by the sort's index (or, newest first with ?completed=, by the
+ * (user_id, completed, created_at, id) one). A filter on the sorted field narrows the index range;
+ * the other filters are checked on each row the range yields, so a page reads further the rarer
+ * its matches are, at most through the caller's own tasks.
+ */
+function listStatement(userId: string, { limit, sort, filter, from, now }: ListOptions) {
+  const params: unknown[] = [userId]
+  const bind = (value: unknown) => `?${params.push(value)}`
+  const { column, collate, position } = SORTS[sort.field][sort.descending ? 'desc' : 'asc']
+  const where = ['user_id = ?1']
+  if (filter.completed !== undefined) where.push(`completed = ${bind(filter.completed ? 1 : 0)}`)
+  // Sorted by priority, the filter pins the index to one rank, within which ids alone keep the order.
+  const pinned = sort.field === 'priority' && filter.priority !== undefined
+  if (filter.priority !== undefined) {
+    where.push(pinned ? `${column} = ${bind(position(filter.priority))}` : `priority = ${bind(filter.priority)}`)
+  }
+  // Sorted by due date, the due filters bound the index range. With a cursor the range starts at
+  // the cursor instead, and the bound on that side is only checked: unary + keeps SQLite from
+  // seeking on it, which would read every row from that bound up to the cursor again.
+  const due = sort.field === 'dueAt' ? column : 'due_at'
+  const checkOnly = (starts: boolean) => (from && starts && due !== 'due_at' ? `+${due}` : due)
+  const [lower, upper] = [checkOnly(!sort.descending), checkOnly(sort.descending)]
+  if (due !== 'due_at' && (filter.dueAfter || filter.dueBefore || filter.overdue)) {
+    // A task without a due date matches no due filter; stop the range short of its stand-in.
+    where.push(`${due} ${sort.descending ? '>' : '<'} ${bind(position(null))}`)
+  }
+  if (filter.dueAfter !== undefined) where.push(`${lower} >= ${bind(filter.dueAfter)}`)
+  if (filter.dueBefore !== undefined) where.push(`${upper} < ${bind(filter.dueBefore)}`)
+  if (filter.overdue) where.push('completed = 0', `${upper} < ${bind(now)}`)
+  for (const tag of filter.tags ?? []) where.push(`EXISTS (SELECT 1 FROM json_each(tags) WHERE value = ${bind(tag)})`)
+  if (filter.q !== undefined) {
+    // instr(), not LIKE: q is literal text with no wildcards to escape, and D1 refuses LIKE patterns
+    // over 50 bytes. lower() folds ASCII letters only, as LIKE's case-insensitivity does.
+    // Both sides through SQLite's lower(), so that non-ASCII letters compare exactly on both.
+    const needle = `lower(${bind(filter.q)})`
+    where.push(`(instr(lower(title), ${needle}) > 0 OR instr(lower(description), ${needle}) > 0)`)
+  }
+  const direction = sort.descending ? 'DESC' : 'ASC'
+  if (from) {
+    const op = sort.descending ? '<=' : '>='
+    where.push(
+      pinned
+        ? `id ${op} ${bind(from.id)}`
+        : `(${column}, id) ${op} (${bind(position(from.value))}${collate}, ${bind(from.id)})`,
+    )
+  }
+  const sql = `SELECT ${COLUMNS} FROM tasks WHERE ${where.join(' AND ')}
+               ORDER BY ${column}${collate} ${direction}, id ${direction} LIMIT ${bind(limit)}`
+  return { sql, params }
+}
+
+export async function listTasks(db: Db, userId: string, options: ListOptions): Promise<Task[]> {
+  const { sql, params } = listStatement(userId, options)
+  const { results } = await d1(() =>
+    db
+      .prepare(sql)
+      .bind(...params)
+      .all<TaskRow>(),
+  )
+  return results.map(toTask)
+}

@@ -1,0 +1,55 @@
+/** A task as D1 stores it, and the one mapping from that row to the `Task` of model.ts. */
+import type { Task, TaskFields } from './model'
+
+/** Each field's column, in the order the API shows the fields. */
+export const COLUMN_OF = {
+  id: 'id',
+  title: 'title',
+  description: 'description',
+  completed: 'completed',
+  priority: 'priority',
+  dueAt: 'due_at',
+  tags: 'tags',
+  createdAt: 'created_at',
+  updatedAt: 'updated_at',
+  completedAt: 'completed_at',
+  version: 'version',
+} as const satisfies Record<keyof Task, string>
+
+/** What `SELECT ${COLUMNS}` returns: SQLite has no boolean or array, so `completed` is 0/1 and `tags` JSON. */
+export type TaskRow = {
+  [K in keyof Task as (typeof COLUMN_OF)[K]]: K extends 'completed' ? 0 | 1 : K extends 'tags' ? string : Task[K]
+}
+
+/** The columns every statement that returns tasks selects. */
+export const COLUMNS = Object.values(COLUMN_OF).join(', ')
+
+export const toTask = (row: TaskRow): Task => ({
+  id: row.id,
+  title: row.title,
+  description: row.description,
+  completed: row.completed === 1,
+  priority: row.priority,
+  dueAt: row.due_at,
+  tags: JSON.parse(row.tags) as string[],
+  createdAt: row.created_at,
+  updatedAt: row.updated_at,
+  completedAt: row.completed_at,
+  version: row.version,
+})
+
+/** The task a create stores, in the shape every response has: the same as toTask of its row. */
+export const newTask = (fields: TaskFields, id: string, now: string): Task => ({
+  id,
+  title: fields.title,
+  description: fields.description,
+  completed: fields.completed,
+  priority: fields.priority,
+  dueAt: fields.dueAt,
+  tags: fields.tags,
+  createdAt: now,
+  updatedAt: now,
+  completedAt: fields.completed ? now : null,
+  // A new row's version is the column default, 1.
+  version: 1,
+})
