@@ -1,6 +1,7 @@
 /** The official MCP client, over Streamable HTTP, talking to the worker under test; and raw JSON-RPC. */
-import { Client, StreamableHTTPClientTransport, type VersionNegotiationMode } from '@modelcontextprotocol/client'
+
 import { env } from 'cloudflare:workers'
+import { Client, StreamableHTTPClientTransport, type VersionNegotiationMode } from '@modelcontextprotocol/client'
 import { expect } from 'vitest'
 import { BASE, fetchWorker, request, tokenFor } from '../helpers'
 
@@ -35,6 +36,7 @@ export async function mcpClient(token: string, { env, mode = 'legacy' }: McpClie
 export interface ToolResult {
   isError?: boolean
   content: { type: string; text: string }[]
+  // biome-ignore lint/suspicious/noExplicitAny: a tool's JSON result; each test asserts its shape
   structuredContent?: Record<string, any>
 }
 
@@ -66,6 +68,7 @@ export const rpc = (
   })
 
 /** The JSON-RPC message in a response, whether sent as JSON or as one SSE event. */
+// biome-ignore lint/suspicious/noExplicitAny: whatever JSON-RPC the server sent; each test asserts its shape
 export async function rpcMessage(res: Response): Promise<Record<string, any>> {
   const text = await res.text()
   const data = res.headers.get('Content-Type')?.startsWith('text/event-stream')

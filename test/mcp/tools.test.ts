@@ -3,10 +3,10 @@
  * list, and every tool's success and refusal paths, each checked against what D1 stores. Tokens
  * are shared-secret access tokens for the MCP resource (test/mcp/oauth.test.ts uses Better Auth's).
  */
-import { describe, expect, it } from 'vitest'
-import { newUserId, request, storedTask, tokenFor } from '../helpers'
+
 import { env } from 'cloudflare:workers'
-import { countingDb } from '../helpers'
+import { describe, expect, it } from 'vitest'
+import { countingDb, newUserId, request, storedTask, tokenFor } from '../helpers'
 import { call, mcpClient, mcpToken, rpc, rpcMessage, taskCount, toolError } from './client'
 
 async function user(scope?: string) {
