@@ -1,7 +1,7 @@
 // `npm run bench`: the worker in workerd (Miniflare's API, no dev proxy) with a seeded local D1,
 // loaded by autocannon in a second process. Prints req/s, p50, p99, the ratio to a no-op route and
 // workerd's CPU per request for each endpoint, and writes bench/results.json. See "Benchmark" in
-// README.md.
+// docs/performance.md.
 //
 //   npm run bench -- [--duration 5] [--warmup 1] [--connections 8] [--only list,get]
 import { execFile, execFileSync } from 'node:child_process'
