@@ -255,6 +255,7 @@ async function verifyAccessToken(
 ): Promise<{ user: User; grant: Grant }> {
   const token = bearerToken(c.req.header('Authorization'))
   const header = protectedHeader(token)
+  if (KEY_SOURCE_HEADERS.some((name) => name in header)) throw invalidToken()
   const checks = { ...claimChecks(auth), aud: resource }
   let payload: unknown
   if (header.alg === 'HS256' && auth.secret !== undefined) {
@@ -276,12 +277,10 @@ async function verifyAccessToken(
 }
 
 /** 403 for a valid token that lacks `scope` (RFC 6750 §3.1), naming the scope to ask for. */
-export function insufficientScope(scope: string, metadataUrl?: string): Problem {
-  const metadata = metadataUrl === undefined ? '' : `, resource_metadata="${metadataUrl}"`
-  return new Problem('forbidden', `This token was not granted the ${scope} scope.`, undefined, {
-    'WWW-Authenticate': `Bearer realm="${REALM}", error="insufficient_scope", scope="${scope}"${metadata}`,
+const insufficientScope = (scope: string) =>
+  new Problem('forbidden', `This token was not granted the ${scope} scope.`, undefined, {
+    'WWW-Authenticate': `Bearer realm="${REALM}", error="insufficient_scope", scope="${scope}"`,
   })
-}
 
 /** The same 401, pointing at the resource's metadata (RFC 9728 §5.1) so a client finds where to get a token. */
 function pointToMetadata(problem: Problem, metadataUrl: string): Problem {
@@ -337,7 +336,10 @@ export const requireCaller = createMiddleware<AppEnv>(async (c, next) => {
   await next()
 })
 
-/** After `requireCaller`: an access token may read with tasks:read and write with tasks:write. Session JWTs may do both. */
+/**
+ * After `requireCaller`: an access token may read with tasks:read and write with tasks:write;
+ * a session JWT may do both.
+ */
 export function requireMethodScope(c: Context<AppEnv>): void {
   const { grant } = c.var
   if (grant === undefined) return

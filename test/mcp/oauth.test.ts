@@ -268,4 +268,11 @@ describe('shared-secret access tokens at /mcp', () => {
       expect(await taskCount(payload.sub)).toBe(0)
     }
   })
+
+  it('refuses one whose header points at keys of its own choosing (jku, jwk, x5u, x5c)', async () => {
+    for (const name of ['jku', 'jwk', 'x5u', 'x5c']) {
+      const header = { alg: 'HS256', typ: 'JWT', [name]: name === 'jwk' ? { kty: 'oct' } : 'https://evil.example/keys' }
+      await expectMetadataPointer(await rpc(await signJwt(claims({}), { header }), initialize))
+    }
+  })
 })
