@@ -5,8 +5,8 @@
  */
 
 import { env } from 'cloudflare:workers'
-import { describe, expect, it } from 'vitest'
-import { countingDb, newUserId, request, storedTask, tokenFor } from '../helpers'
+import { describe, expect, it, vi } from 'vitest'
+import { countingDb, failingDb, newUserId, request, storedTask, tokenFor } from '../helpers'
 import { call, mcpClient, mcpToken, rpc, rpcMessage, taskCount, toolError } from './client'
 
 async function user(scope?: string) {
@@ -291,6 +291,22 @@ describe('complete_task, update_task and delete_task', () => {
       )
     }
     expect(await storedTask(task_id)).toMatchObject({ title: 'v2', completed: 0, version: 2 })
+  })
+})
+
+describe('faults', () => {
+  it('answers a tool call during a D1 outage with a tool error saying to retry, never a 5xx', async () => {
+    const logged = vi.spyOn(console, 'error').mockImplementation(() => {})
+    const id = newUserId()
+    const client = await mcpClient(await mcpToken(id), { env: { DB: failingDb() } })
+    for (const [name, args] of [
+      ['add_task', { title: 'x' }],
+      ['list_tasks', {}],
+    ] as const) {
+      expect(toolError(await call(client, name, args))).toMatch(/unavailable; try again/)
+    }
+    expect(logged).toHaveBeenCalled()
+    logged.mockRestore()
   })
 })
 
