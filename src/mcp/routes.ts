@@ -8,7 +8,7 @@
  * the same rate limits (each HTTP request counts once), the D1 session and the body limit.
  */
 import { createMcpHandler } from '@modelcontextprotocol/server'
-import { Hono } from 'hono'
+import { type Context, Hono } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import { createMiddleware } from 'hono/factory'
 import { requireMcpAccess } from '../auth'
@@ -26,8 +26,8 @@ export const MAX_MCP_BODY_BYTES = 16 * 1024
 const PARSE_ERROR = -32700
 const INVALID_REQUEST = -32600
 
-const jsonRpcError = (status: 400 | 413, code: number, message: string) =>
-  Response.json({ jsonrpc: '2.0', id: null, error: { code, message } }, { status })
+const jsonRpcError = (c: Context<AppEnv>, status: 400 | 413, code: number, message: string) =>
+  c.json({ jsonrpc: '2.0', id: null, error: { code, message } }, status)
 
 /** /mcp exists only once MCP_RESOURCE_URL is set (the configuration check logs that it is off). */
 const enabled = createMiddleware<AppEnv>(async (c, next) => {
@@ -39,7 +39,8 @@ const enabled = createMiddleware<AppEnv>(async (c, next) => {
 
 const limitBody = bodyLimit({
   maxSize: MAX_MCP_BODY_BYTES,
-  onError: () => jsonRpcError(413, INVALID_REQUEST, `The request body must not exceed ${MAX_MCP_BODY_BYTES} bytes.`),
+  onError: (c) =>
+    jsonRpcError(c, 413, INVALID_REQUEST, `The request body must not exceed ${MAX_MCP_BODY_BYTES} bytes.`),
 })
 
 export const mcpRoutes = new Hono<AppEnv>()
@@ -58,11 +59,12 @@ export const mcpRoutes = new Hono<AppEnv>()
       try {
         parsedBody = JSON.parse(await c.req.text())
       } catch {
-        return jsonRpcError(400, PARSE_ERROR, 'The request body is not valid JSON.')
+        return jsonRpcError(c, 400, PARSE_ERROR, 'The request body is not valid JSON.')
       }
       // The current protocol has no batches, and each request must count once against the rate limit.
       if (Array.isArray(parsedBody)) {
         return jsonRpcError(
+          c,
           400,
           INVALID_REQUEST,
           'Batch requests are not supported: send one JSON-RPC message per request.',

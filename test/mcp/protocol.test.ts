@@ -149,11 +149,13 @@ describe('HTTP framing', () => {
     }
   })
 
-  it('keeps the headers every response has (request id, nosniff, no-store)', async () => {
+  it('keeps the headers every response has (request id, nosniff), from the SDK and from our refusals', async () => {
     const { token } = await signedIn()
-    const res = await rpc(token, { jsonrpc: '2.0', id: 1, method: 'tools/list' })
-    expect(res.headers.get('X-Request-Id')).toBeTruthy()
-    expect(res.headers.get('X-Content-Type-Options')).toBe('nosniff')
+    for (const body of [{ jsonrpc: '2.0', id: 1, method: 'tools/list' }, 'not json', [], 'x'.repeat(32 * 1024)]) {
+      const res = await rpc(token, body)
+      expect(res.headers.get('X-Request-Id'), String(body).slice(0, 20)).toBeTruthy()
+      expect(res.headers.get('X-Content-Type-Options')).toBe('nosniff')
+    }
   })
 })
 
