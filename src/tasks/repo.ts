@@ -203,23 +203,22 @@ export function toggleStatement(db: Db, userId: string, ref: TaskRef, now: strin
     .bind(userId, value, now)
 }
 
-/** The id of the user's task that is now gone; null when no task of the user's with this id meets the condition. */
+/** The id and title of the user's task that is now gone; null when no task of the user's with this id meets the condition. */
 export async function deleteTask(
   db: Db,
   userId: string,
   ref: TaskRef,
   condition: VersionCondition = {},
-): Promise<string | null> {
+): Promise<{ id: string; title: string } | null> {
   const [term, value] = pick(ref, 2)
   const params: unknown[] = [userId, value]
   const where = ['user_id = ?1', term, ...conditionTerms(condition, params)]
-  const row = await d1(() =>
+  return await d1(() =>
     db
-      .prepare(`DELETE FROM tasks WHERE ${where.join(' AND ')} RETURNING id`)
+      .prepare(`DELETE FROM tasks WHERE ${where.join(' AND ')} RETURNING id, title`)
       .bind(...params)
-      .first<{ id: string }>(),
+      .first<{ id: string; title: string }>(),
   )
-  return row?.id ?? null
 }
 
 /**
