@@ -19,6 +19,8 @@ export default defineConfig(async ({ mode }) => {
       cloudflareTest({
         wrangler: { configPath: './wrangler.toml' },
         miniflare: {
+          // An empty database beside DB, for test/migrations.test.ts to migrate step by step.
+          d1Databases: { MIGRATIONS_DB: 'migrations-test' },
           ratelimits,
           // Every setting is fixed here, so that a developer's .dev.vars cannot change what tests see.
           bindings: {
@@ -29,9 +31,14 @@ export default defineConfig(async ({ mode }) => {
             JWT_ISSUER: '',
             JWT_AUDIENCE: '',
             JWT_CLOCK_SKEW_SECONDS: '60',
+            // /mcp is on for the tests; the REST API takes access tokens only where a test says so.
+            MCP_RESOURCE_URL: 'https://tasks.test/mcp',
+            API_RESOURCE_URL: '',
+            OAUTH_ISSUER: '',
             CORS_ORIGINS: 'http://localhost:3000, https://app.example.com',
             // The quota stays at its production default.
             TASK_QUOTA: '10000',
+            API_LIST_FORMAT: 'array',
             // Push is off unless a test turns it on with its own key pair.
             VAPID_PRIVATE_KEY: '',
             VAPID_SUBJECT: '',

@@ -1,17 +1,27 @@
 /** Builds the Hono app: global middleware, routes, and the one error renderer. */
 import { Hono } from 'hono'
 import { requestId } from 'hono/request-id'
+import { getPath } from 'hono/utils/url'
 import { accountRoutes } from './account/routes'
+import { compatRoutes } from './compat/routes'
 import { cors } from './cors'
 import type { AppEnv } from './env'
+import { resourceMetadata } from './mcp/metadata'
+import { mcpRoutes } from './mcp/routes'
 import { observe } from './observability'
 import { documentation } from './openapi/routes'
 import { methodNotAllowed, onError, onNotFound } from './problem'
 import { publicKeyRoutes, subscriptionRoutes } from './push/routes'
 import { taskRoutes } from './tasks/routes'
 
+/** The request's path for routing; the /api routes answer with or without a trailing slash, as FastAPI's did. */
+const routingPath = (request: Request) => {
+  const path = getPath(request)
+  return path.startsWith('/api/') && path.length > '/api/'.length && path.endsWith('/') ? path.slice(0, -1) : path
+}
+
 // One chain, so that its type (AppType) carries every route's input and output to hono/client.
-export const app = new Hono<AppEnv>()
+export const app = new Hono<AppEnv>({ getPath: routingPath })
   .use(requestId())
   .use(observe)
 
@@ -36,8 +46,14 @@ export const app = new Hono<AppEnv>()
   .route('/push', publicKeyRoutes)
   .route('/me/push-subscriptions', subscriptionRoutes)
 
+// The FastAPI-contract adapter (src/compat/) has no typed client: hono/client users have /tasks.
+app.route('/api', compatRoutes)
 // Public and generated from the routes above (and itself), so outside the typed chain.
 app.route('/', documentation(app))
+
+// JSON-RPC, not REST: outside the typed chain and the OpenAPI document.
+app.route('/', resourceMetadata)
+app.route('/mcp', mcpRoutes)
 
 app.notFound(onNotFound)
 app.onError(onError)

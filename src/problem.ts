@@ -34,7 +34,8 @@ export const PROBLEM_TYPES = {
   forbidden: {
     status: 403,
     title: 'Forbidden',
-    description: 'The task exists but belongs to another user. Nothing of it is returned.',
+    description:
+      'The task exists but belongs to another user (nothing of it is returned), or an OAuth access token lacks the scope the request needs (`WWW-Authenticate` names it).',
   },
   'not-found': {
     status: 404,
@@ -91,6 +92,12 @@ export const PROBLEM_TYPES = {
     title: 'Idempotency key reused',
     description:
       'The `Idempotency-Key` was used in the last 24 hours with a different body; nothing was written. Use a new key for a new request.',
+  },
+  'unprocessable-content': {
+    status: 422,
+    title: 'Unprocessable content',
+    description:
+      'On the /api routes: malformed JSON or an invalid field or query parameter, as FastAPI answered it. `detail` names every problem in one sentence; `errors` lists each with its `pointer` or `parameter`.',
   },
   'rate-limited': {
     status: 429,
@@ -181,6 +188,9 @@ export const idempotencyKeyReused = () =>
     'idempotency-key-reused',
     'This Idempotency-Key was sent with a different request body in the last 24 hours; use a new key for a new request.',
   )
+/** The /api routes' invalid input, as FastAPI answered it: 422, with `detail` one readable sentence. */
+export const unprocessable = (detail: string, errors: InvalidParam[]) =>
+  new Problem('unprocessable-content', detail, errors)
 export const pushDisabled = () =>
   new Problem(
     'push-disabled',

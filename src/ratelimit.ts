@@ -11,8 +11,9 @@
  *   user instead, and is a 401 every time: its client must learn to refresh it, not back off
  *   because of what a neighbour behind the same address sent.
  */
+import type { Context, MiddlewareHandler } from 'hono'
 import { createMiddleware } from 'hono/factory'
-import { requireUser, verifiedSubOf } from './auth'
+import { requireCaller, requireMethodScope, verifiedSubOf } from './auth'
 import type { AppEnv } from './env'
 import { limits } from './limits'
 import { timeAuth } from './observability'
@@ -24,26 +25,35 @@ const RATE_LIMIT_PERIOD_SECONDS = 60
 
 const noop = async () => {}
 
-const rateLimitMiddleware = createMiddleware<AppEnv>(async (c, next) => {
-  const { perUser, perRefusedIp } = limits(c.env)
-  try {
-    await timeAuth(c.var.timing, () => requireUser(c, noop))
-  } catch (error) {
-    if (error instanceof Problem && error.status === 401) {
-      const sub = verifiedSubOf(error)
-      if (sub !== undefined) await allowed(perUser, `user:${sub}`)
-      else if (!(await allowed(perRefusedIp, `ip:${clientNetwork(c.req.header('CF-Connecting-IP'))}`))) {
-        throw tooManyRequests(RATE_LIMIT_PERIOD_SECONDS)
+/**
+ * The limits around `authenticate` (src/auth.ts), then `authorize` on the caller it set: a request
+ * refused for its scope has counted against its user like any other.
+ */
+export const rateLimitWith = (
+  authenticate: MiddlewareHandler<AppEnv>,
+  authorize: (c: Context<AppEnv>) => void = noop,
+) =>
+  createMiddleware<AppEnv>(async (c, next) => {
+    const { perUser, perRefusedIp } = limits(c.env)
+    try {
+      await timeAuth(c.var.timing, () => authenticate(c, noop))
+    } catch (error) {
+      if (error instanceof Problem && error.status === 401) {
+        const sub = verifiedSubOf(error)
+        if (sub !== undefined) await allowed(perUser, `user:${sub}`)
+        else if (!(await allowed(perRefusedIp, `ip:${clientNetwork(c.req.header('CF-Connecting-IP'))}`))) {
+          throw tooManyRequests(RATE_LIMIT_PERIOD_SECONDS)
+        }
       }
+      throw error
     }
-    throw error
-  }
-  if (!(await allowed(perUser, `user:${c.var.user.id}`))) throw tooManyRequests(RATE_LIMIT_PERIOD_SECONDS)
-  await next()
-})
+    if (!(await allowed(perUser, `user:${c.var.user.id}`))) throw tooManyRequests(RATE_LIMIT_PERIOD_SECONDS)
+    authorize(c)
+    await next()
+  })
 
 /** Authenticates the caller (src/auth.ts) and applies the rate limits; mount it on every protected route. */
-export const rateLimit = annotate(rateLimitMiddleware, {
+export const rateLimit = annotate(rateLimitWith(requireCaller, requireMethodScope), {
   authenticates: true,
   problems: ['unauthorized', 'rate-limited', 'server-misconfigured', 'service-unavailable'],
 })

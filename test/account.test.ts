@@ -192,10 +192,10 @@ describe('GET /me/export', () => {
     // Seeded in SQL: ten thousand requests would test the API, not the export.
     await env.DB.prepare(
       `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?2)
-       INSERT INTO tasks (id, user_id, title, description, created_at, updated_at)
+       INSERT INTO tasks (id, user_id, title, description, created_at, updated_at, number)
        SELECT printf('00000000-0000-4000-8000-%012d', i), ?1, 'task ' || i, printf('%0200d', i),
               strftime('%Y-%m-%dT%H:%M:%fZ', '2026-01-01', '+' || i || ' seconds'),
-              strftime('%Y-%m-%dT%H:%M:%fZ', '2026-01-01', '+' || i || ' seconds')
+              strftime('%Y-%m-%dT%H:%M:%fZ', '2026-01-01', '+' || i || ' seconds'), i
        FROM n`,
     )
       .bind(user.id, count)

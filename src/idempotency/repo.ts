@@ -5,7 +5,7 @@
 import { type Db, d1 } from '../db'
 import type { Task, TaskFields } from '../tasks/model'
 import { insertStatement } from '../tasks/repo'
-import { newTask } from '../tasks/row'
+import { newTask, type TaskRow, toTask } from '../tasks/row'
 import { IDEMPOTENCY_WINDOW_MS, idempotencyCutoff } from './key'
 
 export interface IdempotencyKey {
@@ -66,7 +66,7 @@ export async function insertTaskOnce(
           AND coalesce((SELECT idempotency_keys FROM task_counts WHERE user_id = ?1), 0) < ?17`,
     params: [key, cutoff, keyBudget],
   }
-  const [, , , record, budget] = await d1(() =>
+  const [, inserted, , record, budget] = await d1(() =>
     db.batch([
       // Served by idempotency_keys_by_user_created: reads only the expired records, usually none.
       db.prepare('DELETE FROM idempotency_keys WHERE user_id = ?1 AND created_at <= ?2').bind(userId, cutoff),
@@ -74,7 +74,7 @@ export async function insertTaskOnce(
       db
         .prepare(
           `INSERT INTO idempotency_keys (user_id, key, request_hash, task_id, status, response_body, created_at)
-           SELECT ?1, ?2, ?3, ?4, 201, ?5, ?6 WHERE EXISTS (SELECT 1 FROM tasks WHERE user_id = ?1 AND id = ?4)
+           SELECT ?1, ?2, ?3, ?4, 201, json_set(?5, '$.number', number), ?6 FROM tasks WHERE user_id = ?1 AND id = ?4
            ON CONFLICT (user_id, key) DO UPDATE SET
              request_hash = excluded.request_hash, task_id = excluded.task_id, status = excluded.status,
              response_body = excluded.response_body, created_at = excluded.created_at`,
@@ -104,7 +104,7 @@ export async function insertTaskOnce(
     }
     return { outcome: 'over-quota' }
   }
-  if (row.task_id === task.id) return { outcome: 'created', task }
+  if (row.task_id === task.id) return { outcome: 'created', task: toTask(inserted!.results[0] as TaskRow) }
   if (row.request_hash !== fingerprint) return { outcome: 'key-reused' }
   return { outcome: 'replayed', task: JSON.parse(row.response_body) as Task }
 }
