@@ -175,6 +175,27 @@ describe('GET /me/export', () => {
     expect(body).toEqual({ sub: user.id, exportedAt: expect.any(String), tasks })
   })
 
+  it('exports each task as the model has it: its number, its rule, its time zone and its reminder', async () => {
+    const user = await signIn()
+    await user.createTask({ title: 'plain' })
+    const recurring = await user.createTask({
+      title: 'recurring',
+      dueAt: '2027-03-01T09:00:00.000Z',
+      timeZone: 'Europe/Berlin',
+      recurrence: { frequency: 'daily' },
+      remindAt: '2027-03-01T08:30:00.000Z',
+    })
+    const body = await (await user.request('/me/export')).json<{ tasks: Record<string, unknown>[] }>()
+    expect(body.tasks.map((t) => t.number)).toEqual([1, 2])
+    expect(body.tasks[1]).toEqual(recurring)
+    expect(body.tasks[1]).toMatchObject({
+      timeZone: 'Europe/Berlin',
+      recurrence: { frequency: 'daily', interval: 1 },
+      remindAt: '2027-03-01T08:30:00.000Z',
+      nextTaskId: null,
+    })
+  })
+
   it('exports an empty account as an empty list', async () => {
     const user = await signIn()
     expect(await (await user.request('/me/export')).json()).toMatchObject({ sub: user.id, tasks: [] })

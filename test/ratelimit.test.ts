@@ -2,7 +2,7 @@ import { env } from 'cloudflare:workers'
 import { afterEach, describe, expect, inject, it, vi } from 'vitest'
 import { clientNetwork } from '../src/ratelimit'
 import { expectProblem, newUserId, nowSeconds, request, signIn, tokenFor } from './helpers'
-import { call, mcpClient, mcpToken, taskCount } from './mcp/client'
+import { call, mcpClient, mcpToken, rpc, taskCount } from './mcp/client'
 
 const PERIOD_MS = 60_000
 
@@ -296,5 +296,33 @@ describe('rate limits for MCP clients and OAuth access tokens', () => {
       request('/tasks', { method: 'POST', token: oauth.bob.apiReadOnly, env: limited, body: { title: 'x' } })
     for (let i = 0; i < 3; i++) await expectProblem(await post(), 403)
     await expectRateLimited(await post())
+  })
+
+  it('counts an expired access token against its sub, not the address, at /mcp and on the REST API', async () => {
+    await awayFromWindowEdge()
+    const api = 'https://tasks.test/'
+    const limits = {
+      USER_RATE_LIMITER: env.TEST_FIVE_PER_MINUTE,
+      AUTH_FAILURE_RATE_LIMITER: env.TEST_THREE_PER_MINUTE,
+      API_RESOURCE_URL: api,
+    }
+    const ip = { 'CF-Connecting-IP': randomIp() }
+    const sub = newUserId()
+    const expired = { exp: nowSeconds() - 3600 }
+    const atMcp = await mcpToken(sub, undefined, expired)
+    const atApi = await tokenFor(
+      sub,
+      { aud: api, scope: 'tasks:read tasks:write', client_id: 'c', ...expired },
+      { header: { alg: 'HS256', typ: 'at+jwt' } },
+    )
+    for (let i = 0; i < 3; i++) {
+      const mcp = await rpc(atMcp, { jsonrpc: '2.0', id: 1, method: 'tools/list' }, ip, limits)
+      expect((await expectProblem(mcp, 401)).detail).toMatch(/expired/)
+      const rest = await request('/tasks', { token: atApi, env: limits, headers: ip })
+      expect((await expectProblem(rest, 401)).detail).toMatch(/expired/)
+    }
+    // Six refusals, past both limits: the user's minute is spent, the address's refused-request limit is not.
+    await expectRateLimited(await request('/me', { token: await tokenFor(sub), env: limits }))
+    expect((await request('/me', { token: 'guess', env: limits, headers: ip })).status).toBe(401)
   })
 })

@@ -9,6 +9,7 @@ import { purgeExpiredIdempotencyKeys } from '../src/idempotency/repo'
 import type { ChangesPage } from '../src/tasks/sync'
 import { purgeTombstones } from '../src/tasks/sync-repo'
 import { expectProblem, type SignedIn, signIn } from './helpers'
+import { call, mcpClient, mcpToken } from './mcp/client'
 
 // One object per configuration: the app caches its configuration per env object.
 const QUOTA_5 = { TASK_QUOTA: '5' }
@@ -153,6 +154,26 @@ describe('tombstones', () => {
     for (const token of tokens.slice(0, 2)) await expectProblem(await feed(user, token, THREE_TOMBSTONES), 410)
     const page = await (await feed(user, tokens[2], THREE_TOMBSTONES)).json<ChangesPage>()
     expect(page.deleted).toEqual(ids.slice(2))
+  })
+
+  it('keeps the cap for deletes through /api and the MCP delete_task tool', async () => {
+    const user = await signIn()
+    const ids: string[] = []
+    for (let i = 0; i < 5; i++) {
+      const res = await user.request('/tasks', { method: 'POST', body: { title: `t${i}` }, env: THREE_TOMBSTONES })
+      ids.push((await res.json<{ id: string }>()).id)
+    }
+    for (const number of [1, 2, 3, 4]) {
+      expect((await user.request(`/api/tasks/${number}`, { method: 'DELETE', env: THREE_TOMBSTONES })).status).toBe(200)
+    }
+    const afterApi = await stored(user.id)
+    expect(afterApi).toMatchObject({ tasks: 1, tombstones: 3 })
+    expectCountersTrue(afterApi)
+    const client = await mcpClient(await mcpToken(user.id), { env: THREE_TOMBSTONES })
+    expect((await call(client, 'delete_task', { task_id: ids[4] })).isError).toBeFalsy()
+    const afterMcp = await stored(user.id)
+    expect(afterMcp).toMatchObject({ tasks: 0, tombstones: 3 })
+    expectCountersTrue(afterMcp)
   })
 
   it('trims a bulk delete to the cap in the same transaction', async () => {
