@@ -6,6 +6,9 @@ import { call, mcpClient, mcpToken, rpc, taskCount } from './mcp/client'
 
 const PERIOD_MS = 60_000
 
+// awayFromWindowEdge may wait up to 5 s before a test's requests start, on top of the test's own time.
+vi.setConfig({ testTimeout: 20_000 })
+
 /**
  * The binding counts in windows aligned to the wall clock. A test that crossed a window edge would
  * see its count reset, so each one starts with at least 5 s of its window left.
