@@ -125,7 +125,8 @@ function tasksApi(owner: MiddlewareHandler<AppEnv>) {
       )
 
       .delete('/:id', rateLimit, owner, d1Session, taskNumber, ownerQuery, async (c) => {
-        if ((await repo.deleteTask(c.var.db, c.var.user.id, c.req.valid('param'))) === null) {
+        const { tombstonesPerUser } = limits(c.env)
+        if ((await repo.deleteTask(c.var.db, c.var.user.id, c.req.valid('param'), tombstonesPerUser)) === null) {
           throw notFound('No task has this id.')
         }
         // A body, not a 204: some frontends call res.json() on every response.

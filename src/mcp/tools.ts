@@ -262,8 +262,9 @@ export function tasksServer(c: Context<AppEnv>): McpServer {
     },
     run(c, async (args, user) => {
       const id = taskIdOf(args.task_id)
+      const { tombstonesPerUser } = limits(c.env)
       const deleted =
-        (await repo.deleteTask(user.db, user.id, id, condition(args.expected_version))) ??
+        (await repo.deleteTask(user.db, user.id, id, tombstonesPerUser, condition(args.expected_version))) ??
         (await refuseMiss(user.db, user.id, id, args.expected_version))
       return { task_id: deleted.id, status: 'deleted', title: deleted.title }
     }),

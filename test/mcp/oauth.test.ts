@@ -269,6 +269,31 @@ describe('shared-secret access tokens at /mcp', () => {
     }
   })
 
+  it('refuses one whose segments are not canonical base64url, though the signature verifies', async () => {
+    const payload = claims({})
+    const token = await signJwt(payload)
+    const [header, body, signature] = token.split('.') as [string, string, string]
+    // 32 signature bytes leave 2 unused bits in the last character: set one of them.
+    const last = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
+    const flipped = last[last.indexOf(signature.at(-1)!) ^ 1]!
+    for (const variant of [`${token}=`, `${header}.${body}.${signature.slice(0, -1)}${flipped}`]) {
+      await expectMetadataPointer(await rpc(variant, initialize))
+    }
+    expect(await taskCount(payload.sub)).toBe(0)
+  })
+
+  it('refuses one whose sub holds a control character or a lone surrogate, at /mcp and on the REST API', async () => {
+    const api = { API_RESOURCE_URL: 'https://tasks.test/' }
+    for (const sub of ['\u0000', '\u0000user', 'user\u001f', 'user\u007f', 'user\ud800']) {
+      await expectMetadataPointer(await rpc(await signJwt(claims({ sub })), initialize))
+      const token = await signJwt(claims({ sub, aud: api.API_RESOURCE_URL }), {
+        header: { alg: 'HS256', typ: 'at+jwt' },
+      })
+      const problem = await expectProblem(await request('/tasks', { token, env: api }), 401)
+      expect(problem.detail).toMatch(/control characters/)
+    }
+  })
+
   it('refuses one whose header points at keys of its own choosing (jku, jwk, x5u, x5c)', async () => {
     for (const name of ['jku', 'jwk', 'x5u', 'x5c']) {
       const header = { alg: 'HS256', typ: 'JWT', [name]: name === 'jwk' ? { kty: 'oct' } : 'https://evil.example/keys' }
