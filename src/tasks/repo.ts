@@ -9,7 +9,19 @@ import { type Db, d1 } from '../db'
 import type { Task, TaskFields } from './model'
 import type { VersionCondition, Versions } from './preconditions'
 import type { TaskInput, TaskPatch } from './requests'
-import { COLUMN_OF, COLUMNS, ruleOf, type TaskRow, toTask } from './row'
+import { COLUMN_OF, ruleOf, type TaskRow, toTask } from './row'
+
+/**
+ * The successor's number, read in the statement that reads (or RETURNs) the task: a primary-key seek,
+ * and none without a successor. Every statement that selects COLUMNS binds the user as ?1.
+ */
+const NEXT_TASK_NUMBER =
+  '(SELECT successor.number FROM tasks AS successor WHERE successor.user_id = ?1 AND successor.id = tasks.next_task_id) AS next_task_number'
+
+/** The columns every statement that returns tasks selects. */
+export const COLUMNS = Object.values(COLUMN_OF)
+  .map((column) => (column === 'next_task_number' ? NEXT_TASK_NUMBER : column))
+  .join(', ')
 
 /** One more condition on an insert, over the user (?1) and its own parameters, which start at ?15. */
 export interface InsertCondition {
