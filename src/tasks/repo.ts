@@ -215,21 +215,21 @@ export function toggleStatement(db: Db, userId: string, ref: TaskRef, now: strin
     .bind(userId, value, now)
 }
 
-/** The id and title of the user's task that is now gone; null when no task of the user's with this id meets the condition. */
+/** The id, number and title of the user's task that is now gone; null when no task of the user's with this id meets the condition. */
 export async function deleteTask(
   db: Db,
   userId: string,
   ref: TaskRef,
   condition: VersionCondition = {},
-): Promise<{ id: string; title: string } | null> {
+): Promise<{ id: string; number: number; title: string } | null> {
   const [term, value] = pick(ref, 2)
   const params: unknown[] = [userId, value]
   const where = ['user_id = ?1', term, ...conditionTerms(condition, params)]
   return await d1(() =>
     db
-      .prepare(`DELETE FROM tasks WHERE ${where.join(' AND ')} RETURNING id, title`)
+      .prepare(`DELETE FROM tasks WHERE ${where.join(' AND ')} RETURNING id, number, title`)
       .bind(...params)
-      .first<{ id: string; title: string }>(),
+      .first<{ id: string; number: number; title: string }>(),
   )
 }
 
