@@ -49,12 +49,15 @@ const recurrenceValue = z
   .unknown()
   .transform((value, ctx): (typeof FREQUENCY_NAMES)[number] | Recurrence => {
     if (value === null) return 'none'
-    const result = (typeof value === 'string' ? frequencyName : ruleObject).safeParse(value)
+    const isObject = typeof value === 'object' && !Array.isArray(value)
+    if (typeof value !== 'string' && !isObject) {
+      ctx.addIssue({ code: 'custom', message: `must be one of ${FREQUENCY_NAMES.join(', ')}, or a recurrence object` })
+      return z.NEVER
+    }
+    const result = (isObject ? ruleObject : frequencyName).safeParse(value)
     if (result.success) return result.data
-    for (const issue of typeof value === 'string' || (typeof value === 'object' && !Array.isArray(value))
-      ? result.error.issues
-      : [{ path: [], message: `must be one of ${FREQUENCY_NAMES.join(', ')}, or a recurrence object` }]) {
-      ctx.addIssue({ code: 'custom', path: issue.path as PropertyKey[], message: issue.message })
+    for (const { path, message } of result.error.issues) {
+      ctx.addIssue({ code: 'custom', path: path as PropertyKey[], message })
     }
     return z.NEVER
   })
