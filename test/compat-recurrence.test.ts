@@ -139,6 +139,8 @@ describe('completing a recurring task on /api', () => {
     const next = await stored(task.id + 1)
     expect(next).toMatchObject({ completed: 0, due_at: '2027-03-02T09:00:00.000Z' })
     expect((await stored(task.id))!.next_task_id).toBe(next!.id)
+    const main = await user.request(`/tasks/${(await stored(task.id))!.id}`)
+    expect(await main.json()).toMatchObject({ nextTaskId: next!.id, nextTaskNumber: task.id + 1 })
     // The same toggle again reopens it; a third completes it again, without a second successor.
     expect(await (await user.request(`/api/tasks/${task.id}/toggle`, { method: 'PATCH' })).json()).toMatchObject({
       completed: false,
