@@ -36,6 +36,7 @@ describe('POST /tasks', () => {
       recurrence: null,
       timeZone: 'UTC',
       nextTaskId: null,
+      nextTaskNumber: null,
       remindAt: null,
     })
     expect(res.headers.get('ETag')).toBe('"v1"')

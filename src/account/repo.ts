@@ -4,7 +4,8 @@
  */
 import { type Db, d1 } from '../db'
 import type { Task } from '../tasks/model'
-import { COLUMNS, type TaskRow, toTask } from '../tasks/row'
+import { COLUMNS } from '../tasks/repo'
+import { type TaskRow, toTask } from '../tasks/row'
 
 /** Every table with rows of a user, in the order erasure empties them. */
 export const ERASED = [

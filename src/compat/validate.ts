@@ -46,6 +46,10 @@ function parse<T extends z.ZodType>(schema: T, value: unknown, where: 'body' | '
   )
 }
 
+/** The 422 `parse` gives for one invalid body field, for checks that need the stored task. */
+export const invalidBody = (name: string, detail: string) =>
+  unprocessable(`Invalid request body. ${name}: ${detail}.`, [{ pointer: pointer([name]), detail }])
+
 type Validated<Target extends 'json' | 'query' | 'param', T> = { out: { [K in Target]: T } }
 
 /** Query parameters: unknown ones ignored, empty ones absent, `user_id`/`userId` checked. */

@@ -9,7 +9,19 @@ import { type Db, d1 } from '../db'
 import type { Task, TaskFields } from './model'
 import type { VersionCondition, Versions } from './preconditions'
 import type { TaskInput, TaskPatch } from './requests'
-import { COLUMN_OF, COLUMNS, ruleOf, type TaskRow, toTask } from './row'
+import { COLUMN_OF, ruleOf, type TaskRow, toTask } from './row'
+
+/**
+ * The successor's number, read in the statement that reads (or RETURNs) the task: a primary-key seek,
+ * and none without a successor. Every statement that selects COLUMNS binds the user as ?1.
+ */
+const NEXT_TASK_NUMBER =
+  '(SELECT successor.number FROM tasks AS successor WHERE successor.user_id = ?1 AND successor.id = tasks.next_task_id) AS next_task_number'
+
+/** The columns every statement that returns tasks selects. */
+export const COLUMNS = Object.values(COLUMN_OF)
+  .map((column) => (column === 'next_task_number' ? NEXT_TASK_NUMBER : column))
+  .join(', ')
 
 /** One more condition on an insert, over the user (?1) and its own parameters, which start at ?15. */
 export interface InsertCondition {
@@ -229,7 +241,7 @@ function trimTombstones(db: Db, userId: string, cap: number): D1PreparedStatemen
 }
 
 /**
- * The id and title of the user's task `ref` that is now gone; null when no task of the user's with
+ * The id, number and title of the user's task `ref` that is now gone; null when no task of the user's with
  * this ref meets the condition. Its tombstone counts against `tombstoneCap` in the same transaction.
  */
 export async function deleteTask(
@@ -238,17 +250,17 @@ export async function deleteTask(
   ref: TaskRef,
   tombstoneCap: number,
   condition: VersionCondition = {},
-): Promise<{ id: string; title: string } | null> {
+): Promise<{ id: string; number: number; title: string } | null> {
   const [term, value] = pick(ref, 2)
   const params: unknown[] = [userId, value]
   const where = ['user_id = ?1', term, ...conditionTerms(condition, params)]
   const [deleted] = await d1(() =>
     db.batch([
-      db.prepare(`DELETE FROM tasks WHERE ${where.join(' AND ')} RETURNING id, title`).bind(...params),
+      db.prepare(`DELETE FROM tasks WHERE ${where.join(' AND ')} RETURNING id, number, title`).bind(...params),
       ...trimTombstones(db, userId, tombstoneCap),
     ]),
   )
-  return (deleted!.results[0] as { id: string; title: string } | undefined) ?? null
+  return (deleted!.results[0] as { id: string; number: number; title: string } | undefined) ?? null
 }
 
 /**

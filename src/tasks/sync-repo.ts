@@ -5,7 +5,8 @@
  */
 import { type Db, d1 } from '../db'
 import type { Task } from './model'
-import { COLUMNS, type TaskRow, toTask } from './row'
+import { COLUMNS } from './repo'
+import { type TaskRow, toTask } from './row'
 
 export interface ChangesRead {
   /** The user's last sequence number, and the highest one of a purged tombstone (0 and 0 for a new user). */

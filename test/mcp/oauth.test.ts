@@ -46,7 +46,7 @@ initialize.params = {
 describe('MCP with Better Auth OAuth access tokens', () => {
   it('lists, adds, completes, edits and deletes its user’s tasks', async () => {
     const client = await mcpClient(alice.mcp, { env })
-    const { task_id } = (await call(client, 'add_task', { title: 'Through OAuth' })).structuredContent!
+    const { id: task_id } = (await call(client, 'add_task', { title: 'Through OAuth' })).structuredContent!
     expect(await storedTask(task_id)).toMatchObject({ user_id: alice.id, title: 'Through OAuth' })
     const listed = (await call(client, 'list_tasks')).structuredContent!
     expect(listed.tasks.map((t: Task) => t.id)).toContain(task_id)
@@ -62,8 +62,8 @@ describe('MCP with Better Auth OAuth access tokens', () => {
   it("shows each user only their tasks; B's complete_task and delete_task on A's task change nothing", async () => {
     const a = await mcpClient(alice.mcp, { env })
     const b = await mcpClient(bob.mcp, { env })
-    const { task_id } = (await call(a, 'add_task', { title: "Alice's" })).structuredContent!
-    const { task_id: bobs } = (await call(b, 'add_task', { title: "Bob's" })).structuredContent!
+    const { id: task_id } = (await call(a, 'add_task', { title: "Alice's" })).structuredContent!
+    const { id: bobs } = (await call(b, 'add_task', { title: "Bob's" })).structuredContent!
     const ids = async (client: typeof a) =>
       (await call(client, 'list_tasks', { limit: 100 })).structuredContent!.tasks.map((t: Task) => t.id)
     expect(await ids(b)).not.toContain(task_id)
