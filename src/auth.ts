@@ -25,7 +25,14 @@ import { decodeHeader, type VerifyOptions } from 'hono/utils/jwt/jwt'
 import { type AuthConfig, getConfig, type OAuthConfig } from './config'
 import type { AppEnv, Grant, User } from './env'
 import { type AsymmetricAlg, isAsymmetricAlg, KeySetUnavailable, keySetFor } from './jwks'
-import { Problem, serverMisconfigured, serviceUnavailable, unauthorized as unauthorizedProblem } from './problem'
+import { annotate } from './openapi/annotate'
+import {
+  forbidden,
+  Problem,
+  serverMisconfigured,
+  serviceUnavailable,
+  unauthorized as unauthorizedProblem,
+} from './problem'
 
 const REALM = 'tasks'
 /** Far above any real token; refuses header-stuffing before any work is done. */
@@ -420,3 +427,17 @@ export function requireMethodScope(c: Context<AppEnv>): void {
   const needed = c.req.method === 'GET' || c.req.method === 'HEAD' ? SCOPES.read : SCOPES.write
   if (!grant.scopes.has(needed)) throw insufficientScope(needed)
 }
+
+/**
+ * For what no scope grants, erasing the whole account: only the user's own session JWT. An app's
+ * access token, whatever its scopes, is refused, so an app given the tasks cannot delete the user.
+ */
+export const requireSessionToken = annotate(
+  createMiddleware<AppEnv>(async (c, next) => {
+    if (c.var.grant !== undefined) {
+      throw forbidden("Erasing the account needs the user's own session token; an app's access token cannot do it.")
+    }
+    await next()
+  }),
+  { problems: ['forbidden'] },
+)

@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest'
 import { EXPORT_PAGE_SIZE } from '../src/account/export'
 import { ERASED } from '../src/account/repo'
 import type { ChangesPage } from '../src/tasks/sync'
-import { countingDb, expectProblem, request, type SignedIn, signIn } from './helpers'
+import { countingDb, expectProblem, nowSeconds, request, type SignedIn, signIn, signJwt } from './helpers'
 
 afterEach(() => vi.restoreAllMocks())
 
@@ -156,6 +156,29 @@ describe('DELETE /me', () => {
     })
     expect(preflight.status).toBe(204)
     expect(preflight.headers.get('Access-Control-Allow-Methods')?.split(',')).toContain('DELETE')
+  })
+  it("refuses an app's OAuth access token, whatever its scopes, and erases nothing", async () => {
+    const user = await signIn()
+    await seed(user)
+    const before = await rowsOf(user.id)
+    const api = { API_RESOURCE_URL: 'https://tasks.test/' }
+    const now = nowSeconds()
+    const token = await signJwt(
+      {
+        sub: user.id,
+        aud: api.API_RESOURCE_URL,
+        scope: 'tasks:read tasks:write',
+        client_id: 'app',
+        iat: now,
+        exp: now + 900,
+      },
+      { header: { alg: 'HS256', typ: 'at+jwt' } },
+    )
+    // The token itself is good: it reads and writes the user's tasks.
+    expect((await request('/tasks', { token, env: api })).status).toBe(200)
+    const problem = await expectProblem(await request('/me', { method: 'DELETE', token, env: api }), 403)
+    expect(problem.detail).toMatch(/session token/)
+    expect(await rowsOf(user.id)).toEqual(before)
   })
 })
 

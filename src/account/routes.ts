@@ -1,5 +1,6 @@
 /** /me: who the token names, and that user's whole account, erased or exported. */
 import { Hono } from 'hono'
+import { requireSessionToken } from '../auth'
 import type { AppEnv } from '../env'
 import { methodNotAllowed } from '../problem'
 import { rateLimit } from '../ratelimit'
@@ -17,7 +18,7 @@ export const accountRoutes = new Hono<AppEnv>()
   })
 
   // Erases everything stored for the caller. Idempotent: an account with nothing stored is erased already.
-  .delete('/', rateLimit, d1Session, queryParams(noQuery), async (c) => {
+  .delete('/', rateLimit, requireSessionToken, d1Session, queryParams(noQuery), async (c) => {
     await eraseUser(c.var.db, c.var.user.id)
     return c.body(null, 204)
   })
