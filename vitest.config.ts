@@ -32,6 +32,8 @@ export default defineConfig(async ({ mode }) => {
             CORS_ORIGINS: 'http://localhost:3000, https://app.example.com',
             // The quota stays at its production default.
             TASK_QUOTA: '10000',
+            // Every request logs, so that tests can read any request's line; sampling has its own tests.
+            REQUEST_LOG_SAMPLE_RATE: '1',
           },
         },
       }),
