@@ -101,23 +101,28 @@ async function verifyWithKeySet(
   alg: AsymmetricAlg,
   auth: AuthConfig,
   jwksUrl: string,
-) {
+): Promise<Verified> {
   if (KEY_SOURCE_HEADERS.some((name) => name in header)) throw invalidToken()
-  if (typeof header.kid !== 'string' || header.kid === '') throw invalidToken('The token names no signing key (kid).')
-  let key: CryptoKey | null
+  const { kid } = header
+  if (typeof kid !== 'string' || kid === '') throw invalidToken('The token names no signing key (kid).')
+  const key = await publishedKey(jwksUrl, kid, alg)
+  if (!key) throw invalidToken('The token is not signed by a key the identity provider publishes.')
   try {
-    key = await keySetFor(jwksUrl).key(header.kid, alg)
+    return { payload: await verify(token, key, { alg, ...claimChecks(auth) }), published: { kid, alg, key } }
+  } catch {
+    throw invalidToken()
+  }
+}
+
+/** The key Better Auth publishes for `kid`, of the type `alg` requires; null when there is none. */
+async function publishedKey(jwksUrl: string, kid: string, alg: AsymmetricAlg): Promise<CryptoKey | null> {
+  try {
+    return await keySetFor(jwksUrl).key(kid, alg)
   } catch (error) {
     if (error instanceof KeySetUnavailable) {
       throw serviceUnavailable("The identity provider's signing keys are unavailable; try again shortly.")
     }
     throw error
-  }
-  if (!key) throw invalidToken('The token is not signed by a key the identity provider publishes.')
-  try {
-    return await verify(token, key, { alg, ...claimChecks(auth) })
-  } catch {
-    throw invalidToken()
   }
 }
 
@@ -161,11 +166,60 @@ function userFromClaims(payload: unknown, clockSkewSeconds: number, now = Date.n
   return { id: sub, email: email ?? null, name: name ?? null }
 }
 
+/** A token whose signature, typ, crit, iss and aud passed, and the key that verified it. */
+interface Verified {
+  payload: unknown
+  /** JWKS mode: the key it was verified with, which must still be the one published for `kid`. */
+  published?: { kid: string; alg: AsymmetricAlg; key: CryptoKey }
+}
+
+/**
+ * Tokens verified in this isolate, per configuration: a client sends the same token with every
+ * request until it expires, and checking its signature is most of a request's CPU. A hit skips
+ * only the signature and the checks hono makes; userFromClaims still runs on every request, so
+ * no token is accepted past its exp (or before its nbf). A new configuration is a new AuthConfig
+ * and starts empty; in JWKS mode a hit also asks the key set for the token's key and counts only
+ * if it is the very key that verified it, so a refreshed or withdrawn key verifies afresh.
+ */
+const verifiedTokens = new WeakMap<AuthConfig, Map<string, Verified>>()
+const MAX_VERIFIED_TOKENS = 1000
+
+async function recall(auth: AuthConfig, token: string): Promise<Verified | undefined> {
+  const verified = verifiedTokens.get(auth)?.get(token)
+  if (!verified?.published || !auth.jwksUrl) return verified
+  const { kid, alg, key } = verified.published
+  if ((await publishedKey(auth.jwksUrl, kid, alg)) === key) return verified
+  verifiedTokens.get(auth)?.delete(token)
+  return undefined
+}
+
+function remember(auth: AuthConfig, token: string, verified: Verified) {
+  let tokens = verifiedTokens.get(auth)
+  if (!tokens) {
+    tokens = new Map()
+    verifiedTokens.set(auth, tokens)
+  }
+  // Dropping everything at the bound is crude but keeps memory flat whatever clients send.
+  if (tokens.size >= MAX_VERIFIED_TOKENS) tokens.clear()
+  tokens.set(token, verified)
+}
+
 /** Authentication for every protected route: 401 unless a valid token names the caller. */
 export const requireUser = createMiddleware<AppEnv>(async (c, next) => {
   const { auth } = getConfig(c.env)
   if ('error' in auth) throw serverMisconfigured()
   const token = bearerToken(c.req.header('Authorization'))
+
+  const known = await recall(auth, token)
+  if (known) {
+    try {
+      c.set('user', userFromClaims(known.payload, auth.clockSkewSeconds))
+    } catch (error) {
+      verifiedTokens.get(auth)?.delete(token)
+      throw error
+    }
+    return next()
+  }
 
   // Only the protected header, to choose the path; the payload is parsed once, by the verifier.
   let header: unknown
@@ -176,16 +230,18 @@ export const requireUser = createMiddleware<AppEnv>(async (c, next) => {
   }
   // Valid JSON is not necessarily an object: `null` or `42` must be a 401, not a TypeError.
   if (typeof header !== 'object' || header === null || Array.isArray(header)) throw invalidToken()
-  let payload: unknown
+  let verified: Verified
   // An HS* token never meets a public key, and an asymmetric one never meets the secret.
   const alg = (header as { alg?: unknown }).alg
   if (alg === 'HS256' && auth.secret !== undefined) {
-    payload = await verifyWithSecret(c, auth, auth.secret)
+    verified = { payload: await verifyWithSecret(c, auth, auth.secret) }
   } else if (isAsymmetricAlg(alg) && auth.jwksUrl !== undefined) {
-    payload = await verifyWithKeySet(token, header as Record<string, unknown>, alg, auth, auth.jwksUrl)
+    verified = await verifyWithKeySet(token, header as Record<string, unknown>, alg, auth, auth.jwksUrl)
   } else {
     throw invalidToken('The token is not signed with an accepted algorithm.')
   }
-  c.set('user', userFromClaims(payload, auth.clockSkewSeconds))
+  c.set('user', userFromClaims(verified.payload, auth.clockSkewSeconds))
+  // Only a token that is valid now: one refused for its claims is checked afresh each time.
+  remember(auth, token, verified)
   await next()
 })
