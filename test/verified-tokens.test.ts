@@ -39,7 +39,7 @@ describe('a token verified once', () => {
 
   it('is refused in JWKS mode once its key is withdrawn from the key set', async () => {
     const pair = (await crypto.subtle.generateKey({ name: 'Ed25519' }, true, ['sign', 'verify'])) as CryptoKeyPair
-    const jwk = await crypto.subtle.exportKey('jwk', pair.publicKey)
+    const jwk = (await crypto.subtle.exportKey('jwk', pair.publicKey)) as JsonWebKey
     let published: JsonWebKey[] = [{ ...jwk, kid: 'k1', alg: 'EdDSA' } as JsonWebKey]
     const url = `${ISSUER}/api/auth/jwks/${crypto.randomUUID()}`
     const realFetch = globalThis.fetch
