@@ -33,7 +33,7 @@ export const app = new Hono<AppEnv>()
   })
 
   .get('/me', rateLimit, queryParams(noQuery), (c) => {
-    const { id, email, name } = c.var.user
+    const { id, email, name } = c.get('user')
     return c.json({ sub: id, email, name }, 200)
   })
   .all('/me', rateLimit, () => {

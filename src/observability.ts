@@ -78,7 +78,7 @@ export const observe = createMiddleware<AppEnv>(async (c, next) => {
     JSON.stringify({
       level: status >= 500 ? 'error' : 'info',
       message: 'request',
-      requestId: c.var.requestId,
+      requestId: c.get('requestId'),
       method: c.req.method,
       route: routePath(c),
       status,

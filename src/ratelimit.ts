@@ -24,7 +24,7 @@ const noop = async () => {}
 const rateLimitMiddleware = createMiddleware<AppEnv>(async (c, next) => {
   const { perUser, perRefusedIp } = limits(c.env)
   try {
-    await timeAuth(c.var.timing, () => requireUser(c, noop))
+    await timeAuth(c.get('timing'), () => requireUser(c, noop))
   } catch (error) {
     if (error instanceof Problem && error.status === 401) {
       if (!(await allowed(perRefusedIp, `ip:${clientNetwork(c.req.header('CF-Connecting-IP'))}`))) {
@@ -33,7 +33,7 @@ const rateLimitMiddleware = createMiddleware<AppEnv>(async (c, next) => {
     }
     throw error
   }
-  if (!(await allowed(perUser, `user:${c.var.user.id}`))) throw tooManyRequests(RATE_LIMIT_PERIOD_SECONDS)
+  if (!(await allowed(perUser, `user:${c.get('user').id}`))) throw tooManyRequests(RATE_LIMIT_PERIOD_SECONDS)
   await next()
 })
 
