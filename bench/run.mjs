@@ -161,8 +161,11 @@ try {
     `workerd via Miniflare at ${base}; ${opts.connections} connections, ${opts.duration} s per endpoint after ${opts.warmup} s warm-up`,
   )
   // Rows first, one metered request each, so that list and get read exactly the seeded data.
+  // Every app endpoint selected, with local D1 whether or not its local-D1 row runs.
+  const selected = new Set(endpoints.map((e) => e.name.split(':')[0]))
   const rows = await meterRows(base, [
-    ...endpoints.filter((e) => !e.name.startsWith('floor') && !e.name.endsWith('floor') && !e.name.endsWith(':app')),
+    ...endpoints.filter((e) => ['health', 'me'].includes(e.name)),
+    ...api.filter((e) => selected.has(e.name)),
     ...extraWrites(taskId, auth, json),
   ])
   const profiler = opts.profile ? await connectProfiler(await mf.getInspectorURL()) : undefined
