@@ -168,7 +168,12 @@ try {
     ...api.filter((e) => selected.has(e.name)),
     ...extraWrites(taskId, auth, json),
   ])
-  const profiler = opts.profile ? await connectProfiler(await mf.getInspectorURL()) : undefined
+  const profiler = opts.profile
+    ? await connectProfiler(
+        await mf.getInspectorURL(),
+        bundleModules(readFileSync(path.join(buildDir, script), 'utf8')),
+      )
+    : undefined
   // Each round loads every endpoint once and divides by its own floor; the table shows each
   // endpoint's median round, and the spread of its CPU ratio over the rounds.
   const rounds = []
@@ -310,7 +315,7 @@ async function meterRows(base, endpoints) {
  * V8's sampling profiler in workerd, through Miniflare's inspector proxy (Chrome DevTools Protocol
  * over a WebSocket): one profile per endpoint, written to bench/profiles/ and summarised by self time.
  */
-async function connectProfiler(url) {
+async function connectProfiler(url, modules) {
   const [target] = await (await fetch(new URL('/json/list', url.href.replace(/^ws/, 'http')))).json()
   // Miniflare's proxy accepts local tools only, which it tells by their Origin.
   const socket = new WebSocket(target.webSocketDebuggerUrl, { headers: { Origin: 'http://localhost' } })
@@ -343,29 +348,60 @@ async function connectProfiler(url) {
       const dir = path.join(root, 'bench/profiles')
       mkdirSync(dir, { recursive: true })
       writeFileSync(path.join(dir, `${endpoint.name.replace(':', '-')}.cpuprofile`), JSON.stringify(profile))
-      console.log(`\n  profile of ${endpoint.label}, top ${PROFILE_TOP} by self time:`)
-      for (const entry of topSelfTime(profile, PROFILE_TOP)) console.log(`    ${entry}`)
+      console.log(`\n  profile of ${endpoint.label}, top ${PROFILE_TOP} by self time (share of non-idle samples):`)
+      for (const entry of topSelfTime(profile, PROFILE_TOP, modules)) console.log(`    ${entry}`)
       return result
     },
     close: () => socket.close(),
   }
 }
 
-/** The functions with the most self time (samples in the function itself), with their share of all samples. */
-function topSelfTime(profile, count) {
+/** Which module of the bundle each line belongs to, from esbuild's `// path` comments. */
+function bundleModules(bundle) {
+  const modules = []
+  let current = '(bundle)'
+  for (const [i, line] of bundle.split('\n').entries()) {
+    const comment = /^\/\/ (\S+\.(?:ts|js|mjs))$/.exec(line)
+    if (comment) current = comment[1].replace(/^node_modules\//, '')
+    modules[i] = current
+  }
+  return modules
+}
+
+/**
+ * The functions with the most self time (samples in the function itself), with their share of the
+ * samples in which workerd was not idle. A built-in (Response, Headers.set, console.log) is shown
+ * with the function of ours or hono's that called it, and each with its module in the bundle.
+ */
+function topSelfTime(profile, count, modules) {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]))
+  const parentOf = new Map()
+  for (const node of profile.nodes) for (const child of node.children ?? []) parentOf.set(child, node.id)
+  const inBundle = (node) => node.callFrame.url.endsWith('.js') && !node.callFrame.url.startsWith('node-internal')
+  const describe = (node) => {
+    const { functionName, lineNumber } = node.callFrame
+    return `${functionName || '(anonymous)'} ${modules[lineNumber] ?? ''}:${lineNumber + 1}`
+  }
   const hits = new Map()
+  let busy = 0
   for (const id of profile.samples) {
-    const { functionName, url, lineNumber } = byId.get(id).callFrame
-    const file = url ? url.split('/').slice(-2).join('/') : ''
-    const key = `${functionName || '(anonymous)'} ${file ? `${file}:${lineNumber + 1}` : ''}`.trim()
+    const node = byId.get(id)
+    const name = node.callFrame.functionName
+    if (name === '(idle)') continue
+    busy++
+    let caller = node
+    while (caller && !inBundle(caller)) caller = byId.get(parentOf.get(caller.id))
+    const key = inBundle(node)
+      ? describe(node)
+      : caller
+        ? `${name || '(native)'} <- ${describe(caller)}`
+        : name || '(native)'
     hits.set(key, (hits.get(key) ?? 0) + 1)
   }
-  const total = profile.samples.length
   return [...hits]
     .sort((a, b) => b[1] - a[1])
     .slice(0, count)
-    .map(([key, n]) => `${((n / total) * 100).toFixed(1).padStart(5)}%  ${key}`)
+    .map(([key, n]) => `${((n / busy) * 100).toFixed(1).padStart(5)}%  ${key}`)
 }
 
 /** One endpoint under load from bench/load.mjs, a separate process, so the worker keeps its core. */
