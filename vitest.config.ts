@@ -34,6 +34,10 @@ export default defineConfig(async ({ mode }) => {
             TASK_QUOTA: '10000',
             // Every request logs, so that tests can read any request's line; sampling has its own tests.
             REQUEST_LOG_SAMPLE_RATE: '1',
+            // Push is off unless a test turns it on with its own key pair.
+            VAPID_PRIVATE_KEY: '',
+            VAPID_SUBJECT: '',
+            PUSH_SERVICE_HOSTS: '',
           },
         },
       }),
@@ -51,8 +55,8 @@ export default defineConfig(async ({ mode }) => {
     test: {
       // The worker logs one line per request; show console output only for failing tests.
       silent: 'passed-only' as const,
-      // Real Better Auth servers, in Node, for the interoperability tests.
-      globalSetup: fast ? [] : ['./test/better-auth/global-setup.ts'],
+      // Real Better Auth servers, in Node, for the interoperability tests; a fake push service for the push tests.
+      globalSetup: [...(fast ? [] : ['./test/better-auth/global-setup.ts']), './test/push/global-setup.ts'],
       projects: [
         // The suites send thousands of requests (and deliberate 401s) a minute: the limits are lifted.
         workers('workers', ['test/**/*.test.ts'], [RATE_LIMIT_TESTS, ...(fast ? ['test/better-auth.test.ts'] : [])], {

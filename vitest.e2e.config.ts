@@ -1,7 +1,7 @@
 import { defineConfig } from 'vitest/config'
 
 // End-to-end tests in Node (not workerd): they start `npm run dev` and a browser, and talk to the
-// worker over HTTP. `npm run test:e2e`; see "End-to-end tests" in README.md.
+// worker over HTTP. `npm run test:e2e`; see "End-to-end tests" in docs/testing.md.
 export default defineConfig({
   test: {
     include: ['test/e2e/**/*.e2e.ts'],

@@ -6,6 +6,7 @@ import type { AppEnv } from './env'
 import { observe } from './observability'
 import { documentation } from './openapi/routes'
 import { methodNotAllowed, onError, onNotFound } from './problem'
+import { publicKeyRoutes, subscriptionRoutes } from './push/routes'
 import { rateLimit } from './ratelimit'
 import { noQuery } from './tasks/requests'
 import { taskRoutes } from './tasks/routes'
@@ -41,6 +42,8 @@ export const app = new Hono<AppEnv>()
   })
 
   .route('/tasks', taskRoutes)
+  .route('/push', publicKeyRoutes)
+  .route('/me/push-subscriptions', subscriptionRoutes)
 
 // Public and generated from the routes above (and itself), so outside the typed chain.
 app.route('/', documentation(app))

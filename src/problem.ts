@@ -63,6 +63,23 @@ export const PROBLEM_TYPES = {
     title: 'Task quota exceeded',
     description: 'The user already stores as many tasks as the quota allows; nothing was written.',
   },
+  'push-disabled': {
+    status: 404,
+    title: 'Push notifications are off',
+    description:
+      'The server has no VAPID key pair configured, so it sends no push messages; reminders still show in the app (`remindBefore`).',
+  },
+  'push-subscription-limit': {
+    status: 409,
+    title: 'Too many push subscriptions',
+    description: 'The user already has as many push subscriptions as allowed; nothing was written. Delete one first.',
+  },
+  'push-endpoint-refused': {
+    status: 422,
+    title: 'Push endpoint refused',
+    description:
+      "The subscription's endpoint is not an `https://` URL of a push service this server sends to (`PUSH_SERVICE_HOSTS`); nothing was written.",
+  },
   'payload-too-large': { status: 413, title: 'Payload too large', description: 'The body is over 16 KiB.' },
   'unsupported-media-type': {
     status: 415,
@@ -155,6 +172,18 @@ export const idempotencyKeyReused = () =>
   new Problem(
     'idempotency-key-reused',
     'This Idempotency-Key was sent with a different request body in the last 24 hours; use a new key for a new request.',
+  )
+export const pushDisabled = () =>
+  new Problem(
+    'push-disabled',
+    'This server is not configured to send push notifications (VAPID_PRIVATE_KEY, VAPID_SUBJECT); reminders still show in the app.',
+  )
+export const pushSubscriptionLimit = (max: number) =>
+  new Problem('push-subscription-limit', `A user may have at most ${max} push subscriptions; delete one first.`)
+export const pushEndpointRefused = () =>
+  new Problem(
+    'push-endpoint-refused',
+    'The endpoint must be an https:// URL of a push service this server sends to (PUSH_SERVICE_HOSTS).',
   )
 export const serviceUnavailable = (detail = 'The database is unavailable; try again shortly.') =>
   new Problem('service-unavailable', detail, undefined, { 'Retry-After': String(RETRY_AFTER_SECONDS) })

@@ -383,7 +383,7 @@ describe('configuration fails closed', () => {
 describe('protection by design', () => {
   // Public on purpose: the health check and the API's description, which hold no user data (the
   // /docs page is static assets, never this worker).
-  const PUBLIC = new Set(['/health', '/openapi.json'])
+  const PUBLIC = new Set(['/health', '/openapi.json', '/push/public-key'])
 
   it('requires a token on every route except /health and the documentation', async () => {
     const routes = app.routes.filter((r) => !PUBLIC.has(r.path) && r.path !== '/*')

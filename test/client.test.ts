@@ -93,6 +93,18 @@ describe('the typed client (src/client.ts)', () => {
       priority?: 'low' | 'medium' | 'high' | undefined
       dueAt?: string | null | undefined
       tags?: string[] | undefined
+      recurrence?:
+        | {
+            frequency: 'daily' | 'weekly' | 'monthly' | 'yearly'
+            interval?: number | undefined
+            weekdays?: ('mo' | 'tu' | 'we' | 'th' | 'fr' | 'sa' | 'su')[] | null | undefined
+            until?: string | null | undefined
+            count?: number | null | undefined
+          }
+        | null
+        | undefined
+      timeZone?: string | undefined
+      remindAt?: string | null | undefined
     }>()
 
     const api = clientFor('t')

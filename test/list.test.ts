@@ -46,14 +46,18 @@ async function insert(userId: string, seeds: Seed[]): Promise<Task[]> {
       completedAt: completed ? createdAt : null,
       // What the stored row starts at (migrations/0004_versions_and_sync.sql).
       version: 1,
+      recurrence: null,
+      timeZone: 'UTC',
+      nextTaskId: null,
+      remindAt: seed.remindAt ?? null,
     }
   })
   if (tasks.length > 0) {
     await env.DB.batch(
       tasks.map((t) =>
         env.DB.prepare(
-          `INSERT INTO tasks (id, user_id, title, description, completed, priority, due_at, tags, created_at, updated_at, completed_at)
-           VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)`,
+          `INSERT INTO tasks (id, user_id, title, description, completed, priority, due_at, tags, created_at, updated_at, completed_at, remind_at)
+           VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)`,
         ).bind(
           t.id,
           userId,
@@ -66,6 +70,7 @@ async function insert(userId: string, seeds: Seed[]): Promise<Task[]> {
           t.createdAt,
           t.updatedAt,
           t.completedAt,
+          t.remindAt,
         ),
       ),
     )

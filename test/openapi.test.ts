@@ -189,7 +189,7 @@ describe('GET /openapi.json', () => {
     const publicOnes = operations(doc)
       .filter(({ op }) => op.security.length === 0)
       .map(({ method, path }) => `${method} ${path}`)
-    expect(publicOnes.sort()).toEqual(['GET /health', 'GET /openapi.json'])
+    expect(publicOnes.sort()).toEqual(['GET /health', 'GET /openapi.json', 'GET /push/public-key'])
     for (const { method, path, op } of operations(doc)) {
       if (op.security.length === 0) {
         expect(op.responses, `${method} ${path}`).not.toHaveProperty('401')
@@ -207,8 +207,8 @@ describe('GET /openapi.json', () => {
     ['DELETE', '/tasks', [400, 401, 429, 500, 503]],
     ['GET', '/tasks/changes', [400, 401, 410, 429, 500, 503]],
     ['GET', '/tasks/{id}', [400, 401, 403, 404, 412, 429, 500, 503]],
-    ['PUT', '/tasks/{id}', [400, 401, 403, 404, 412, 413, 415, 429, 500, 503]],
-    ['PATCH', '/tasks/{id}', [400, 401, 403, 404, 412, 413, 415, 429, 500, 503]],
+    ['PUT', '/tasks/{id}', [400, 401, 403, 404, 409, 412, 413, 415, 429, 500, 503]],
+    ['PATCH', '/tasks/{id}', [400, 401, 403, 404, 409, 412, 413, 415, 429, 500, 503]],
     ['DELETE', '/tasks/{id}', [400, 401, 403, 404, 412, 429, 500, 503]],
     ['GET', '/me', [400, 401, 429, 500, 503]],
     ['GET', '/health', [500]],

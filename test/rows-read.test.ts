@@ -18,7 +18,7 @@ const PAGE_BUDGET = PAGE + 1
 
 /**
  * Every sort and filter the list serves from an index, and the index. Add a row here with each new
- * one; a combination no index can serve goes into the README's "rows_read budgets" instead.
+ * one; a combination no index can serve goes into "Rows-read budgets" in docs/performance.md instead.
  */
 const LIST_CASES: { name: string; query: string; index: string }[] = [
   { name: 'newest first (the default sort)', query: '', index: 'tasks_by_user_created' },
@@ -144,7 +144,7 @@ describe('rows read per request (D1 meta.rows_read)', () => {
   }
 
   // These filters narrow no index: rows are checked as the sort's index yields them, so a page
-  // reads further the rarer the matches are (README, "rows_read budgets"). Still no scan of the
+  // reads further the rarer the matches are (docs/performance.md, "Rows-read budgets"). Still no scan of the
   // table and no sort step.
   const UNBOUNDED: [string, string][] = [
     ['q=task%201', 'tasks_by_user_created'],

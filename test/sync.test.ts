@@ -42,7 +42,7 @@ class Device {
     readonly pageSize = 2,
   ) {}
 
-  /** The README's client algorithm: pages until hasMore is false, upserting tasks and dropping deleted ids. */
+  /** The client algorithm of docs/sync.md: pages until hasMore is false, upserting tasks and dropping deleted ids. */
   async sync() {
     for (let pages = 0; pages < 100; pages++) {
       const page = await feed(this.who, this.token, this.pageSize)

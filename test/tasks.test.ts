@@ -32,6 +32,10 @@ describe('POST /tasks', () => {
       updatedAt: task.createdAt,
       completedAt: null,
       version: 1,
+      recurrence: null,
+      timeZone: 'UTC',
+      nextTaskId: null,
+      remindAt: null,
     })
     expect(res.headers.get('ETag')).toBe('"v1"')
     expect(await storedTask(task.id)).toMatchObject({

@@ -47,7 +47,7 @@ export async function insertTaskOnce(
   const body = JSON.stringify(task)
   const cutoff = idempotencyCutoff(now)
   const keyIsFree = {
-    sql: 'NOT EXISTS (SELECT 1 FROM idempotency_keys WHERE user_id = ?1 AND key = ?11 AND created_at > ?12)',
+    sql: 'NOT EXISTS (SELECT 1 FROM idempotency_keys WHERE user_id = ?1 AND key = ?15 AND created_at > ?16)',
     params: [key, cutoff],
   }
   const [, , record] = await d1(() =>

@@ -248,7 +248,7 @@ export function buildDocument(routes: readonly RouterRoute[]): OpenApiDocument {
         },
       },
     },
-    tags: [{ name: 'Tasks' }, { name: 'Account' }, { name: 'Service' }, { name: 'Documentation' }],
+    tags: [{ name: 'Tasks' }, { name: 'Account' }, { name: 'Push' }, { name: 'Service' }, { name: 'Documentation' }],
     'x-problem-types': Object.entries(PROBLEM_TYPES).map(([slug, { status, title, description }]) => ({
       type: `/problems/${slug}`,
       status,

@@ -9,7 +9,18 @@ import type { ResponseHeader } from '../headers'
 import type { ProblemSlug } from '../problem'
 import { task } from '../tasks/model'
 import { taskInput, taskPatch } from '../tasks/requests'
-import { bulkDeleted, changesPage, health, me, openApiDocument, problem, taskPage } from './schemas'
+import {
+  bulkDeleted,
+  changesPage,
+  health,
+  me,
+  openApiDocument,
+  problem,
+  pushPublicKey,
+  pushSubscription,
+  pushSubscriptionList,
+  taskPage,
+} from './schemas'
 
 export interface SuccessResponse {
   status: 200 | 201 | 204 | 304
@@ -21,7 +32,7 @@ export interface SuccessResponse {
 
 export interface OperationSpec {
   operationId: string
-  tag: 'Tasks' | 'Account' | 'Service' | 'Documentation'
+  tag: 'Tasks' | 'Account' | 'Push' | 'Service' | 'Documentation'
   summary: string
   description?: string
   success: SuccessResponse
@@ -111,17 +122,19 @@ export const OPERATIONS: Record<string, OperationSpec> = {
     operationId: 'replaceTask',
     tag: 'Tasks',
     summary: 'Replace a task',
-    description: 'Omitted optional fields return to their defaults.',
+    description:
+      'Omitted optional fields return to their defaults. Completing a recurring task creates its next occurrence (`nextTaskId`).',
     success: { status: 200, description: 'The task as it now is.', schema: task, headers: ['ETag'] },
-    problems: OWNED,
+    problems: [...OWNED, 'quota-exceeded'],
   },
   'PATCH /tasks/{id}': {
     operationId: 'updateTask',
     tag: 'Tasks',
     summary: 'Change some fields of a task',
-    description: 'Any subset of the writable fields, at least one.',
+    description:
+      'Any subset of the writable fields, at least one. Completing a recurring task creates its next occurrence (`nextTaskId`) in the same transaction, once.',
     success: { status: 200, description: 'The task as it now is.', schema: task, headers: ['ETag'] },
-    problems: OWNED,
+    problems: [...OWNED, 'quota-exceeded'],
   },
   'DELETE /tasks/{id}': {
     operationId: 'deleteTask',
@@ -129,6 +142,43 @@ export const OPERATIONS: Record<string, OperationSpec> = {
     summary: 'Delete a task',
     success: { status: 204, description: 'Deleted.' },
     problems: OWNED,
+  },
+  'GET /push/public-key': {
+    operationId: 'getPushPublicKey',
+    tag: 'Push',
+    summary: 'The VAPID key for pushManager.subscribe',
+    description:
+      'Needs no token. Pass it as `applicationServerKey`; then POST the subscription to /me/push-subscriptions.',
+    success: {
+      status: 200,
+      description: 'The application server key (base64url, uncompressed P-256).',
+      schema: pushPublicKey,
+    },
+    problems: ['push-disabled'],
+  },
+  'GET /me/push-subscriptions': {
+    operationId: 'listPushSubscriptions',
+    tag: 'Push',
+    summary: 'Your push subscriptions',
+    success: { status: 200, description: 'The browsers your reminders are pushed to.', schema: pushSubscriptionList },
+  },
+  'POST /me/push-subscriptions': {
+    operationId: 'subscribeToPush',
+    tag: 'Push',
+    summary: 'Send your reminders to this browser',
+    description:
+      "The browser's `PushSubscription.toJSON()`. Subscribing an endpoint again renews its keys (200). The endpoint must be on a push service this server sends to.",
+    success: { status: 201, description: 'Subscribed.', schema: pushSubscription },
+    alsoSuccess: [{ status: 200, description: 'Already subscribed; the keys are renewed.', schema: pushSubscription }],
+    problems: ['push-disabled', 'push-endpoint-refused', 'push-subscription-limit'],
+  },
+  'DELETE /me/push-subscriptions': {
+    operationId: 'unsubscribeFromPush',
+    tag: 'Push',
+    summary: 'Stop pushing to a browser',
+    description: 'By `endpoint`, as the subscription gave it.',
+    success: { status: 204, description: 'Unsubscribed.' },
+    problems: ['not-found'],
   },
   'GET /openapi.json': {
     operationId: 'getOpenApiDocument',

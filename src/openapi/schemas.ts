@@ -57,3 +57,15 @@ export const problem = z
 
 /** An OpenAPI document is described, not schematised, here. */
 export const openApiDocument = z.object({ openapi: z.string() }).meta({ description: 'This OpenAPI 3.1 document.' })
+
+export const pushPublicKey = z.strictObject({
+  publicKey: z.string().meta({ description: 'base64url of the uncompressed P-256 point (65 bytes).' }),
+})
+
+export const pushSubscription = z.strictObject({
+  id: z.string().meta({ format: 'uuid' }),
+  endpoint: z.string().meta({ format: 'uri', description: "The push service's URL for this browser." }),
+  createdAt: z.string().meta({ format: 'date-time' }),
+})
+
+export const pushSubscriptionList = z.strictObject({ items: z.array(pushSubscription) })

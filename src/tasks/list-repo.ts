@@ -82,6 +82,9 @@ function listStatement(userId: string, { limit, sort, filter, from, now }: ListO
   if (filter.dueAfter !== undefined) where.push(`${lower} >= ${bind(filter.dueAfter)}`)
   if (filter.dueBefore !== undefined) where.push(`${upper} < ${bind(filter.dueBefore)}`)
   if (filter.overdue) where.push('completed = 0', `${upper} < ${bind(now)}`)
+  // Served by tasks_by_user_remind: the user's reminders in the range, whatever the sort.
+  if (filter.remindAfter !== undefined) where.push(`remind_at >= ${bind(filter.remindAfter)}`)
+  if (filter.remindBefore !== undefined) where.push(`remind_at < ${bind(filter.remindBefore)}`)
   for (const tag of filter.tags ?? []) where.push(`EXISTS (SELECT 1 FROM json_each(tags) WHERE value = ${bind(tag)})`)
   if (filter.q !== undefined) {
     // instr(), not LIKE: q is literal text with no wildcards to escape, and D1 refuses LIKE patterns

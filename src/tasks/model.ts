@@ -4,6 +4,7 @@
  * in migrations/ state the same limits in SQL; test/model.test.ts keeps the two equal.
  */
 import * as z from 'zod'
+import { FREQUENCIES, MAX_COUNT, MAX_INTERVAL, WEEKDAYS } from '../recurrence/rule'
 
 export const PRIORITIES = ['low', 'medium', 'high'] as const
 
@@ -37,10 +38,29 @@ export const task = z
     updatedAt: instant,
     completedAt: instant.nullable().meta({ description: 'When the task was completed; null while it is open.' }),
     version: z.int().min(1).meta({ description: '1 when created, +1 on every write; the ETag is `"v<version>"`.' }),
+    recurrence: z
+      .strictObject({
+        frequency: z.enum(FREQUENCIES),
+        interval: z.int().min(1).max(MAX_INTERVAL),
+        weekdays: z.array(z.enum(WEEKDAYS)).min(1).nullable().meta({ description: 'Weekly only.' }),
+        until: instant.nullable(),
+        count: z.int().min(1).max(MAX_COUNT).nullable(),
+      })
+      .nullable()
+      .meta({ description: 'How the task repeats: RFC 5545 RRULE semantics (docs/recurrence-and-reminders.md).' }),
+    timeZone: z.string().meta({ description: 'IANA time zone whose wall-clock time the occurrences keep.' }),
+    nextTaskId: z.string().nullable().meta({
+      format: 'uuid',
+      description: 'The next occurrence, which completing this recurring task created; null until then.',
+    }),
+    remindAt: instant.nullable().meta({ description: 'When to remind the user (by Web Push, if subscribed).' }),
   })
   .meta({ description: 'A task, as every endpoint returns it.' })
 
 export type Task = z.output<typeof task>
 
 /** The fields a client writes; the others are set by the server. */
-export type TaskFields = Pick<Task, 'title' | 'description' | 'completed' | 'priority' | 'dueAt' | 'tags'>
+export type TaskFields = Pick<
+  Task,
+  'title' | 'description' | 'completed' | 'priority' | 'dueAt' | 'tags' | 'recurrence' | 'timeZone' | 'remindAt'
+>

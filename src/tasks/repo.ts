@@ -9,9 +9,9 @@ import { type Db, d1 } from '../db'
 import type { Task, TaskFields } from './model'
 import type { VersionCondition, Versions } from './preconditions'
 import type { TaskInput, TaskPatch } from './requests'
-import { COLUMN_OF, COLUMNS, type TaskRow, toTask } from './row'
+import { COLUMN_OF, COLUMNS, ruleOf, type TaskRow, toTask } from './row'
 
-/** One more condition on an insert, over the user (?1) and its own parameters, which start at ?11. */
+/** One more condition on an insert, over the user (?1) and its own parameters, which start at ?15. */
 export interface InsertCondition {
   sql: string
   params: unknown[]
@@ -30,10 +30,12 @@ export function insertStatement(
   quota: number,
   and?: InsertCondition,
 ): D1PreparedStatement {
+  const rule = ruleOf(input)
   return db
     .prepare(
-      `INSERT INTO tasks (id, user_id, title, description, completed, priority, due_at, tags, created_at, updated_at, completed_at)
-       SELECT ?2, ?1, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, CASE WHEN ?5 = 1 THEN ?9 END
+      `INSERT INTO tasks (id, user_id, title, description, completed, priority, due_at, tags, created_at, updated_at,
+                          completed_at, recurrence, time_zone, series_start, remind_at)
+       SELECT ?2, ?1, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, CASE WHEN ?5 = 1 THEN ?9 END, ?11, ?12, ?13, ?14
        WHERE coalesce((SELECT n FROM task_counts WHERE user_id = ?1), 0) < ?10${and ? ` AND ${and.sql}` : ''}
        RETURNING ${COLUMNS}`,
     )
@@ -48,6 +50,11 @@ export function insertStatement(
       JSON.stringify(input.tags),
       now,
       quota,
+      rule && JSON.stringify(rule),
+      input.timeZone,
+      // A new rule starts its series at the task's due date.
+      rule && input.dueAt,
+      input.remindAt,
       ...(and?.params ?? []),
     )
 }
@@ -82,14 +89,23 @@ const WRITABLE = [
   'priority',
   'dueAt',
   'tags',
+  'recurrence',
+  'timeZone',
+  'remindAt',
 ] as const satisfies readonly (keyof TaskFields)[]
+
+const columnValue = (field: (typeof WRITABLE)[number], value: unknown) => {
+  if (field === 'tags' || field === 'recurrence') return value === null ? null : JSON.stringify(value)
+  if (field === 'completed') return value ? 1 : 0
+  return value
+}
 
 /**
  * The WHERE terms that make a write conditional. They sit in the write's own statement, so between
  * the check and the write no other writer can slip in: of concurrent writers holding the same
  * version, exactly one matches. Versions are bound as one JSON array, however many there are.
  */
-function conditionTerms(condition: VersionCondition, params: unknown[]): string[] {
+export function conditionTerms(condition: VersionCondition, params: unknown[]): string[] {
   const terms: string[] = []
   const among = (versions: Exclude<Versions, '*'>) => {
     params.push(JSON.stringify(versions))
@@ -102,38 +118,57 @@ function conditionTerms(condition: VersionCondition, params: unknown[]): string[
   return terms
 }
 
+/** What a write sets and requires besides the fields it was given (write-repo.ts). */
+export interface WriteExtras {
+  /** Columns not in the API: the series start. */
+  sets?: { series_start: string | null }
+  /** Only while the task has no rule: a write that could move a series is planned otherwise. */
+  onlyWithoutRule?: boolean
+  /**
+   * The successor this write's batch inserts first: linked as next_task_id, and the write refused
+   * when it is missing (over the quota), unless the task already has one.
+   */
+  successorId?: string
+}
+
 /**
- * Sets the given fields (PATCH) or all of them (PUT) and bumps the version, in one statement; null
- * when no task of the user's with this id meets the condition.
+ * The one UPDATE of a task: the given fields (PATCH) or all of them (PUT), and the version bumped,
+ * returning the task; it matches nothing when no task of the user's with this id meets the condition.
  */
-export async function updateTask(
+export function updateStatement(
   db: Db,
   userId: string,
   id: string,
   changes: TaskPatch | TaskInput,
   now: string,
   condition: VersionCondition = {},
-): Promise<Task | null> {
+  extras: WriteExtras = {},
+): D1PreparedStatement {
   const params: unknown[] = [userId, id, now]
+  const bind = (value: unknown) => `?${params.push(value)}`
   const sets = ['updated_at = ?3', 'version = version + 1']
   for (const field of WRITABLE) {
     const value = changes[field]
     if (value === undefined) continue
-    params.push(field === 'tags' ? JSON.stringify(value) : field === 'completed' ? (value ? 1 : 0) : value)
-    sets.push(`${COLUMN_OF[field]} = ?${params.length}`)
+    const placeholder = bind(columnValue(field, value))
+    sets.push(`${COLUMN_OF[field]} = ${placeholder}`)
     if (field === 'completed') {
       // Completing keeps the first completion time; reopening clears it.
-      sets.push(`completed_at = CASE WHEN ?${params.length} = 1 THEN COALESCE(completed_at, ?3) END`)
+      sets.push(`completed_at = CASE WHEN ${placeholder} = 1 THEN COALESCE(completed_at, ?3) END`)
     }
   }
+  if (extras.sets) sets.push(`series_start = ${bind(extras.sets.series_start)}`)
   const where = ['user_id = ?1', 'id = ?2', ...conditionTerms(condition, params)]
-  const row = await d1(() =>
-    db
-      .prepare(`UPDATE tasks SET ${sets.join(', ')} WHERE ${where.join(' AND ')} RETURNING ${COLUMNS}`)
-      .bind(...params)
-      .first<TaskRow>(),
-  )
-  return row && toTask(row)
+  if (extras.onlyWithoutRule) where.push('recurrence IS NULL')
+  if (extras.successorId !== undefined) {
+    const successor = bind(extras.successorId)
+    const exists = `EXISTS (SELECT 1 FROM tasks WHERE user_id = ?1 AND id = ${successor})`
+    sets.push(`next_task_id = CASE WHEN next_task_id IS NULL AND ${exists} THEN ${successor} ELSE next_task_id END`)
+    where.push(`(next_task_id IS NOT NULL OR ${exists})`)
+  }
+  return db
+    .prepare(`UPDATE tasks SET ${sets.join(', ')} WHERE ${where.join(' AND ')} RETURNING ${COLUMNS}`)
+    .bind(...params)
 }
 
 /** The id of the user's task that is now gone; null when no task of the user's with this id meets the condition. */

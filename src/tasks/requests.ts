@@ -1,5 +1,6 @@
 /** What a client may send: the task's fields with the limits of its model (model.ts), and the list queries. */
 import * as z from 'zod'
+import { recurrenceSchema, timeZoneSchema } from '../recurrence/rule'
 import { type Cursor, decodeCursor } from './cursor'
 import { INSTANT, LIMITS, PRIORITIES } from './model'
 import { decodeToken } from './sync-token'
@@ -69,21 +70,36 @@ const fields = {
   priority: z.enum(PRIORITIES),
   dueAt: dueAt.nullable(),
   tags,
+  recurrence: recurrenceSchema(dueAt).nullable(),
+  timeZone: timeZoneSchema,
+  remindAt: dueAt.nullable(),
 }
 
+/** Why a rule needs a due date: a create without one, or a write that would clear it, is refused. */
+export const RECURRENCE_NEEDS_DUE_AT = 'needs a dueAt: the series is counted from it'
+
 /** POST /tasks and PUT /tasks/{id}: omitted optional fields take their defaults. */
-export const taskInput = z.strictObject({
-  title: z
-    .string({ error: (issue) => (issue.input === undefined ? 'is required' : undefined) })
-    .pipe(fields.title)
-    // The document shows a pipe's input side: carry the title's limits over to it.
-    .meta(z.globalRegistry.get(fields.title)!),
-  description: fields.description.default(''),
-  completed: fields.completed.default(false),
-  priority: fields.priority.default('medium'),
-  dueAt: fields.dueAt.default(null),
-  tags: fields.tags.default([]),
-})
+export const taskInput = z
+  .strictObject({
+    title: z
+      .string({ error: (issue) => (issue.input === undefined ? 'is required' : undefined) })
+      .pipe(fields.title)
+      // The document shows a pipe's input side: carry the title's limits over to it.
+      .meta(z.globalRegistry.get(fields.title)!),
+    description: fields.description.default(''),
+    completed: fields.completed.default(false),
+    priority: fields.priority.default('medium'),
+    dueAt: fields.dueAt.default(null),
+    tags: fields.tags.default([]),
+    recurrence: fields.recurrence.default(null),
+    timeZone: fields.timeZone.default('UTC'),
+    remindAt: fields.remindAt.default(null),
+  })
+  .refine((input) => input.recurrence === null || input.dueAt !== null, {
+    message: RECURRENCE_NEEDS_DUE_AT,
+    path: ['recurrence'],
+    when: (payload) => payload.issues.length === 0,
+  })
 export type TaskInput = z.output<typeof taskInput>
 
 /** PATCH /tasks/{id}: any subset of the fields, at least one. */
@@ -95,6 +111,9 @@ export const taskPatch = z
     priority: fields.priority.optional(),
     dueAt: fields.dueAt.optional(),
     tags: fields.tags.optional(),
+    recurrence: fields.recurrence.optional(),
+    timeZone: fields.timeZone.optional(),
+    remindAt: fields.remindAt.optional(),
   })
   .refine((patch) => Object.keys(patch).length > 0, {
     message: 'must change at least one field',
@@ -178,13 +197,23 @@ export const listQuery = z
       ),
     dueBefore: single().pipe(dueAt).optional().describe('Only tasks due strictly before this RFC 3339 date-time.'),
     dueAfter: single().pipe(dueAt).optional().describe('Only tasks due at or after this RFC 3339 date-time.'),
+    remindBefore: single()
+      .pipe(dueAt)
+      .optional()
+      .describe('Only tasks with a reminder strictly before this RFC 3339 date-time.'),
+    remindAfter: single()
+      .pipe(dueAt)
+      .optional()
+      .describe('Only tasks with a reminder at or after this RFC 3339 date-time.'),
     overdue: single()
       .refine((v) => v === 'true', 'must be true; overdue=false is not supported (use completed and dueAfter)')
       .transform(() => true as const)
       .optional()
       .describe('true: only open tasks whose due date has passed. Cannot be combined with completed=true.'),
   })
-  .transform(({ limit, cursor, sort, completed, priority, tag: tags, q, dueBefore, dueAfter, overdue }, ctx) => {
+  .transform((query, ctx) => {
+    const { limit, cursor, sort, completed, priority, tag: tags, q, dueBefore, dueAfter, overdue } = query
+    const { remindBefore, remindAfter } = query
     if (overdue && completed === true) {
       ctx.addIssue({
         code: 'custom',
@@ -193,11 +222,22 @@ export const listQuery = z
       })
       return z.NEVER
     }
-    const filter = { completed, priority, tags, q, dueBefore, dueAfter, overdue }
+    const filter = { completed, priority, tags, q, dueBefore, dueAfter, overdue, remindBefore, remindAfter }
     const field = sort.replace(/^-/, '') as SortField
     // Every parameter that decides which tasks come in which order, and nothing else: a cursor is
     // bound to it. Absent ones are null in the array, so the text is canonical.
-    const listing = JSON.stringify([sort, completed, priority, tags, q, dueBefore, dueAfter, overdue])
+    const listing = JSON.stringify([
+      sort,
+      completed,
+      priority,
+      tags,
+      q,
+      dueBefore,
+      dueAfter,
+      overdue,
+      remindBefore,
+      remindAfter,
+    ])
     let from: Cursor | undefined
     if (cursor !== undefined) {
       const decoded = decodeCursor(cursor, listing)

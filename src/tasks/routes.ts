@@ -13,6 +13,7 @@ import { annotate } from '../openapi/annotate'
 import {
   forbidden,
   idempotencyKeyReused,
+  invalidRequest,
   methodNotAllowed,
   notFound,
   payloadTooLarge,
@@ -26,10 +27,21 @@ import { encodeCursor } from './cursor'
 import { isTaskId, TASK_ID } from './id'
 import { listTasks } from './list-repo'
 import type { Task } from './model'
-import { conditionalHeaders, etagOf, evaluateRead } from './preconditions'
+import { conditionalHeaders, etagOf, evaluateRead, type VersionCondition } from './preconditions'
 import * as repo from './repo'
-import { bulkDeleteQuery, changesQuery, listQuery, noQuery, taskInput, taskPatch } from './requests'
+import {
+  bulkDeleteQuery,
+  changesQuery,
+  listQuery,
+  noQuery,
+  RECURRENCE_NEEDS_DUE_AT,
+  type TaskInput,
+  type TaskPatch,
+  taskInput,
+  taskPatch,
+} from './requests'
 import { changesSince } from './sync'
+import { writeTask } from './write-repo'
 
 const MAX_BODY_BYTES = 16 * 1024
 
@@ -78,6 +90,31 @@ const withEtag = (c: Context<AppEnv>, task: Task, status: 200 | 201 = 200, heade
   c.json(task, status, { ...headers, ETag: etagOf(task.version) })
 
 const now = () => new Date().toISOString()
+
+const NEEDS_DUE_DATE = {
+  dueAt: 'cannot be cleared while the task recurs; set recurrence to null as well',
+  recurrence: RECURRENCE_NEEDS_DUE_AT,
+}
+
+/** PUT and PATCH: the written task, or the problem that refused the write. */
+async function written(
+  c: Context<AppEnv, string, { out: { header: VersionCondition } }>,
+  id: string,
+  changes: TaskInput | TaskPatch,
+): Promise<Task> {
+  const db = c.get('db')
+  const user = c.get('user')
+  const { taskQuota } = limits(c.env)
+  const result = await writeTask(db, user.id, id, changes, now(), c.req.valid('header'), taskQuota)
+  // Completing a recurring task creates its successor, which counts against the quota like a create.
+  if (result.outcome === 'over-quota') throw quotaExceeded(taskQuota)
+  if (result.outcome === 'needs-due-date') {
+    throw invalidRequest(`Invalid body field(s): ${result.field}.`, [
+      { pointer: `#/${result.field}`, detail: NEEDS_DUE_DATE[result.field] },
+    ])
+  }
+  return owned(db, user.id, id, result.outcome === 'written' ? result.task : null)
+}
 
 export const taskRoutes = new Hono<AppEnv>()
   // Authentication and rate limits first: nothing below runs, and no body is read, for a refused request.
@@ -137,32 +174,12 @@ export const taskRoutes = new Hono<AppEnv>()
 
   .put('/:id', taskId, queryParams(noQuery), conditionalHeaders, jsonBody(taskInput), async (c) => {
     const { id } = c.req.valid('param')
-    const db = c.get('db')
-    const user = c.get('user')
-    return withEtag(
-      c,
-      await owned(
-        db,
-        user.id,
-        id,
-        await repo.updateTask(db, user.id, id, c.req.valid('json'), now(), c.req.valid('header')),
-      ),
-    )
+    return withEtag(c, await written(c, id, c.req.valid('json')))
   })
 
   .patch('/:id', taskId, queryParams(noQuery), conditionalHeaders, jsonBody(taskPatch), async (c) => {
     const { id } = c.req.valid('param')
-    const db = c.get('db')
-    const user = c.get('user')
-    return withEtag(
-      c,
-      await owned(
-        db,
-        user.id,
-        id,
-        await repo.updateTask(db, user.id, id, c.req.valid('json'), now(), c.req.valid('header')),
-      ),
-    )
+    return withEtag(c, await written(c, id, c.req.valid('json')))
   })
 
   .delete('/:id', taskId, queryParams(noQuery), conditionalHeaders, async (c) => {

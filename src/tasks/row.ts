@@ -1,4 +1,6 @@
 /** A task as D1 stores it, and the one mapping from that row to the `Task` of model.ts. */
+import type { Recurrence } from '../recurrence/rule'
+import { withDefaultWeekdays } from '../recurrence/successor'
 import type { Task, TaskFields } from './model'
 
 /** Each field's column, in the order the API shows the fields. */
@@ -14,11 +16,24 @@ export const COLUMN_OF = {
   updatedAt: 'updated_at',
   completedAt: 'completed_at',
   version: 'version',
+  recurrence: 'recurrence',
+  timeZone: 'time_zone',
+  nextTaskId: 'next_task_id',
+  remindAt: 'remind_at',
 } as const satisfies Record<keyof Task, string>
 
-/** What `SELECT ${COLUMNS}` returns: SQLite has no boolean or array, so `completed` is 0/1 and `tags` JSON. */
+/**
+ * What `SELECT ${COLUMNS}` returns: SQLite has no boolean, array or object, so `completed` is 0/1
+ * and `tags` and `recurrence` are JSON.
+ */
 export type TaskRow = {
-  [K in keyof Task as (typeof COLUMN_OF)[K]]: K extends 'completed' ? 0 | 1 : K extends 'tags' ? string : Task[K]
+  [K in keyof Task as (typeof COLUMN_OF)[K]]: K extends 'completed'
+    ? 0 | 1
+    : K extends 'tags'
+      ? string
+      : K extends 'recurrence'
+        ? string | null
+        : Task[K]
 }
 
 /** The columns every statement that returns tasks selects. */
@@ -36,7 +51,17 @@ export const toTask = (row: TaskRow): Task => ({
   updatedAt: row.updated_at,
   completedAt: row.completed_at,
   version: row.version,
+  recurrence: row.recurrence === null ? null : (JSON.parse(row.recurrence) as Recurrence),
+  timeZone: row.time_zone,
+  nextTaskId: row.next_task_id,
+  remindAt: row.remind_at,
 })
+
+/** A new task's rule, with a weekly rule's weekday filled in from its due date (null without one). */
+export const ruleOf = (fields: TaskFields): Recurrence | null =>
+  fields.recurrence === null || fields.dueAt === null
+    ? null
+    : withDefaultWeekdays(fields.recurrence, fields.dueAt, fields.timeZone)
 
 /** The task a create stores, in the shape every response has: the same as toTask of its row. */
 export const newTask = (fields: TaskFields, id: string, now: string): Task => ({
@@ -52,4 +77,8 @@ export const newTask = (fields: TaskFields, id: string, now: string): Task => ({
   completedAt: fields.completed ? now : null,
   // A new row's version is the column default, 1.
   version: 1,
+  recurrence: ruleOf(fields),
+  timeZone: fields.timeZone,
+  nextTaskId: null,
+  remindAt: fields.remindAt,
 })

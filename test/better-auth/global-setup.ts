@@ -135,7 +135,7 @@ export default async function setup(project: TestProject) {
     rotating: await startInstance(() => withJwt()),
     shared: await startInstance((baseURL, state) => ({
       ...withJwt({
-        // The shared-secret recipe from the README: Better Auth fills in iss, aud, iat and exp.
+        // The shared-secret recipe of docs/better-auth.md: Better Auth fills in iss, aud, iat and exp.
         jwt: { sign: (payload) => sign(payload, SHARED_SECRET, 'HS256') },
         // Required by Better Auth beside a custom sign (for OpenID metadata only); no keys exist here.
         jwks: { remoteUrl: `${baseURL}/api/auth/jwks`, keyPairConfig: { alg: 'EdDSA' } },

@@ -1,0 +1,80 @@
+/**
+ * Every SQL statement for push subscriptions. As for tasks, the user id is always ?1 and every
+ * statement is scoped by it: a subscription is only ever read, listed or deleted by its owner.
+ */
+import { type Db, d1 } from '../db'
+import type { Subscription } from './send'
+
+/** What the API shows of a subscription; its keys stay on the server. */
+export interface StoredSubscription {
+  id: string
+  endpoint: string
+  createdAt: string
+}
+
+interface SubscriptionRow {
+  id: string
+  endpoint: string
+  created_at: string
+}
+
+const toSubscription = (row: SubscriptionRow): StoredSubscription => ({
+  id: row.id,
+  endpoint: row.endpoint,
+  createdAt: row.created_at,
+})
+
+export type SaveResult =
+  | { outcome: 'created' | 'updated'; subscription: StoredSubscription }
+  /** The user has `max` subscriptions and this endpoint is not one of them; nothing was written. */
+  | { outcome: 'over-limit' }
+
+/**
+ * Stores the browser's subscription, or renews the keys of the one with the same endpoint (a browser
+ * that subscribes again), in one statement that also checks the per-user limit.
+ */
+export async function saveSubscription(
+  db: Db,
+  userId: string,
+  { endpoint, keys }: Subscription,
+  now: string,
+  max: number,
+): Promise<SaveResult> {
+  const id = crypto.randomUUID()
+  const row = await d1(() =>
+    db
+      .prepare(
+        `INSERT INTO push_subscriptions (id, user_id, endpoint, p256dh, auth, created_at)
+         SELECT ?2, ?1, ?3, ?4, ?5, ?6
+         WHERE (SELECT count(*) FROM push_subscriptions WHERE user_id = ?1) < ?7
+            OR EXISTS (SELECT 1 FROM push_subscriptions WHERE user_id = ?1 AND endpoint = ?3)
+         ON CONFLICT (user_id, endpoint) DO UPDATE SET p256dh = excluded.p256dh, auth = excluded.auth
+         RETURNING id, endpoint, created_at`,
+      )
+      .bind(userId, id, endpoint, keys.p256dh, keys.auth, now, max)
+      .first<SubscriptionRow>(),
+  )
+  if (!row) return { outcome: 'over-limit' }
+  return { outcome: row.id === id ? 'created' : 'updated', subscription: toSubscription(row) }
+}
+
+export async function listSubscriptions(db: Db, userId: string): Promise<StoredSubscription[]> {
+  const { results } = await d1(() =>
+    db
+      .prepare('SELECT id, endpoint, created_at FROM push_subscriptions WHERE user_id = ?1 ORDER BY created_at, id')
+      .bind(userId)
+      .all<SubscriptionRow>(),
+  )
+  return results.map(toSubscription)
+}
+
+/** Deletes the user's subscription with this endpoint; false when the user has none. */
+export async function deleteSubscription(db: Db, userId: string, endpoint: string): Promise<boolean> {
+  const row = await d1(() =>
+    db
+      .prepare('DELETE FROM push_subscriptions WHERE user_id = ?1 AND endpoint = ?2 RETURNING id')
+      .bind(userId, endpoint)
+      .first(),
+  )
+  return row !== null
+}

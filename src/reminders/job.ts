@@ -1,0 +1,131 @@
+/**
+ * The every-minute Cron Trigger job: sends each due reminder, by Web Push, to every subscription of
+ * its task's owner. A run is bounded by PUSHES_PER_RUN, oldest reminders first; the rest wait for the
+ * next run. Retries (429, 5xx) come first and are given up an hour after the first attempt.
+ */
+import { pushConfig } from '../push/config'
+import { isAllowedEndpoint } from '../push/endpoint'
+import { type Outcome, sendPush } from '../push/send'
+import {
+  type Claim,
+  claimReminders,
+  claimRetries,
+  type ReminderTask,
+  type Retry,
+  readDeliveries,
+  recordOutcomes,
+} from './repo'
+
+/**
+ * Push messages per run. A Worker on the Free plan may make 50 subrequests per invocation (Paid:
+ * far more); this leaves room for the run's D1 round trips under that, so no plan cuts a run short.
+ */
+export const PUSHES_PER_RUN = 40
+/** How long a reminder, or a push service's "try again", stays worth sending. */
+export const RETRY_WINDOW_MS = 60 * 60 * 1000
+/** Seconds a push service may hold a reminder for a device that is offline (RFC 8030 5.2). */
+export const REMINDER_TTL_SECONDS = 60 * 60
+// Workers allow six connections open at once per invocation.
+const CONCURRENCY = 6
+// Reminders a claim looks at, at most: users without subscriptions take none of the push budget.
+const CLAIMS_PER_RUN = 500
+
+export interface ReminderEnv {
+  DB: D1Database
+  VAPID_PRIVATE_KEY?: string | undefined
+  VAPID_SUBJECT?: string | undefined
+  PUSH_SERVICE_HOSTS?: string | undefined
+}
+
+/** The push message: what a service worker needs to show the reminder. */
+export interface ReminderPayload {
+  taskId: string
+  title: string
+  dueAt: string | null
+  remindAt: string | null
+}
+
+interface Delivery {
+  claim: Claim
+  subscriptionId: string
+  firstTriedAt: string
+  send: () => Promise<{ outcome: Outcome; status: number }>
+}
+
+/** Sends the reminders due at `now`; returns how many messages push services accepted. */
+export async function sendDueReminders(env: ReminderEnv, now: number): Promise<number> {
+  const { setting, hosts } = pushConfig(env)
+  // Push is off (pushConfig has logged why); reminders still show in the app.
+  if ('off' in setting) return 0
+  const nowIso = new Date(now).toISOString()
+  const since = new Date(now - RETRY_WINDOW_MS).toISOString()
+
+  const retries = await claimRetries(env.DB, since, PUSHES_PER_RUN)
+  const claims = await claimReminders(env.DB, nowIso, since, PUSHES_PER_RUN - retries.length, CLAIMS_PER_RUN)
+  const byUser = new Map<string, string[]>()
+  for (const { userId, taskId } of [...retries, ...claims]) byUser.set(userId, [...(byUser.get(userId) ?? []), taskId])
+  const users = await readDeliveries(env.DB, byUser)
+
+  const deliveries: Delivery[] = []
+  const add = (claim: Claim, onlySubscription: string | undefined, firstTriedAt: string) => {
+    const user = users.get(claim.userId)
+    const task = user?.tasks.find((t) => t.id === claim.taskId)
+    // Completed or deleted since it was claimed: not sent.
+    if (!user || !task || task.completed) return
+    for (const subscription of user.subscriptions) {
+      if (onlySubscription !== undefined && subscription.id !== onlySubscription) continue
+      // The allow-list may have shrunk since the browser subscribed.
+      if (!isAllowedEndpoint(subscription.endpoint, hosts)) continue
+      deliveries.push({
+        claim,
+        subscriptionId: subscription.id,
+        firstTriedAt,
+        send: () =>
+          sendPush(subscription, payloadOf(task), setting.vapid, { ttl: REMINDER_TTL_SECONDS, urgency: 'high' }),
+      })
+    }
+  }
+  for (const retry of retries) add(retry, retry.subscriptionId, retry.firstTriedAt)
+  for (const claim of claims) add(claim, undefined, nowIso)
+
+  const outcomes = await inPool(deliveries.slice(0, PUSHES_PER_RUN), CONCURRENCY, (delivery) => delivery.send())
+  const gone: { userId: string; subscriptionId: string }[] = []
+  // Past the budget (a user subscribed more browsers since the claim counted them): the next run sends these.
+  const again: Retry[] = deliveries
+    .slice(PUSHES_PER_RUN)
+    .map(({ claim, subscriptionId, firstTriedAt }) => ({ ...claim, subscriptionId, firstTriedAt }))
+  let sent = 0
+  outcomes.forEach(({ outcome, status }, i) => {
+    const { claim, subscriptionId, firstTriedAt } = deliveries[i]!
+    if (outcome === 'sent') sent++
+    else if (outcome === 'gone') gone.push({ userId: claim.userId, subscriptionId })
+    else if (outcome === 'retry') again.push({ ...claim, subscriptionId, firstTriedAt })
+    else console.warn(JSON.stringify({ level: 'warn', message: 'push refused', status }))
+  })
+  await recordOutcomes(env.DB, gone, again)
+  console.log(
+    JSON.stringify({ level: 'info', message: 'reminders sent', sent, gone: gone.length, retrying: again.length }),
+  )
+  return sent
+}
+
+const payloadOf = (task: ReminderTask): ReminderPayload => ({
+  taskId: task.id,
+  title: task.title,
+  dueAt: task.dueAt,
+  remindAt: task.remindAt,
+})
+
+/** Runs `work` over `items`, at most `size` at a time; results in the items' order. */
+async function inPool<T, R>(items: T[], size: number, work: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length)
+  let next = 0
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++
+      results[i] = await work(items[i]!)
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(size, items.length) }, worker))
+  return results
+}
