@@ -20,6 +20,9 @@ export default defineConfig(async ({ mode }) => {
         wrangler: { configPath: './wrangler.toml' },
         miniflare: {
           ratelimits,
+          // DB as wrangler.toml declares it, and an empty database that test/migrations.test.ts
+          // migrates step by step, to write data through an older schema.
+          d1Databases: { DB: '00000000-0000-0000-0000-000000000000', MIGRATION_DB: 'migration-test' },
           // Every setting is fixed here, so that a developer's .dev.vars cannot change what tests see.
           bindings: {
             TEST_MIGRATIONS: migrations,

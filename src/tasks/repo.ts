@@ -18,6 +18,12 @@ export interface InsertCondition {
 }
 
 /**
+ * The user's next change sequence number (migrations/0010): every write sets it on the task row
+ * itself, so the row is written once, and the triggers refuse any other number.
+ */
+export const NEXT_SEQ = 'coalesce((SELECT seq FROM task_counts WHERE user_id = ?1), 0) + 1'
+
+/**
  * The one INSERT of a task: it inserts nothing once the user stores `quota` tasks, nor when `and`
  * (the Idempotency-Key's, src/idempotency/repo.ts) is false.
  */
@@ -34,8 +40,8 @@ export function insertStatement(
   return db
     .prepare(
       `INSERT INTO tasks (id, user_id, title, description, completed, priority, due_at, tags, created_at, updated_at,
-                          completed_at, recurrence, time_zone, series_start, remind_at)
-       SELECT ?2, ?1, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, CASE WHEN ?5 = 1 THEN ?9 END, ?11, ?12, ?13, ?14
+                          completed_at, recurrence, time_zone, series_start, remind_at, seq)
+       SELECT ?2, ?1, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, CASE WHEN ?5 = 1 THEN ?9 END, ?11, ?12, ?13, ?14, ${NEXT_SEQ}
        WHERE coalesce((SELECT n FROM task_counts WHERE user_id = ?1), 0) < ?10${and ? ` AND ${and.sql}` : ''}
        RETURNING ${COLUMNS}`,
     )
@@ -146,7 +152,7 @@ export function updateStatement(
 ): D1PreparedStatement {
   const params: unknown[] = [userId, id, now]
   const bind = (value: unknown) => `?${params.push(value)}`
-  const sets = ['updated_at = ?3', 'version = version + 1']
+  const sets = ['updated_at = ?3', 'version = version + 1', `seq = ${NEXT_SEQ}`]
   for (const field of WRITABLE) {
     const value = changes[field]
     if (value === undefined) continue

@@ -9,7 +9,7 @@ import { type Db, d1 } from '../db'
 import { type SeriesFields, seriesStartAfter, successorOf, withDefaultWeekdays } from '../recurrence/successor'
 import type { Task } from './model'
 import type { VersionCondition } from './preconditions'
-import { conditionTerms, updateStatement, type WriteExtras } from './repo'
+import { conditionTerms, NEXT_SEQ, updateStatement, type WriteExtras } from './repo'
 import type { TaskInput, TaskPatch } from './requests'
 import { COLUMNS, type TaskRow, toTask } from './row'
 
@@ -117,8 +117,8 @@ async function writeSeries(
       db
         .prepare(
           `INSERT INTO tasks (id, user_id, title, description, priority, due_at, tags, created_at, updated_at,
-                              recurrence, time_zone, series_start, remind_at)
-           SELECT ?4, ?1, ${values.join(', ')}
+                              recurrence, time_zone, series_start, remind_at, seq)
+           SELECT ?4, ?1, ${values.join(', ')}, ${NEXT_SEQ}
            WHERE coalesce((SELECT n FROM task_counts WHERE user_id = ?1), 0) < ?5
              AND EXISTS (SELECT 1 FROM tasks WHERE user_id = ?1 AND id = ?2 AND version = ?3
                          AND next_task_id IS NULL${unchanged.join('')})`,
