@@ -32,6 +32,10 @@ export default defineConfig(async ({ mode }) => {
             JWT_ISSUER: '',
             JWT_AUDIENCE: '',
             JWT_CLOCK_SKEW_SECONDS: '60',
+            // /mcp is on for the tests; the REST API takes access tokens only where a test says so.
+            MCP_RESOURCE_URL: 'https://tasks.test/mcp',
+            API_RESOURCE_URL: '',
+            OAUTH_ISSUER: '',
             CORS_ORIGINS: 'http://localhost:3000, https://app.example.com',
             // The quota stays at its production default.
             TASK_QUOTA: '10000',

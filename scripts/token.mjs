@@ -1,12 +1,15 @@
 // Prints a token the local dev server accepts:
-//   npm run token -- <sub> [--email e] [--name n] [--ttl 15m] [--iss url] [--aud url]
+//   npm run token -- <sub> [--email e] [--name n] [--ttl 15m] [--iss url] [--aud url] [--scope "s1 s2"]
 // Signed HS256 with BETTER_AUTH_SECRET from .dev.vars (or the environment), like a Better Auth
 // server configured for shared-secret mode. iss/aud default to JWT_ISSUER/JWT_AUDIENCE when set.
+// With --scope it is an access token for an MCP client: give --aud the MCP_RESOURCE_URL
+// (docs/mcp.md), e.g. --aud http://localhost:8787/mcp --scope "tasks:read tasks:write".
 import { parseArgs } from 'node:util'
 import { sign } from 'hono/jwt'
 import { ensureDevVars } from './dev-vars.mjs'
 
-const usage = 'usage: npm run token -- <sub> [--email e] [--name n] [--ttl 15m] [--iss url] [--aud url]'
+const usage =
+  'usage: npm run token -- <sub> [--email e] [--name n] [--ttl 15m] [--iss url] [--aud url] [--scope "tasks:read tasks:write"]'
 
 function fail(message) {
   console.error(`${message}\n${usage}`)
@@ -27,6 +30,7 @@ const { values, positionals } = parseArgs({
     ttl: { type: 'string', default: '15m' },
     iss: { type: 'string' },
     aud: { type: 'string' },
+    scope: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
 })
@@ -45,12 +49,15 @@ if (!secret || secret.length < 32) fail('BETTER_AUTH_SECRET (in .dev.vars) must 
 const now = Math.floor(Date.now() / 1000)
 const iss = values.iss ?? (vars.JWT_ISSUER || undefined)
 const aud = values.aud ?? (vars.JWT_AUDIENCE || undefined)
+if (values.scope !== undefined && !aud) fail('--scope needs --aud: the resource the token is for (MCP_RESOURCE_URL)')
 const payload = {
   sub,
   ...(values.email && { email: values.email }),
   ...(values.name && { name: values.name }),
   ...(iss && { iss }),
   ...(aud && { aud }),
+  // An access token names its scopes and the client it was issued to (RFC 9068).
+  ...(values.scope !== undefined && { scope: values.scope, client_id: 'npm-run-token' }),
   iat: now,
   exp: now + parseTtl(values.ttl),
 }

@@ -3,6 +3,8 @@ import { Hono } from 'hono'
 import { requestId } from 'hono/request-id'
 import { cors } from './cors'
 import type { AppEnv } from './env'
+import { resourceMetadata } from './mcp/metadata'
+import { mcpRoutes } from './mcp/routes'
 import { observe } from './observability'
 import { documentation } from './openapi/routes'
 import { methodNotAllowed, onError, onNotFound } from './problem'
@@ -47,6 +49,10 @@ export const app = new Hono<AppEnv>()
 
 // Public and generated from the routes above (and itself), so outside the typed chain.
 app.route('/', documentation(app))
+
+// JSON-RPC, not REST: outside the typed chain and the OpenAPI document.
+app.route('/', resourceMetadata)
+app.route('/mcp', mcpRoutes)
 
 app.notFound(onNotFound)
 app.onError(onError)

@@ -8,16 +8,20 @@
  *   `kid` Better Auth publishes, imported only for that algorithm's key type (src/jwks.ts).
  * Both check the signature, `typ`, `crit`, `iss` and `aud`. Neither requires `exp` or `sub`, nor
  * allows clock skew, so the time and identity claims are checked here once the signature is good.
+ *
+ * OAuth access tokens (RFC 9068) from Better Auth's OAuth provider take the same two paths, with
+ * the provider's issuer, the resource as audience, and their scopes kept as `c.var.grant`: see
+ * `requireMcpAccess` (/mcp) and `requireCaller` (the REST API) at the end of this module.
  */
 import type { Context, MiddlewareHandler } from 'hono'
 import { createMiddleware } from 'hono/factory'
 import { HTTPException } from 'hono/http-exception'
 import { jwt, verify } from 'hono/jwt'
-import { decodeHeader } from 'hono/utils/jwt/jwt'
-import { type AuthConfig, getConfig } from './config'
-import type { AppEnv, User } from './env'
+import { decodeHeader, type VerifyOptions } from 'hono/utils/jwt/jwt'
+import { type AuthConfig, getConfig, type OAuthConfig } from './config'
+import type { AppEnv, Grant, User } from './env'
 import { type AsymmetricAlg, isAsymmetricAlg, KeySetUnavailable, keySetFor } from './jwks'
-import { type Problem, serverMisconfigured, serviceUnavailable, unauthorized as unauthorizedProblem } from './problem'
+import { Problem, serverMisconfigured, serviceUnavailable, unauthorized as unauthorizedProblem } from './problem'
 
 const REALM = 'tasks'
 /** Far above any real token; refuses header-stuffing before any work is done. */
@@ -101,6 +105,7 @@ async function verifyWithKeySet(
   alg: AsymmetricAlg,
   auth: AuthConfig,
   jwksUrl: string,
+  checks: VerifyOptions = claimChecks(auth),
 ): Promise<Verified> {
   if (KEY_SOURCE_HEADERS.some((name) => name in header)) throw invalidToken()
   const { kid } = header
@@ -108,7 +113,7 @@ async function verifyWithKeySet(
   const key = await publishedKey(jwksUrl, kid, alg)
   if (!key) throw invalidToken('The token is not signed by a key the identity provider publishes.')
   try {
-    return { payload: await verify(token, key, { alg, ...claimChecks(auth) }), published: { kid, alg, key } }
+    return { payload: await verify(token, key, { alg, ...checks }), published: { kid, alg, key } }
   } catch {
     throw invalidToken()
   }
@@ -245,3 +250,155 @@ export const requireUser = createMiddleware<AppEnv>(async (c, next) => {
   remember(auth, token, verified)
   await next()
 })
+
+// OAuth access tokens ----------------------------------------------------------------------------
+
+/** The scopes an access token may carry: reading the user's tasks, and changing them. */
+export const SCOPES = { read: 'tasks:read', write: 'tasks:write' } as const
+
+/** RFC 9068's media type for access tokens; Better Auth's session JWTs carry none or `JWT`. */
+const ACCESS_TOKEN_TYP = 'at+jwt'
+
+const hmacKeys = new WeakMap<AuthConfig, Promise<CryptoKey>>()
+
+function hmacKeyFor(auth: AuthConfig, secret: string): Promise<CryptoKey> {
+  let key = hmacKeys.get(auth)
+  if (!key) {
+    key = crypto.subtle.importKey('raw', new TextEncoder().encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, [
+      'verify',
+    ])
+    hmacKeys.set(auth, key)
+  }
+  return key
+}
+
+function protectedHeader(token: string): Record<string, unknown> {
+  let header: unknown
+  try {
+    header = decodeHeader(token)
+  } catch {
+    throw invalidToken()
+  }
+  if (typeof header !== 'object' || header === null || Array.isArray(header)) throw invalidToken()
+  return header as Record<string, unknown>
+}
+
+const isAccessTokenTyp = (typ: unknown) =>
+  typeof typ === 'string' && typ.toLowerCase().replace(/^application\//, '') === ACCESS_TOKEN_TYP
+
+/** What an access token adds to the claims a session token has. */
+function grantFromClaims(payload: unknown): Grant {
+  const { scope, azp, client_id: clientId, cnf } = payload as Record<string, unknown>
+  // A sender-constrained token (DPoP, mTLS) is safe only where its proof is checked, and none is here.
+  if (cnf !== undefined) throw invalidToken('Sender-constrained tokens (cnf) are not accepted here.')
+  if (typeof scope !== 'string') throw invalidToken('The token claim scope must be a string.')
+  const client = azp ?? clientId
+  if (typeof client !== 'string' || client === '') throw invalidToken('The token names no client (azp or client_id).')
+  return { scopes: new Set(scope.split(' ').filter(Boolean)), clientId: client }
+}
+
+/**
+ * An access token for `resource`: its `aud` must contain the resource. In JWKS mode it must also be
+ * `typ: at+jwt` from the OAuth issuer, which Better Auth's session JWTs never are. In shared-secret
+ * mode, where whoever holds the secret can mint any token, an HS256 token with the audience and a
+ * `scope` is one.
+ */
+async function verifyAccessToken(
+  c: Context<AppEnv>,
+  auth: AuthConfig,
+  oauth: OAuthConfig,
+  resource: string,
+): Promise<{ user: User; grant: Grant }> {
+  const token = bearerToken(c.req.header('Authorization'))
+  const header = protectedHeader(token)
+  if (KEY_SOURCE_HEADERS.some((name) => name in header)) throw invalidToken()
+  const checks = { ...claimChecks(auth), aud: resource }
+  let payload: unknown
+  if (header.alg === 'HS256' && auth.secret !== undefined) {
+    const typ = header.typ === undefined ? {} : { typ: ['JWT', ACCESS_TOKEN_TYP] }
+    try {
+      payload = await verify(token, await hmacKeyFor(auth, auth.secret), { alg: 'HS256', ...checks, ...typ })
+    } catch {
+      throw invalidToken()
+    }
+  } else if (isAsymmetricAlg(header.alg) && auth.jwksUrl !== undefined) {
+    if (oauth.issuer === undefined) throw serverMisconfigured()
+    const accessChecks = { ...checks, iss: oauth.issuer, typ: ACCESS_TOKEN_TYP }
+    payload = (await verifyWithKeySet(token, header, header.alg, auth, auth.jwksUrl, accessChecks)).payload
+  } else {
+    throw invalidToken('The token is not signed with an accepted algorithm.')
+  }
+  const user = userFromClaims(payload, auth.clockSkewSeconds)
+  return { user, grant: grantFromClaims(payload) }
+}
+
+/** 403 for a valid token that lacks `scope` (RFC 6750 §3.1), naming the scope to ask for. */
+const insufficientScope = (scope: string) =>
+  new Problem('forbidden', `This token was not granted the ${scope} scope.`, undefined, {
+    'WWW-Authenticate': `Bearer realm="${REALM}", error="insufficient_scope", scope="${scope}"`,
+  })
+
+/** The same 401, pointing at the resource's metadata (RFC 9728 §5.1) so a client finds where to get a token. */
+function pointToMetadata(problem: Problem, metadataUrl: string): Problem {
+  const challenge = (problem.headers['WWW-Authenticate'] ?? '').replace(
+    `realm="${REALM}"`,
+    `realm="${REALM}", resource_metadata="${metadataUrl}"`,
+  )
+  return new Problem(problem.slug, problem.detail, problem.errors, {
+    ...problem.headers,
+    'WWW-Authenticate': challenge,
+  })
+}
+
+/**
+ * Authentication for /mcp: only an access token whose `aud` contains MCP_RESOURCE_URL. Session
+ * JWTs and tokens for any other resource are refused, so a token a user gave another app cannot
+ * be replayed here. Scopes are checked per tool, by the MCP server (src/mcp/).
+ */
+export const requireMcpAccess = createMiddleware<AppEnv>(async (c, next) => {
+  const { auth, oauth } = getConfig(c.env)
+  if ('error' in auth || 'error' in oauth || oauth.mcpResource === undefined || oauth.mcpMetadataUrl === undefined) {
+    throw serverMisconfigured()
+  }
+  try {
+    const { user, grant } = await verifyAccessToken(c, auth, oauth, oauth.mcpResource)
+    c.set('user', user)
+    c.set('grant', grant)
+  } catch (error) {
+    throw error instanceof Problem && error.status === 401 ? pointToMetadata(error, oauth.mcpMetadataUrl) : error
+  }
+  await next()
+})
+
+/**
+ * Authentication for the REST API: session JWTs exactly as `requireUser` takes them and, when
+ * API_RESOURCE_URL is set, access tokens for it, whose scopes `requireMethodScope` then checks.
+ */
+export const requireCaller = createMiddleware<AppEnv>(async (c, next) => {
+  let typ: unknown
+  try {
+    typ = protectedHeader(bearerToken(c.req.header('Authorization'))).typ
+  } catch {
+    // requireUser gives the same refusal, as it always has.
+  }
+  if (!isAccessTokenTyp(typ)) return requireUser(c, next)
+  const { auth, oauth } = getConfig(c.env)
+  if ('error' in auth || 'error' in oauth) throw serverMisconfigured()
+  // Without API_RESOURCE_URL, requireUser refuses an access token, as it always has.
+  if (oauth.apiResource === undefined) return requireUser(c, next)
+  const { user, grant } = await verifyAccessToken(c, auth, oauth, oauth.apiResource)
+  c.set('user', user)
+  c.set('grant', grant)
+  await next()
+})
+
+/**
+ * After `requireCaller`: an access token may read with tasks:read and write with tasks:write;
+ * a session JWT may do both.
+ */
+export function requireMethodScope(c: Context<AppEnv>): void {
+  const { grant } = c.var
+  if (grant === undefined) return
+  const needed = c.req.method === 'GET' || c.req.method === 'HEAD' ? SCOPES.read : SCOPES.write
+  if (!grant.scopes.has(needed)) throw insufficientScope(needed)
+}

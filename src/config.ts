@@ -34,8 +34,24 @@ export interface Limits {
 
 const TASK_QUOTA = { default: 10_000, max: 1_000_000 }
 
+/**
+ * OAuth 2.1 access tokens (RFC 9068) from Better Auth's OAuth provider. Resources are always taken
+ * from configuration, never from the request's Host.
+ */
+export interface OAuthConfig {
+  /** MCP_RESOURCE_URL: this worker's /mcp URL. Unset, /mcp is off. */
+  mcpResource: string | undefined
+  /** Where RFC 9728 metadata for the MCP resource is served; a 401 from /mcp points here. */
+  mcpMetadataUrl: string | undefined
+  /** API_RESOURCE_URL: the REST API also takes access tokens whose `aud` contains it. */
+  apiResource: string | undefined
+  /** OAUTH_ISSUER, or Better Auth's default `<BETTER_AUTH_URL>/api/auth`: access tokens' `iss`. */
+  issuer: string | undefined
+}
+
 export interface Config {
   auth: AuthConfig | { error: string }
+  oauth: OAuthConfig | { error: string }
   limits: Limits | { error: string }
   /** Exact origins allowed by CORS, or '*' for any. */
   corsOrigins: ReadonlySet<string> | '*'
@@ -48,16 +64,23 @@ const cache = new WeakMap<object, Config>()
 export function getConfig(env: Env): Config {
   let config = cache.get(env)
   if (!config) {
+    const auth = readAuth(env)
     config = {
-      auth: readAuth(env),
+      auth,
+      oauth: readOAuth(env, auth),
       limits: readLimits(env),
       corsOrigins: readOrigins(env.CORS_ORIGINS),
       logSampleRate: readSampleRate(env.REQUEST_LOG_SAMPLE_RATE),
     }
-    for (const part of [config.auth, config.limits]) {
+    for (const part of [config.auth, config.oauth, config.limits]) {
       // Once per isolate and configuration, not once per request.
       if ('error' in part)
         console.error(JSON.stringify({ level: 'error', message: 'server misconfigured', reason: part.error }))
+    }
+    if (!('error' in config.oauth) && config.oauth.mcpResource === undefined) {
+      console.info(
+        JSON.stringify({ level: 'info', message: 'the MCP endpoint /mcp is off: MCP_RESOURCE_URL is not set' }),
+      )
     }
     cache.set(env, config)
   }
@@ -100,6 +123,34 @@ function readAuth(env: Raw<Env>): Config['auth'] {
     return { error: `JWT_CLOCK_SKEW_SECONDS must be a whole number from 0 to ${MAX_CLOCK_SKEW_SECONDS}` }
   }
   return { secret, jwksUrl, issuer, audience, clockSkewSeconds }
+}
+
+function readOAuth(env: Raw<Env>, auth: Config['auth']): Config['oauth'] {
+  const mcpResource = env.MCP_RESOURCE_URL?.trim() || undefined
+  const apiResource = env.API_RESOURCE_URL?.trim() || undefined
+  const explicitIssuer = env.OAUTH_ISSUER?.trim() || undefined
+  for (const [name, value] of [
+    ['MCP_RESOURCE_URL', mcpResource],
+    ['API_RESOURCE_URL', apiResource],
+    ['OAUTH_ISSUER', explicitIssuer],
+  ] as const) {
+    // A resource is compared exactly (RFC 8707): no fragment, no query.
+    if (value !== undefined && (!isTrustedUrl(value) || /[?#]/.test(value))) {
+      return { error: `${name} must be an https:// URL without query or fragment (http:// only for localhost)` }
+    }
+  }
+  // What is wrong with BETTER_AUTH_URL or JWKS_URL is reported once, as the auth configuration's error.
+  const baseUrl = 'error' in auth ? undefined : env.BETTER_AUTH_URL?.trim().replace(/\/+$/, '') || undefined
+  // Better Auth's OAuth provider names itself by its API's base path, not by the site's URL.
+  const issuer = explicitIssuer ?? (baseUrl && `${baseUrl}/api/auth`)
+  if (!('error' in auth) && auth.jwksUrl !== undefined && (mcpResource || apiResource) && issuer === undefined) {
+    return { error: 'access tokens need an issuer to check: set OAUTH_ISSUER (or BETTER_AUTH_URL)' }
+  }
+  if (mcpResource !== undefined && new URL(mcpResource).pathname !== '/mcp') {
+    return { error: "MCP_RESOURCE_URL must be this worker's /mcp URL, e.g. https://tasks.example.com/mcp" }
+  }
+  const mcpMetadataUrl = mcpResource && `${new URL(mcpResource).origin}/.well-known/oauth-protected-resource/mcp`
+  return { mcpResource, mcpMetadataUrl, apiResource, issuer }
 }
 
 function readLimits(env: Raw<Env>): Config['limits'] {

@@ -17,6 +17,8 @@ const ALLOW_HEADERS = [
   'If-None-Match',
   'Idempotency-Key',
   BOOKMARK_HEADER,
+  // MCP clients in a browser (src/mcp/).
+  'MCP-Protocol-Version',
 ].join(',')
 const EXPOSE_HEADERS = Object.entries(RESPONSE_HEADERS)
   .flatMap(([name, header]) => ('exposed' in header ? [name] : []))

@@ -9,6 +9,13 @@ export interface User {
   name: string | null
 }
 
+/** What an OAuth access token grants besides its user. Set only by src/auth.ts; undefined for a session JWT. */
+export interface Grant {
+  scopes: ReadonlySet<string>
+  /** The OAuth client the user authorized (`azp`, else `client_id`). */
+  clientId: string
+}
+
 /** Time spent waiting, per request, for Server-Timing and the request log (src/observability.ts). */
 export interface Timing {
   authMs: number
@@ -23,6 +30,8 @@ export interface AppEnv {
   Bindings: Env
   Variables: RequestIdVariables & {
     user: User
+    /** Undefined for a session JWT, which may do whatever its user may. */
+    grant: Grant | undefined
     /** The request's D1 session (src/session.ts); the repo runs every statement on it. */
     db: Db
     timing: Timing

@@ -40,8 +40,10 @@ export const RESPONSE_HEADERS = {
   },
   'WWW-Authenticate': {
     description:
-      'The bearer challenge: `Bearer realm="tasks"`, with `error` and `error_description` when a token was refused.',
+      'The bearer challenge: `Bearer realm="tasks"`, with `error` and `error_description` when a token was refused, and `scope` when it lacks one (`insufficient_scope`).',
     schema: { type: 'string' },
+    // An MCP client in a browser finds the authorization server through its resource_metadata.
+    exposed: true,
   },
 } as const satisfies Record<string, { description: string; schema: Record<string, unknown>; exposed?: true }>
 

@@ -34,7 +34,8 @@ export const PROBLEM_TYPES = {
   forbidden: {
     status: 403,
     title: 'Forbidden',
-    description: 'The task exists but belongs to another user. Nothing of it is returned.',
+    description:
+      'The task exists but belongs to another user (nothing of it is returned), or an OAuth access token lacks the scope the request needs (`WWW-Authenticate` names it).',
   },
   'not-found': {
     status: 404,

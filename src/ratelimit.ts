@@ -8,8 +8,9 @@
  *   one address is throttled. Requests with a valid token never count against their IP, so users
  *   behind one NAT or proxy are never limited by each other.
  */
+import type { Context, MiddlewareHandler } from 'hono'
 import { createMiddleware } from 'hono/factory'
-import { requireUser } from './auth'
+import { requireCaller, requireMethodScope } from './auth'
 import type { AppEnv } from './env'
 import { limits } from './limits'
 import { timeAuth } from './observability'
@@ -21,24 +22,33 @@ const RATE_LIMIT_PERIOD_SECONDS = 60
 
 const noop = async () => {}
 
-const rateLimitMiddleware = createMiddleware<AppEnv>(async (c, next) => {
-  const { perUser, perRefusedIp } = limits(c.env)
-  try {
-    await timeAuth(c.get('timing'), () => requireUser(c, noop))
-  } catch (error) {
-    if (error instanceof Problem && error.status === 401) {
-      if (!(await allowed(perRefusedIp, `ip:${clientNetwork(c.req.header('CF-Connecting-IP'))}`))) {
-        throw tooManyRequests(RATE_LIMIT_PERIOD_SECONDS)
+/**
+ * The limits around `authenticate` (src/auth.ts), then `authorize` on the caller it set: a request
+ * refused for its scope has counted against its user like any other.
+ */
+export const rateLimitWith = (
+  authenticate: MiddlewareHandler<AppEnv>,
+  authorize: (c: Context<AppEnv>) => void = noop,
+) =>
+  createMiddleware<AppEnv>(async (c, next) => {
+    const { perUser, perRefusedIp } = limits(c.env)
+    try {
+      await timeAuth(c.get('timing'), () => authenticate(c, noop))
+    } catch (error) {
+      if (error instanceof Problem && error.status === 401) {
+        if (!(await allowed(perRefusedIp, `ip:${clientNetwork(c.req.header('CF-Connecting-IP'))}`))) {
+          throw tooManyRequests(RATE_LIMIT_PERIOD_SECONDS)
+        }
       }
+      throw error
     }
-    throw error
-  }
-  if (!(await allowed(perUser, `user:${c.get('user').id}`))) throw tooManyRequests(RATE_LIMIT_PERIOD_SECONDS)
-  await next()
-})
+    if (!(await allowed(perUser, `user:${c.get('user').id}`))) throw tooManyRequests(RATE_LIMIT_PERIOD_SECONDS)
+    authorize(c)
+    await next()
+  })
 
 /** Authenticates the caller (src/auth.ts) and applies the rate limits; mount it on every protected route. */
-export const rateLimit = annotate(rateLimitMiddleware, {
+export const rateLimit = annotate(rateLimitWith(requireCaller, requireMethodScope), {
   authenticates: true,
   problems: ['unauthorized', 'rate-limited', 'server-misconfigured', 'service-unavailable'],
 })

@@ -381,9 +381,16 @@ describe('configuration fails closed', () => {
 })
 
 describe('protection by design', () => {
-  // Public on purpose: the health check and the API's description, which hold no user data (the
-  // /docs page is static assets, never this worker).
-  const PUBLIC = new Set(['/health', '/openapi.json', '/push/public-key'])
+  // Public on purpose: the health check, the API's description, the VAPID public key and the MCP
+  // resource's OAuth metadata (RFC 9728), which hold no user data (the /docs page is static assets,
+  // never this worker).
+  const PUBLIC = new Set([
+    '/health',
+    '/openapi.json',
+    '/push/public-key',
+    '/.well-known/oauth-protected-resource',
+    '/.well-known/oauth-protected-resource/mcp',
+  ])
 
   it('requires a token on every route except /health and the documentation', async () => {
     const routes = app.routes.filter((r) => !PUBLIC.has(r.path) && r.path !== '/*')

@@ -88,9 +88,14 @@ export async function request(path: string, options: RequestOptions = {}): Promi
     if (!headers.has('Content-Type')) headers.set('Content-Type', 'application/json')
   }
   const init: RequestInit = { method: options.method ?? 'GET', headers, ...(body !== undefined && { body }) }
-  if (!options.env) return exports.default.fetch(`${BASE}${path}`, init)
+  return fetchWorker(`${BASE}${path}`, init, options.env)
+}
+
+/** A fetch into the worker (for clients that take a fetch function), with bindings replaced by `env`. */
+export async function fetchWorker(url: string | URL, init?: RequestInit, env?: Partial<Env>): Promise<Response> {
+  if (!env) return exports.default.fetch(url, init)
   const ctx = createExecutionContext()
-  const response = await app.fetch(new Request(`${BASE}${path}`, init), envWith(options.env), ctx)
+  const response = await app.fetch(new Request(url, init), envWith(env), ctx)
   await waitOnExecutionContext(ctx)
   return response
 }

@@ -1,7 +1,8 @@
 import { env } from 'cloudflare:workers'
-import { afterEach, describe, expect, it, vi } from 'vitest'
+import { afterEach, describe, expect, inject, it, vi } from 'vitest'
 import { clientNetwork } from '../src/ratelimit'
-import { expectProblem, request, signIn } from './helpers'
+import { expectProblem, newUserId, request, signIn } from './helpers'
+import { call, mcpClient, mcpToken, taskCount } from './mcp/client'
 
 const PERIOD_MS = 60_000
 
@@ -205,5 +206,35 @@ describe('the limiter itself', () => {
       message: 'server misconfigured',
       reason: expect.stringMatching(reason),
     })
+  })
+})
+
+describe('rate limits for MCP clients and OAuth access tokens', () => {
+  const five = { USER_RATE_LIMITER: env.TEST_FIVE_PER_MINUTE }
+
+  it('counts each MCP request against the per-user limit, and answers the one past it 429', async () => {
+    await awayFromWindowEdge()
+    const id = newUserId()
+    // Connecting is three requests: initialize, notifications/initialized, and the GET for an event stream.
+    const client = await mcpClient(await mcpToken(id), { env: five })
+    await call(client, 'add_task', { title: 'one' })
+    await call(client, 'add_task', { title: 'two' })
+    await expect(call(client, 'add_task', { title: 'three' })).rejects.toThrow(/429/)
+    expect(await taskCount(id)).toBe(2)
+  })
+
+  it('counts a REST request refused for its scope against the per-user limit', async () => {
+    await awayFromWindowEdge()
+    const oauth = inject('oauth')
+    const limited = {
+      USER_RATE_LIMITER: env.TEST_THREE_PER_MINUTE,
+      BETTER_AUTH_SECRET: '',
+      BETTER_AUTH_URL: oauth.url,
+      API_RESOURCE_URL: oauth.resources.api,
+    }
+    const post = () =>
+      request('/tasks', { method: 'POST', token: oauth.bob.apiReadOnly, env: limited, body: { title: 'x' } })
+    for (let i = 0; i < 3; i++) await expectProblem(await post(), 403)
+    await expectRateLimited(await post())
   })
 })

@@ -177,22 +177,21 @@ export function updateStatement(
     .bind(...params)
 }
 
-/** The id of the user's task that is now gone; null when no task of the user's with this id meets the condition. */
+/** The id and title of the user's task that is now gone; null when no task of the user's with this id meets the condition. */
 export async function deleteTask(
   db: Db,
   userId: string,
   id: string,
   condition: VersionCondition = {},
-): Promise<string | null> {
+): Promise<{ id: string; title: string } | null> {
   const params: unknown[] = [userId, id]
   const where = ['user_id = ?1', 'id = ?2', ...conditionTerms(condition, params)]
-  const row = await d1(() =>
+  return await d1(() =>
     db
-      .prepare(`DELETE FROM tasks WHERE ${where.join(' AND ')} RETURNING id`)
+      .prepare(`DELETE FROM tasks WHERE ${where.join(' AND ')} RETURNING id, title`)
       .bind(...params)
-      .first<{ id: string }>(),
+      .first<{ id: string; title: string }>(),
   )
-  return row?.id ?? null
 }
 
 /**

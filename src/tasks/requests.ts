@@ -5,7 +5,7 @@ import { type Cursor, decodeCursor } from './cursor'
 import { INSTANT, LIMITS, PRIORITIES } from './model'
 import { decodeToken } from './sync-token'
 
-const MAX_PAGE_SIZE = 100
+export const MAX_PAGE_SIZE = 100
 const DEFAULT_PAGE_SIZE = 50
 
 // Counts code points, as the limits do.

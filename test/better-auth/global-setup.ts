@@ -6,17 +6,22 @@
  * Besides Better Auth's own routes, each server answers a few /__test routes: counts of JWKS
  * fetches, a switchable JWKS outage, a route that never answers, the last verification email's
  * token, Better Auth's server-only signJWT, and expiring the signing keys (rotation).
+ *
+ * The `oauth` instance adds `@better-auth/oauth-provider`; the authorization-code flow runs against
+ * it here, once, and the access tokens it yields are provided to the tests as `oauth`.
  */
 import { randomBytes } from 'node:crypto'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { oauthProvider } from '@better-auth/oauth-provider'
 import { type BetterAuthOptions, betterAuth } from 'better-auth'
 import { memoryAdapter } from 'better-auth/adapters/memory'
 import { toNodeHandler } from 'better-auth/node'
 import { jwt } from 'better-auth/plugins'
 import { sign } from 'hono/jwt'
 import type { TestProject } from 'vitest/node'
-import { type BetterAuthInstances, SHARED_SECRET } from './instances'
+import { type BetterAuthInstances, OAUTH_RESOURCES, SHARED_SECRET } from './instances'
+import { runOAuthFlows } from './oauth-flow'
 
 type JwtOptions = NonNullable<Parameters<typeof jwt>[0]>
 
@@ -36,6 +41,14 @@ async function startInstance(configure: (baseURL: string, state: TestState) => B
     account: [],
     verification: [],
     jwks: [],
+    // @better-auth/oauth-provider's models (unused by the other instances).
+    oauthClient: [],
+    oauthResource: [],
+    oauthClientResource: [],
+    oauthAccessToken: [],
+    oauthRefreshToken: [],
+    oauthConsent: [],
+    oauthClientAssertion: [],
   }
   const auth = betterAuth({
     baseURL,
@@ -149,6 +162,22 @@ export default async function setup(project: TestProject) {
       },
       session: { cookieCache: { enabled: true, strategy: 'jwt' } },
     })),
+    oauth: await startInstance(() => ({
+      plugins: [
+        jwt(),
+        oauthProvider({
+          // Pages of the app that hosts Better Auth; the flow reads the redirect, no page is rendered.
+          loginPage: '/sign-in',
+          consentPage: '/consent',
+          scopes: ['openid', 'offline_access', 'tasks:read', 'tasks:write'],
+          resources: Object.values(OAUTH_RESOURCES),
+          // How MCP clients register: RFC 7591, without a session.
+          allowDynamicClientRegistration: true,
+          allowUnauthenticatedClientRegistration: true,
+          clientRegistrationDefaultResources: Object.values(OAUTH_RESOURCES),
+        }),
+      ],
+    })),
   }
   project.provide(
     'betterAuth',
@@ -156,7 +185,14 @@ export default async function setup(project: TestProject) {
       Object.entries(started).map(([name, instance]) => [name, instance.url]),
     ) as unknown as BetterAuthInstances,
   )
-  return async () => {
+  const close = async () => {
     await Promise.all(Object.values(started).map((instance) => instance.close()))
   }
+  try {
+    project.provide('oauth', await runOAuthFlows(started.oauth.url, OAUTH_RESOURCES))
+  } catch (error) {
+    await close()
+    throw error
+  }
+  return close
 }

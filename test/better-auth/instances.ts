@@ -12,6 +12,39 @@ export interface BetterAuthInstances {
   rotating: string
   /** Shared-secret mode: jwt.sign signs HS256 with SHARED_SECRET; email verification and a JWT cookie cache on. */
   shared: string
+  /** `@better-auth/oauth-provider` beside `jwt`: issues RFC 9068 access tokens for OAUTH_RESOURCES. */
+  oauth: string
+}
+
+/** The resources the `oauth` instance issues access tokens for, as the worker under test is configured. */
+export const OAUTH_RESOURCES = {
+  mcp: 'https://tasks.test/mcp',
+  api: 'https://tasks.test',
+  other: 'https://other.test/mcp',
+} as const
+
+/** Tokens one Better Auth user got through the authorization-code flow (test/better-auth/oauth-flow.ts). */
+export interface OAuthUser {
+  /** Better Auth's user id: every token's `sub`. */
+  id: string
+  /** The session JWT from /api/auth/token, the kind the REST API has always taken. */
+  sessionJwt: string
+  /** Access tokens: for the MCP resource (read and write, read only, write only), the REST API, another resource. */
+  mcp: string
+  mcpReadOnly: string
+  mcpWriteOnly: string
+  api: string
+  apiReadOnly: string
+  otherResource: string
+}
+
+export interface OAuthGrants {
+  /** The `oauth` instance's base URL. */
+  url: string
+  clientId: string
+  resources: typeof OAUTH_RESOURCES
+  alice: OAuthUser
+  bob: OAuthUser
 }
 
 /** The secret the `shared` instance signs with; the worker under test is given the same one. */
@@ -20,5 +53,6 @@ export const SHARED_SECRET = 'shared-secret-for-better-auth-interop-tests-012345
 declare module 'vitest' {
   export interface ProvidedContext {
     betterAuth: BetterAuthInstances
+    oauth: OAuthGrants
   }
 }
