@@ -23,6 +23,11 @@ const ROW = {
   created_at: '2026-01-01T00:00:00.000Z',
   updated_at: '2026-01-01T00:00:00.000Z',
   completed_at: null,
+  version: 1,
+  recurrence: null,
+  time_zone: 'UTC',
+  next_task_id: null,
+  remind_at: null,
 }
 const PAGE = Array.from({ length: 51 }, () => ROW)
 
@@ -36,8 +41,11 @@ const statement = {
   all: async () => ({ success: true, results: PAGE.map((row) => ({ ...row })), meta: {} }),
   run: async () => ({ success: true, results: [{ ...ROW }], meta: {} }),
 }
-const stubSession = { prepare: () => statement, getBookmark: () => null }
-const stubD1 = { prepare: () => statement, withSession: () => stubSession } as unknown as D1Database
+// A batch answers each of its statements with the one row (a PATCH reads and writes in one batch).
+const batch = async (statements: unknown[]) =>
+  statements.map(() => ({ success: true, results: [{ ...ROW, series_start: null }], meta: {} }))
+const stubSession = { prepare: () => statement, batch, getBookmark: () => null }
+const stubD1 = { prepare: () => statement, batch, withSession: () => stubSession } as unknown as D1Database
 
 /**
  * A rate limiter that answers at once. Miniflare simulates the binding with a SQLite-backed
