@@ -56,7 +56,8 @@ let mf
 try {
   // The bench entry (the app plus its reference routes), bundled exactly as `wrangler deploy` bundles.
   const buildDir = path.join(stateDir, 'build')
-  runWrangler(['deploy', 'bench/entry.ts', '--dry-run', '--outdir', buildDir])
+  // A profile needs the bundle's names and module comments, which minifying removes.
+  runWrangler(['deploy', 'bench/entry.ts', '--dry-run', '--outdir', buildDir, ...(opts.profile ? ['--no-minify'] : [])])
   const script = readdirSync(buildDir).find((f) => f.endsWith('.js'))
 
   // The same migrations as dev, tests and production, applied the way `npm run dev` applies them.

@@ -377,7 +377,11 @@ export const requireMcpAccess = createMiddleware<AppEnv>(async (c, next) => {
 export const requireCaller = createMiddleware<AppEnv>(async (c, next) => {
   let typ: unknown
   try {
-    typ = protectedHeader(bearerToken(c.req.header('Authorization'))).typ
+    const token = bearerToken(c.req.header('Authorization'))
+    // A token requireUser has verified and remembers is a session JWT: no need to decode it again.
+    const { auth } = getConfig(c.env)
+    if (!('error' in auth) && verifiedTokens.get(auth)?.has(token)) return requireUser(c, next)
+    typ = protectedHeader(token).typ
   } catch {
     // requireUser gives the same refusal, as it always has.
   }
@@ -397,7 +401,7 @@ export const requireCaller = createMiddleware<AppEnv>(async (c, next) => {
  * a session JWT may do both.
  */
 export function requireMethodScope(c: Context<AppEnv>): void {
-  const { grant } = c.var
+  const grant = c.get('grant')
   if (grant === undefined) return
   const needed = c.req.method === 'GET' || c.req.method === 'HEAD' ? SCOPES.read : SCOPES.write
   if (!grant.scopes.has(needed)) throw insufficientScope(needed)
