@@ -19,10 +19,10 @@ export default defineConfig(async ({ mode }) => {
       cloudflareTest({
         wrangler: { configPath: './wrangler.toml' },
         miniflare: {
+          // Empty databases beside DB, for test/migrations.test.ts and test/sync-migration.test.ts
+          // to migrate step by step, each its own.
+          d1Databases: { MIGRATIONS_DB: 'migrations-test', MIGRATION_DB: 'sync-migration-test' },
           ratelimits,
-          // DB as wrangler.toml declares it, and an empty database that test/migrations.test.ts
-          // migrates step by step, to write data through an older schema.
-          d1Databases: { DB: '00000000-0000-0000-0000-000000000000', MIGRATION_DB: 'migration-test' },
           // Every setting is fixed here, so that a developer's .dev.vars cannot change what tests see.
           bindings: {
             TEST_MIGRATIONS: migrations,
@@ -41,6 +41,7 @@ export default defineConfig(async ({ mode }) => {
             TASK_QUOTA: '10000',
             // Every request logs, so that tests can read any request's line; sampling has its own tests.
             REQUEST_LOG_SAMPLE_RATE: '1',
+            API_LIST_FORMAT: 'array',
             // Push is off unless a test turns it on with its own key pair.
             VAPID_PRIVATE_KEY: '',
             VAPID_SUBJECT: '',

@@ -233,14 +233,16 @@ async function seed(db, user) {
     db
       .prepare(
         `WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < ?1 * ?2)
-         INSERT INTO tasks (id, user_id, title, tags, created_at, updated_at)
+         INSERT INTO tasks (id, user_id, title, tags, created_at, updated_at, number)
          SELECT lower(hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-4' || substr(hex(randomblob(2)), 2) || '-a'
                       || substr(hex(randomblob(2)), 2) || '-' || hex(randomblob(6))),
                 CASE WHEN ?1 = 1 THEN ?3 ELSE 'other-user-' || (i % ?1) END,
                 'Seeded task ' || i,
                 '["seed"]',
                 strftime('%Y-%m-%dT%H:%M:%fZ', '2026-01-01', '+' || i || ' seconds'),
-                strftime('%Y-%m-%dT%H:%M:%fZ', '2026-01-01', '+' || i || ' seconds')
+                strftime('%Y-%m-%dT%H:%M:%fZ', '2026-01-01', '+' || i || ' seconds'),
+                -- Each user's 1, 2, 3..., as migrations/0006_task_numbers.sql requires.
+                i / ?1 + 1
          FROM n`,
       )
       .bind(users, perUser, user)

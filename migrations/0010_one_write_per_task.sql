@@ -1,6 +1,6 @@
 -- Fewer rows written per request (docs/performance.md, "Rows written"):
 --   1. the user's change sequence moves into task_counts, so every per-user counter is one row, and
---      task_sync goes;
+--      task_sync goes; a create writes that row once (count, task number and sequence together);
 --   2. the API's writes set the task's sequence number in their own INSERT or UPDATE (the next one:
 --      task_counts.seq + 1), so the task row is written once; the triggers below only advance the
 --      counter, and refuse a number that is not the next one. A statement that does not set it
@@ -18,6 +18,7 @@ INSERT INTO task_counts (user_id, n) SELECT user_id, 0 FROM task_sync WHERE true
 UPDATE task_counts SET seq = s.seq, horizon = s.horizon FROM task_sync AS s WHERE s.user_id = task_counts.user_id;
 
 DROP TRIGGER task_counts_on_insert;
+DROP TRIGGER task_counts_last_number;
 DROP TRIGGER task_counts_on_delete;
 DROP TRIGGER tasks_sync_insert;
 DROP TRIGGER tasks_sync_update;
@@ -49,20 +50,21 @@ BEGIN
   SELECT RAISE(ABORT, 'tasks.seq must be the user''s next sequence number');
 END;
 
--- One write to the counter row per insert: the count and the sequence number together.
+-- One write to the counter row per insert: the count, the task number (0006) and the sequence
+-- number together.
 CREATE TRIGGER tasks_counted_on_insert AFTER INSERT ON tasks
 WHEN NEW.seq <> 0
 BEGIN
-  INSERT INTO task_counts (user_id, n, seq) VALUES (NEW.user_id, 1, NEW.seq)
-    ON CONFLICT (user_id) DO UPDATE SET n = n + 1, seq = excluded.seq;
+  INSERT INTO task_counts (user_id, n, last_number, seq) VALUES (NEW.user_id, 1, NEW.number, NEW.seq)
+    ON CONFLICT (user_id) DO UPDATE SET n = n + 1, last_number = excluded.last_number, seq = excluded.seq;
 END;
 
 -- An insert that set no sequence number gets the next one afterwards (a second write to the row).
 CREATE TRIGGER tasks_numbered_after_insert AFTER INSERT ON tasks
 WHEN NEW.seq = 0
 BEGIN
-  INSERT INTO task_counts (user_id, n, seq) VALUES (NEW.user_id, 1, 1)
-    ON CONFLICT (user_id) DO UPDATE SET n = n + 1, seq = seq + 1;
+  INSERT INTO task_counts (user_id, n, last_number, seq) VALUES (NEW.user_id, 1, NEW.number, 1)
+    ON CONFLICT (user_id) DO UPDATE SET n = n + 1, last_number = excluded.last_number, seq = seq + 1;
   UPDATE tasks SET seq = (SELECT seq FROM task_counts WHERE user_id = NEW.user_id) WHERE id = NEW.id;
 END;
 

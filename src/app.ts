@@ -1,6 +1,8 @@
 /** Builds the Hono app: global middleware, routes, and the one error renderer. */
 import { Hono } from 'hono'
 import { requestId } from 'hono/request-id'
+import { getPath } from 'hono/utils/url'
+import { compatRoutes } from './compat/routes'
 import { cors } from './cors'
 import type { AppEnv } from './env'
 import { resourceMetadata } from './mcp/metadata'
@@ -14,8 +16,14 @@ import { noQuery } from './tasks/requests'
 import { taskRoutes } from './tasks/routes'
 import { queryParams } from './validation'
 
+/** The request's path for routing; the /api routes answer with or without a trailing slash, as FastAPI's did. */
+const routingPath = (request: Request) => {
+  const path = getPath(request)
+  return path.startsWith('/api/') && path.length > '/api/'.length && path.endsWith('/') ? path.slice(0, -1) : path
+}
+
 // One chain, so that its type (AppType) carries every route's input and output to hono/client.
-export const app = new Hono<AppEnv>()
+export const app = new Hono<AppEnv>({ getPath: routingPath })
   .use(requestId())
   .use(observe)
 
@@ -47,6 +55,8 @@ export const app = new Hono<AppEnv>()
   .route('/push', publicKeyRoutes)
   .route('/me/push-subscriptions', subscriptionRoutes)
 
+// The FastAPI-contract adapter (src/compat/) has no typed client: hono/client users have /tasks.
+app.route('/api', compatRoutes)
 // Public and generated from the routes above (and itself), so outside the typed chain.
 app.route('/', documentation(app))
 

@@ -34,6 +34,10 @@ export interface Limits {
 
 const TASK_QUOTA = { default: 10_000, max: 1_000_000 }
 
+/** How the /api routes (src/compat/) answer a list: a plain array, or `{ tasks, total }` (API_LIST_FORMAT). */
+export type ListFormat = 'array' | 'object'
+const LIST_FORMATS: readonly ListFormat[] = ['array', 'object']
+
 /**
  * OAuth 2.1 access tokens (RFC 9068) from Better Auth's OAuth provider. Resources are always taken
  * from configuration, never from the request's Host.
@@ -53,6 +57,7 @@ export interface Config {
   auth: AuthConfig | { error: string }
   oauth: OAuthConfig | { error: string }
   limits: Limits | { error: string }
+  listFormat: ListFormat | { error: string }
   /** Exact origins allowed by CORS, or '*' for any. */
   corsOrigins: ReadonlySet<string> | '*'
   /** Share of successful requests that get a request log line (src/observability.ts), 0 to 1. */
@@ -69,12 +74,13 @@ export function getConfig(env: Env): Config {
       auth,
       oauth: readOAuth(env, auth),
       limits: readLimits(env),
+      listFormat: readListFormat(env),
       corsOrigins: readOrigins(env.CORS_ORIGINS),
       logSampleRate: readSampleRate(env.REQUEST_LOG_SAMPLE_RATE),
     }
-    for (const part of [config.auth, config.oauth, config.limits]) {
+    for (const part of [config.auth, config.oauth, config.limits, config.listFormat]) {
       // Once per isolate and configuration, not once per request.
-      if ('error' in part)
+      if (typeof part === 'object' && 'error' in part)
         console.error(JSON.stringify({ level: 'error', message: 'server misconfigured', reason: part.error }))
     }
     if (!('error' in config.oauth) && config.oauth.mcpResource === undefined) {
@@ -165,6 +171,13 @@ function readLimits(env: Raw<Env>): Config['limits'] {
     return { error: `TASK_QUOTA must be a whole number from 1 to ${TASK_QUOTA.max}` }
   }
   return { taskQuota, perUser, perRefusedIp }
+}
+
+function readListFormat(env: Raw<Env>): Config['listFormat'] {
+  const value = env.API_LIST_FORMAT?.trim() || 'array'
+  return (LIST_FORMATS as readonly string[]).includes(value)
+    ? (value as ListFormat)
+    : { error: `API_LIST_FORMAT must be one of ${LIST_FORMATS.join(', ')}` }
 }
 
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]'])

@@ -32,6 +32,8 @@ export const cors = createMiddleware<AppEnv>(async (c, next) => {
   const allowOrigin = allowed === '*' ? '*' : origin !== undefined && allowed.has(origin) ? origin : undefined
   if (allowOrigin) {
     c.header('Access-Control-Allow-Origin', allowOrigin)
+    // Pages that fetch with credentials: 'include' need it; browsers refuse it beside '*', so never there.
+    if (allowOrigin !== '*') c.header('Access-Control-Allow-Credentials', 'true')
     // Lets the page read Server-Timing through the Resource Timing API.
     c.header('Timing-Allow-Origin', allowOrigin)
   }

@@ -93,6 +93,12 @@ export const PROBLEM_TYPES = {
     description:
       'The `Idempotency-Key` was used in the last 24 hours with a different body; nothing was written. Use a new key for a new request.',
   },
+  'unprocessable-content': {
+    status: 422,
+    title: 'Unprocessable content',
+    description:
+      'On the /api routes: malformed JSON or an invalid field or query parameter, as FastAPI answered it. `detail` names every problem in one sentence; `errors` lists each with its `pointer` or `parameter`.',
+  },
   'rate-limited': {
     status: 429,
     title: 'Too many requests',
@@ -174,6 +180,9 @@ export const idempotencyKeyReused = () =>
     'idempotency-key-reused',
     'This Idempotency-Key was sent with a different request body in the last 24 hours; use a new key for a new request.',
   )
+/** The /api routes' invalid input, as FastAPI answered it: 422, with `detail` one readable sentence. */
+export const unprocessable = (detail: string, errors: InvalidParam[]) =>
+  new Problem('unprocessable-content', detail, errors)
 export const pushDisabled = () =>
   new Problem(
     'push-disabled',

@@ -8,7 +8,7 @@ import { type InvalidParam, invalidRequest, unsupportedMediaType } from './probl
 
 const JSON_MEDIA_TYPE = /^application\/([\w.-]+\+)?json$/i
 
-const SERVER_FIELDS = new Set(['id', 'createdAt', 'updatedAt', 'completedAt', 'version'])
+const SERVER_FIELDS = new Set(['id', 'createdAt', 'updatedAt', 'completedAt', 'version', 'number'])
 const OWNER_FIELDS = new Set(['user_id', 'userId'])
 
 function unknownKeyDetail(key: string, noun: 'field' | 'parameter'): string {

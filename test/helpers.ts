@@ -131,6 +131,7 @@ export interface StoredTask {
   completed_at: string | null
   version: number
   seq: number
+  number: number
 }
 
 /** The row as D1 holds it, read directly, to assert what a request really stored or changed. */

@@ -20,7 +20,7 @@ const SORTS = SORT_FIELDS.flatMap((field) => [field, `-${field}`])
 /** Timeout for tests that make hundreds of requests: well within it alone, not on a busy machine. */
 const MANY_REQUESTS = 60_000
 
-type Seed = Partial<Omit<Task, 'id' | 'completedAt' | 'version'>>
+type Seed = Partial<Omit<Task, 'id' | 'completedAt' | 'version' | 'number'>>
 
 let clock = Date.UTC(2026, 0, 1)
 /** The next instant of the seeding clock, a second after the last. */
@@ -46,6 +46,8 @@ async function insert(userId: string, seeds: Seed[]): Promise<Task[]> {
       completedAt: completed ? createdAt : null,
       // What the stored row starts at (migrations/0004_versions_and_sync.sql).
       version: 1,
+      // The user's next number, taken by the INSERT below.
+      number: 0,
       recurrence: null,
       timeZone: 'UTC',
       nextTaskId: null,
@@ -53,11 +55,12 @@ async function insert(userId: string, seeds: Seed[]): Promise<Task[]> {
     }
   })
   if (tasks.length > 0) {
-    await env.DB.batch(
+    const inserted = await env.DB.batch<{ number: number }>(
       tasks.map((t) =>
         env.DB.prepare(
-          `INSERT INTO tasks (id, user_id, title, description, completed, priority, due_at, tags, created_at, updated_at, completed_at, remind_at)
-           VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)`,
+          `INSERT INTO tasks (id, user_id, title, description, completed, priority, due_at, tags, created_at, updated_at, completed_at, remind_at, number)
+           VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, coalesce((SELECT last_number FROM task_counts WHERE user_id = ?2), 0) + 1)
+           RETURNING number`,
         ).bind(
           t.id,
           userId,
@@ -74,6 +77,9 @@ async function insert(userId: string, seeds: Seed[]): Promise<Task[]> {
         ),
       ),
     )
+    inserted.forEach((result, i) => {
+      tasks[i]!.number = result.results[0]!.number
+    })
   }
   return tasks
 }

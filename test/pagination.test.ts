@@ -29,8 +29,8 @@ async function seed(count: number, { completedEvery = 0 } = {}): Promise<string[
     const at = new Date(base + i * 1000).toISOString()
     const completed = completedEvery > 0 && i % completedEvery === 0 ? 1 : 0
     return env.DB.prepare(
-      `INSERT INTO tasks (id, user_id, title, completed, created_at, updated_at, completed_at)
-       VALUES (?1, ?2, ?3, ?4, ?5, ?5, CASE WHEN ?4 = 1 THEN ?5 END)`,
+      `INSERT INTO tasks (id, user_id, title, completed, created_at, updated_at, completed_at, number)
+       VALUES (?1, ?2, ?3, ?4, ?5, ?5, CASE WHEN ?4 = 1 THEN ?5 END, coalesce((SELECT last_number FROM task_counts WHERE user_id = ?2), 0) + 1)`,
     ).bind(id, user.id, `task ${i}`, completed, at)
   })
   await env.DB.batch(statements)
@@ -62,7 +62,8 @@ describe('GET /tasks', () => {
     await env.DB.batch(
       Array.from({ length: 7 }, () =>
         env.DB.prepare(
-          'INSERT INTO tasks (id, user_id, title, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?4)',
+          `INSERT INTO tasks (id, user_id, title, created_at, updated_at, number)
+           VALUES (?1, ?2, ?3, ?4, ?4, coalesce((SELECT last_number FROM task_counts WHERE user_id = ?2), 0) + 1)`,
         ).bind(crypto.randomUUID(), user.id, 'same time', at),
       ),
     )

@@ -67,8 +67,8 @@ describe('per-user task quota (TASK_QUOTA)', () => {
     // 9,999 tasks stored directly, through the same triggers every insert fires.
     await env.DB.prepare(
       `WITH RECURSIVE i(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM i WHERE n < 9999)
-       INSERT INTO tasks (id, user_id, title, created_at, updated_at)
-       SELECT printf('%s-%012d', substr(?3, 1, 23), n), ?1, 'seeded', ?2, ?2 FROM i`,
+       INSERT INTO tasks (id, user_id, title, created_at, updated_at, number)
+       SELECT printf('%s-%012d', substr(?3, 1, 23), n), ?1, 'seeded', ?2, ?2, n FROM i`,
     )
       .bind(user.id, new Date().toISOString(), crypto.randomUUID())
       .run()

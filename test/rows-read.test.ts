@@ -83,19 +83,23 @@ let caller: SignedIn
 async function seed(callerId: string) {
   await env.DB.prepare(
     `WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < ?1)
-     INSERT INTO tasks (id, user_id, title, completed, priority, due_at, created_at, updated_at, completed_at)
-     SELECT lower(hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-4' || substr(hex(randomblob(2)), 2) || '-a'
-                  || substr(hex(randomblob(2)), 2) || '-' || hex(randomblob(6))),
-            CASE WHEN i % ?3 = 0 THEN ?2 ELSE 'other-' || (i % (?4 - 1)) END,
-            CASE WHEN i / 80 % 2 = 0 THEN 'Task ' ELSE 'task ' END || (i / 4 % 20),
-            i % 3 = 0,
-            CASE i / 28 % 3 WHEN 0 THEN 'low' WHEN 1 THEN 'medium' ELSE 'high' END,
+     INSERT INTO tasks (id, user_id, title, completed, priority, due_at, created_at, updated_at, completed_at, number)
+     SELECT id, user_id, title, completed, priority, due_at, created_at, updated_at, completed_at,
+            -- Each user's 1, 2, 3... in insertion order, as migrations/0006_task_numbers.sql requires.
+            row_number() OVER (PARTITION BY user_id ORDER BY i)
+     FROM (SELECT i, lower(hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-4' || substr(hex(randomblob(2)), 2) || '-a'
+                  || substr(hex(randomblob(2)), 2) || '-' || hex(randomblob(6))) AS id,
+            CASE WHEN i % ?3 = 0 THEN ?2 ELSE 'other-' || (i % (?4 - 1)) END AS user_id,
+            CASE WHEN i / 80 % 2 = 0 THEN 'Task ' ELSE 'task ' END || (i / 4 % 20) AS title,
+            i % 3 = 0 AS completed,
+            CASE i / 28 % 3 WHEN 0 THEN 'low' WHEN 1 THEN 'medium' ELSE 'high' END AS priority,
             CASE WHEN i / 4 % 5 = 0 THEN NULL
-                 ELSE strftime('%Y-%m-%dT%H:%M:%fZ', '2026-01-01', '+' || (i * 37 % 1000) || ' hours') END,
-            strftime('%Y-%m-%dT%H:%M:%fZ', '2026-01-01', '+' || i || ' seconds'),
-            strftime('%Y-%m-%dT%H:%M:%fZ', '2026-01-01', '+' || (i * 7919 % 100000) || ' seconds'),
-            CASE WHEN i % 3 = 0 THEN strftime('%Y-%m-%dT%H:%M:%fZ', '2026-01-01', '+' || i || ' seconds') END
-     FROM n`,
+                 ELSE strftime('%Y-%m-%dT%H:%M:%fZ', '2026-01-01', '+' || (i * 37 % 1000) || ' hours') END AS due_at,
+            strftime('%Y-%m-%dT%H:%M:%fZ', '2026-01-01', '+' || i || ' seconds') AS created_at,
+            strftime('%Y-%m-%dT%H:%M:%fZ', '2026-01-01', '+' || (i * 7919 % 100000) || ' seconds') AS updated_at,
+            CASE WHEN i % 3 = 0 THEN strftime('%Y-%m-%dT%H:%M:%fZ', '2026-01-01', '+' || i || ' seconds') END AS completed_at
+     FROM n)
+     ORDER BY i`,
   )
     .bind(TOTAL_TASKS, callerId, CALLERS_SHARE, USERS)
     .run()

@@ -32,6 +32,7 @@ describe('POST /tasks', () => {
       updatedAt: task.createdAt,
       completedAt: null,
       version: 1,
+      number: 1,
       recurrence: null,
       timeZone: 'UTC',
       nextTaskId: null,

@@ -5,7 +5,7 @@
 import { type Db, d1 } from '../db'
 import type { Task, TaskFields } from '../tasks/model'
 import { insertStatement } from '../tasks/repo'
-import { newTask } from '../tasks/row'
+import { newTask, type TaskRow, toTask } from '../tasks/row'
 import { idempotencyCutoff } from './key'
 
 export interface IdempotencyKey {
@@ -50,13 +50,13 @@ export async function insertTaskOnce(
     sql: 'NOT EXISTS (SELECT 1 FROM idempotency_keys WHERE user_id = ?1 AND key = ?15 AND created_at > ?16)',
     params: [key, cutoff],
   }
-  const [, , record] = await d1(() =>
+  const [inserted, , record] = await d1(() =>
     db.batch([
       insertStatement(db, userId, task.id, input, now, quota, keyIsFree),
       db
         .prepare(
           `INSERT INTO idempotency_keys (user_id, key, request_hash, task_id, status, response_body, created_at)
-           SELECT ?1, ?2, ?3, ?4, 201, ?5, ?6 WHERE EXISTS (SELECT 1 FROM tasks WHERE user_id = ?1 AND id = ?4)
+           SELECT ?1, ?2, ?3, ?4, 201, json_set(?5, '$.number', number), ?6 FROM tasks WHERE user_id = ?1 AND id = ?4
            ON CONFLICT (user_id, key) DO UPDATE SET
              request_hash = excluded.request_hash, task_id = excluded.task_id, status = excluded.status,
              response_body = excluded.response_body, created_at = excluded.created_at`,
@@ -72,7 +72,7 @@ export async function insertTaskOnce(
   const row = (record?.results[0] ?? null) as KeyRow | null
   // No live record after the batch: the key was free, and only the quota can have refused the task.
   if (row === null) return { outcome: 'over-quota' }
-  if (row.task_id === task.id) return { outcome: 'created', task }
+  if (row.task_id === task.id) return { outcome: 'created', task: toTask(inserted!.results[0] as TaskRow) }
   if (row.request_hash !== fingerprint) return { outcome: 'key-reused' }
   return { outcome: 'replayed', task: JSON.parse(row.response_body) as Task }
 }

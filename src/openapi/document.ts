@@ -10,6 +10,7 @@
  */
 import type { RouterRoute } from 'hono/types'
 import * as z from 'zod'
+import { COMPAT_TAG_INFO } from '../compat/operations'
 import { RESPONSE_HEADERS, type ResponseHeader } from '../headers'
 import { PROBLEM_TYPES, type ProblemSlug } from '../problem'
 import { type Annotation, annotationOf } from './annotate'
@@ -192,7 +193,7 @@ export interface OpenApiDocument {
   servers: { url: string }[]
   paths: Record<string, Record<string, Json>>
   components: Json
-  tags: { name: string }[]
+  tags: { name: string; description?: string }[]
   'x-problem-types': { type: string; status: number; title: string; description: string }[]
 }
 
@@ -248,7 +249,14 @@ export function buildDocument(routes: readonly RouterRoute[]): OpenApiDocument {
         },
       },
     },
-    tags: [{ name: 'Tasks' }, { name: 'Account' }, { name: 'Push' }, { name: 'Service' }, { name: 'Documentation' }],
+    tags: [
+      { name: 'Tasks' },
+      { name: 'Account' },
+      { name: 'Push' },
+      { name: 'Service' },
+      { name: 'Documentation' },
+      COMPAT_TAG_INFO,
+    ],
     'x-problem-types': Object.entries(PROBLEM_TYPES).map(([slug, { status, title, description }]) => ({
       type: `/problems/${slug}`,
       status,

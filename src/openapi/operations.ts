@@ -5,6 +5,7 @@
  * entry with no route, stops the document from being built, and test/openapi.test.ts fails.
  */
 import type * as z from 'zod'
+import { COMPAT_OPERATIONS, COMPAT_SCHEMA_NAMES, type COMPAT_TAG } from '../compat/operations'
 import type { ResponseHeader } from '../headers'
 import type { ProblemSlug } from '../problem'
 import { task } from '../tasks/model'
@@ -32,7 +33,7 @@ export interface SuccessResponse {
 
 export interface OperationSpec {
   operationId: string
-  tag: 'Tasks' | 'Account' | 'Push' | 'Service' | 'Documentation'
+  tag: 'Tasks' | 'Account' | 'Push' | 'Service' | 'Documentation' | typeof COMPAT_TAG
   summary: string
   description?: string
   success: SuccessResponse
@@ -51,6 +52,7 @@ export const SCHEMA_NAMES = new Map<z.ZodType, string>([
   [taskPatch, 'TaskPatch'],
   [problem, 'Problem'],
   [me, 'Me'],
+  ...COMPAT_SCHEMA_NAMES,
 ])
 
 const OWNED: readonly ProblemSlug[] = ['forbidden', 'not-found']
@@ -186,4 +188,5 @@ export const OPERATIONS: Record<string, OperationSpec> = {
     summary: 'This document',
     success: { status: 200, description: 'The OpenAPI 3.1 document.', schema: openApiDocument },
   },
+  ...COMPAT_OPERATIONS,
 }

@@ -17,6 +17,8 @@ export interface ListOptions {
   from: Cursor | undefined
   /** The time `overdue` is measured against. */
   now: string
+  /** Rows of the listing to pass over before the page (the /api routes' `skip`); they are read, too. */
+  offset?: number
 }
 
 interface SortKey {
@@ -58,7 +60,7 @@ const SORTS: Record<SortField, { asc: SortKey; desc: SortKey }> = {
  * the other filters are checked on each row the range yields, so a page reads further the rarer
  * its matches are, at most through the caller's own tasks.
  */
-function listStatement(userId: string, { limit, sort, filter, from, now }: ListOptions) {
+function listStatement(userId: string, { limit, sort, filter, from, now, offset }: ListOptions, count = false) {
   const params: unknown[] = [userId]
   const bind = (value: unknown) => `?${params.push(value)}`
   const { column, collate, position } = SORTS[sort.field][sort.descending ? 'desc' : 'asc']
@@ -93,6 +95,7 @@ function listStatement(userId: string, { limit, sort, filter, from, now }: ListO
     const needle = `lower(${bind(filter.q)})`
     where.push(`(instr(lower(title), ${needle}) > 0 OR instr(lower(description), ${needle}) > 0)`)
   }
+  if (count) return { sql: `SELECT count(*) AS n FROM tasks WHERE ${where.join(' AND ')}`, params }
   const direction = sort.descending ? 'DESC' : 'ASC'
   if (from) {
     const op = sort.descending ? '<=' : '>='
@@ -103,7 +106,7 @@ function listStatement(userId: string, { limit, sort, filter, from, now }: ListO
     )
   }
   const sql = `SELECT ${COLUMNS} FROM tasks WHERE ${where.join(' AND ')}
-               ORDER BY ${column}${collate} ${direction}, id ${direction} LIMIT ${bind(limit)}`
+               ORDER BY ${column}${collate} ${direction}, id ${direction} LIMIT ${bind(limit)}${offset ? ` OFFSET ${bind(offset)}` : ''}`
   return { sql, params }
 }
 
@@ -116,4 +119,27 @@ export async function listTasks(db: Db, userId: string, options: ListOptions): P
       .all<TaskRow>(),
   )
   return results.map(toTask)
+}
+
+/**
+ * One page and how many of the user's tasks match its filters, in one batch. Unfiltered, the count is
+ * the user's task_counts row; filtered, it is counted, reading every matching row the index yields.
+ */
+export async function listTasksWithTotal(
+  db: Db,
+  userId: string,
+  options: ListOptions,
+): Promise<{ tasks: Task[]; total: number }> {
+  const page = listStatement(userId, options)
+  const filtered = Object.values(options.filter).some((value) => value !== undefined)
+  const count = filtered
+    ? listStatement(userId, options, true)
+    : { sql: 'SELECT n FROM task_counts WHERE user_id = ?1', params: [userId] }
+  const [rows, counted] = await d1(() =>
+    db.batch([db.prepare(page.sql).bind(...page.params), db.prepare(count.sql).bind(...count.params)]),
+  )
+  return {
+    tasks: (rows!.results as TaskRow[]).map(toTask),
+    total: (counted!.results[0] as { n: number } | undefined)?.n ?? 0,
+  }
 }

@@ -38,6 +38,9 @@ export const task = z
     updatedAt: instant,
     completedAt: instant.nullable().meta({ description: 'When the task was completed; null while it is open.' }),
     version: z.int().min(1).meta({ description: '1 when created, +1 on every write; the ETag is `"v<version>"`.' }),
+    number: z.int().min(1).meta({
+      description: 'Your 1, 2, 3... in creation order, never reused or changed; the `id` on the /api routes.',
+    }),
     recurrence: z
       .strictObject({
         frequency: z.enum(FREQUENCIES),

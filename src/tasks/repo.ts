@@ -17,6 +17,16 @@ export interface InsertCondition {
   params: unknown[]
 }
 
+/** A task by its id (the main API) or by its per-user number (the /api routes, src/compat/). */
+export type TaskRef = string | { number: number }
+
+/** The WHERE term and bound value that pick `ref` among the user's tasks (always with `user_id = ?1`). */
+export const pick = (ref: TaskRef, param: number): [string, string | number] =>
+  typeof ref === 'string' ? [`id = ?${param}`, ref] : [`number = ?${param}`, ref.number]
+
+/** The user's next task number (migrations/0006_task_numbers.sql), for any INSERT of a task. */
+export const NEXT_NUMBER = 'coalesce((SELECT last_number FROM task_counts WHERE user_id = ?1), 0) + 1'
+
 /**
  * The user's next change sequence number (migrations/0010): every write sets it on the task row
  * itself, so the row is written once, and the triggers refuse any other number.
@@ -25,7 +35,9 @@ export const NEXT_SEQ = 'coalesce((SELECT seq FROM task_counts WHERE user_id = ?
 
 /**
  * The one INSERT of a task: it inserts nothing once the user stores `quota` tasks, nor when `and`
- * (the Idempotency-Key's, src/idempotency/repo.ts) is false.
+ * (the Idempotency-Key's, src/idempotency/repo.ts) is false. The task's number is the user's next
+ * one, taken in the same statement, so concurrent creates get distinct, consecutive numbers (the
+ * schema refuses any other).
  */
 export function insertStatement(
   db: Db,
@@ -40,8 +52,8 @@ export function insertStatement(
   return db
     .prepare(
       `INSERT INTO tasks (id, user_id, title, description, completed, priority, due_at, tags, created_at, updated_at,
-                          completed_at, recurrence, time_zone, series_start, remind_at, seq)
-       SELECT ?2, ?1, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, CASE WHEN ?5 = 1 THEN ?9 END, ?11, ?12, ?13, ?14, ${NEXT_SEQ}
+                          completed_at, recurrence, time_zone, series_start, remind_at, number, seq)
+       SELECT ?2, ?1, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, CASE WHEN ?5 = 1 THEN ?9 END, ?11, ?12, ?13, ?14, ${NEXT_NUMBER}, ${NEXT_SEQ}
        WHERE coalesce((SELECT n FROM task_counts WHERE user_id = ?1), 0) < ?10${and ? ` AND ${and.sql}` : ''}
        RETURNING ${COLUMNS}`,
     )
@@ -80,9 +92,11 @@ export async function insertTask(
   return row && toTask(row)
 }
 
-export async function getTask(db: Db, userId: string, id: string): Promise<Task | null> {
+/** The user's task `ref`: by id through the primary key, by number through (user_id, number). */
+export async function getTask(db: Db, userId: string, ref: TaskRef): Promise<Task | null> {
+  const [term, value] = pick(ref, 2)
   const row = await d1(() =>
-    db.prepare(`SELECT ${COLUMNS} FROM tasks WHERE user_id = ?1 AND id = ?2`).bind(userId, id).first<TaskRow>(),
+    db.prepare(`SELECT ${COLUMNS} FROM tasks WHERE user_id = ?1 AND ${term}`).bind(userId, value).first<TaskRow>(),
   )
   return row && toTask(row)
 }
@@ -144,13 +158,14 @@ export interface WriteExtras {
 export function updateStatement(
   db: Db,
   userId: string,
-  id: string,
+  ref: TaskRef,
   changes: TaskPatch | TaskInput,
   now: string,
   condition: VersionCondition = {},
   extras: WriteExtras = {},
 ): D1PreparedStatement {
-  const params: unknown[] = [userId, id, now]
+  const [term, value] = pick(ref, 2)
+  const params: unknown[] = [userId, value, now]
   const bind = (value: unknown) => `?${params.push(value)}`
   const sets = ['updated_at = ?3', 'version = version + 1', `seq = ${NEXT_SEQ}`]
   for (const field of WRITABLE) {
@@ -164,7 +179,7 @@ export function updateStatement(
     }
   }
   if (extras.sets) sets.push(`series_start = ${bind(extras.sets.series_start)}`)
-  const where = ['user_id = ?1', 'id = ?2', ...conditionTerms(condition, params)]
+  const where = ['user_id = ?1', term, ...conditionTerms(condition, params)]
   if (extras.onlyWithoutRule) where.push('recurrence IS NULL')
   if (extras.successorId !== undefined) {
     const successor = bind(extras.successorId)
@@ -177,15 +192,33 @@ export function updateStatement(
     .bind(...params)
 }
 
+/**
+ * Flips the user's task `ref` between open and completed as a PATCH of `completed` sets it
+ * (completed_at, version, sync), in one statement, so that two concurrent toggles flip it twice.
+ * Only a task without a rule: completing a recurring one is a series write (write-repo.ts).
+ */
+export function toggleStatement(db: Db, userId: string, ref: TaskRef, now: string): D1PreparedStatement {
+  const [term, value] = pick(ref, 2)
+  // Every SET expression sees the row as it was: `completed = 0` is "was open".
+  return db
+    .prepare(
+      `UPDATE tasks SET completed = 1 - completed, completed_at = CASE WHEN completed = 0 THEN ?3 END,
+                        updated_at = ?3, version = version + 1, seq = ${NEXT_SEQ}
+       WHERE user_id = ?1 AND ${term} AND recurrence IS NULL RETURNING ${COLUMNS}`,
+    )
+    .bind(userId, value, now)
+}
+
 /** The id and title of the user's task that is now gone; null when no task of the user's with this id meets the condition. */
 export async function deleteTask(
   db: Db,
   userId: string,
-  id: string,
+  ref: TaskRef,
   condition: VersionCondition = {},
 ): Promise<{ id: string; title: string } | null> {
-  const params: unknown[] = [userId, id]
-  const where = ['user_id = ?1', 'id = ?2', ...conditionTerms(condition, params)]
+  const [term, value] = pick(ref, 2)
+  const params: unknown[] = [userId, value]
+  const where = ['user_id = ?1', term, ...conditionTerms(condition, params)]
   return await d1(() =>
     db
       .prepare(`DELETE FROM tasks WHERE ${where.join(' AND ')} RETURNING id, title`)

@@ -60,7 +60,8 @@ const taskId = annotate(
   },
 )
 
-const limitBody = annotate(
+/** The body limit of every route that takes a body (the /api routes' too). */
+export const limitBody = annotate(
   bodyLimit({
     maxSize: MAX_BODY_BYTES,
     onError: () => {

@@ -16,6 +16,7 @@ export const COLUMN_OF = {
   updatedAt: 'updated_at',
   completedAt: 'completed_at',
   version: 'version',
+  number: 'number',
   recurrence: 'recurrence',
   timeZone: 'time_zone',
   nextTaskId: 'next_task_id',
@@ -51,6 +52,7 @@ export const toTask = (row: TaskRow): Task => ({
   updatedAt: row.updated_at,
   completedAt: row.completed_at,
   version: row.version,
+  number: row.number,
   recurrence: row.recurrence === null ? null : (JSON.parse(row.recurrence) as Recurrence),
   timeZone: row.time_zone,
   nextTaskId: row.next_task_id,
@@ -63,7 +65,10 @@ export const ruleOf = (fields: TaskFields): Recurrence | null =>
     ? null
     : withDefaultWeekdays(fields.recurrence, fields.dueAt, fields.timeZone)
 
-/** The task a create stores, in the shape every response has: the same as toTask of its row. */
+/**
+ * The task a create stores, in the shape every response has: the same as toTask of its row, but for
+ * its number, which the INSERT takes (migrations/0006_task_numbers.sql) and the caller fills in.
+ */
 export const newTask = (fields: TaskFields, id: string, now: string): Task => ({
   id,
   title: fields.title,
@@ -77,6 +82,7 @@ export const newTask = (fields: TaskFields, id: string, now: string): Task => ({
   completedAt: fields.completed ? now : null,
   // A new row's version is the column default, 1.
   version: 1,
+  number: 0,
   recurrence: ruleOf(fields),
   timeZone: fields.timeZone,
   nextTaskId: null,

@@ -9,7 +9,16 @@ import { type Db, d1 } from '../db'
 import { type SeriesFields, seriesStartAfter, successorOf, withDefaultWeekdays } from '../recurrence/successor'
 import type { Task } from './model'
 import type { VersionCondition } from './preconditions'
-import { conditionTerms, NEXT_SEQ, updateStatement, type WriteExtras } from './repo'
+import {
+  conditionTerms,
+  NEXT_NUMBER,
+  NEXT_SEQ,
+  pick,
+  type TaskRef,
+  toggleStatement,
+  updateStatement,
+  type WriteExtras,
+} from './repo'
 import type { TaskInput, TaskPatch } from './requests'
 import { COLUMNS, type TaskRow, toTask } from './row'
 
@@ -27,14 +36,16 @@ type Stored = TaskRow & { series_start: string | null }
 // A concurrent write between the read and the batch sends the write round again, this often at most.
 const ATTEMPTS = 3
 
-const readStored = (db: Db, userId: string, id: string) =>
-  db.prepare(`SELECT ${COLUMNS}, series_start FROM tasks WHERE user_id = ?1 AND id = ?2`).bind(userId, id)
+const readStored = (db: Db, userId: string, ref: TaskRef) => {
+  const [term, value] = pick(ref, 2)
+  return db.prepare(`SELECT ${COLUMNS}, series_start FROM tasks WHERE user_id = ?1 AND ${term}`).bind(userId, value)
+}
 
-/** Writes the changes to the user's task `id` at `now`, creating a recurring task's successor if it completes it. */
+/** Writes the changes to the user's task `ref` at `now`, creating a recurring task's successor if it completes it. */
 export async function writeTask(
   db: Db,
   userId: string,
-  id: string,
+  ref: TaskRef,
   changes: TaskPatch | TaskInput,
   now: string,
   condition: VersionCondition,
@@ -49,7 +60,7 @@ export async function writeTask(
       !endsSeries && (changes.completed === true || changes.dueAt !== undefined || changes.timeZone !== undefined)
     const extras: WriteExtras = { ...(endsSeries && { sets: { series_start: null } }), onlyWithoutRule: couldMove }
     const [before, updated] = await d1(() =>
-      db.batch([readStored(db, userId, id), updateStatement(db, userId, id, changes, now, condition, extras)]),
+      db.batch([readStored(db, userId, ref), updateStatement(db, userId, ref, changes, now, condition, extras)]),
     )
     const row = updated!.results[0] as TaskRow | undefined
     if (row) return { outcome: 'written', task: toTask(row) }
@@ -57,11 +68,46 @@ export async function writeTask(
     if (stored === null || stored.recurrence === null || !couldMove) return { outcome: 'no-match' }
   }
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
-    stored ??= await d1(() => readStored(db, userId, id).first<Stored>())
+    stored ??= await d1(() => readStored(db, userId, ref).first<Stored>())
     if (stored === null) return { outcome: 'no-match' }
     const result = await writeSeries(db, userId, stored, changes, now, condition, quota)
     if (result !== 'raced') return result
     stored = null
+  }
+  return { outcome: 'no-match' }
+}
+
+/**
+ * Flips the user's task `ref` between open and completed, as the PATCH of `completed` it stands for:
+ * one statement for a task without a rule; a recurring task is written as that PATCH, at the
+ * version just read, so that completing it creates its successor exactly once.
+ */
+export async function toggleTask(
+  db: Db,
+  userId: string,
+  ref: TaskRef,
+  now: string,
+  quota: number,
+): Promise<WriteResult> {
+  const [before, toggled] = await d1(() =>
+    db.batch([readStored(db, userId, ref), toggleStatement(db, userId, ref, now)]),
+  )
+  const row = toggled!.results[0] as TaskRow | undefined
+  if (row) return { outcome: 'written', task: toTask(row) }
+  for (let attempt = 0, stored = before!.results[0] as Stored | undefined; attempt < ATTEMPTS; attempt++) {
+    if (!stored) return { outcome: 'no-match' }
+    const result = await writeTask(
+      db,
+      userId,
+      stored.id,
+      { completed: stored.completed === 0 },
+      now,
+      { match: [stored.version] },
+      quota,
+    )
+    if (result.outcome !== 'no-match') return result
+    // Someone else wrote it meanwhile: flip what is stored now.
+    stored = (await d1(() => readStored(db, userId, ref).first<Stored>())) ?? undefined
   }
   return { outcome: 'no-match' }
 }
@@ -117,8 +163,8 @@ async function writeSeries(
       db
         .prepare(
           `INSERT INTO tasks (id, user_id, title, description, priority, due_at, tags, created_at, updated_at,
-                              recurrence, time_zone, series_start, remind_at, seq)
-           SELECT ?4, ?1, ${values.join(', ')}, ${NEXT_SEQ}
+                              recurrence, time_zone, series_start, remind_at, number, seq)
+           SELECT ?4, ?1, ${values.join(', ')}, ${NEXT_NUMBER}, ${NEXT_SEQ}
            WHERE coalesce((SELECT n FROM task_counts WHERE user_id = ?1), 0) < ?5
              AND EXISTS (SELECT 1 FROM tasks WHERE user_id = ?1 AND id = ?2 AND version = ?3
                          AND next_task_id IS NULL${unchanged.join('')})`,

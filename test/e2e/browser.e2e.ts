@@ -33,6 +33,7 @@ interface Seen {
 interface PageScript {
   callApi(base: string, token: string, method: string, path: string, body?: unknown): Promise<Seen>
   simpleGet(url: string): Promise<Seen>
+  frontendSession(apiBase: string, token: string): Promise<{ steps?: Seen[]; error?: Seen['error'] }>
 }
 
 /** One request as Chromium's network stack saw it, before CORS decided what JS may read. */
@@ -211,6 +212,42 @@ describe.skipIf(!executablePath)('the API called from a page in Chromium', () =>
     const stored = await fetch(`${dev!.url}/tasks`, { headers: { Authorization: `Bearer ${token}` } })
     const { items } = (await stored.json()) as { items: { title: string }[] }
     expect(items.map((task) => task.title)).not.toContain('Written from an unlisted origin')
+  })
+
+  it("serves a FastAPI-contract frontend that fetches with credentials: 'include' from a listed origin", async () => {
+    const { page, network } = await openPage(listedOrigin)
+    const apiBase = `${dev!.url}/api/browser-user`
+    const seen = await page.evaluate(
+      ([base, token]) => (globalThis as unknown as PageScript).frontendSession(base, token),
+      [apiBase, token] as const,
+    )
+    expect(seen.error).toBeUndefined()
+    const steps = seen.steps!
+    expect(steps.map((step) => step.status)).toEqual([200, 201, 200, 200, 200, 200])
+    const id = steps[1]!.body.id
+    expect(id).toEqual(expect.any(Number))
+    expect(steps[2]!.body).toMatchObject({ id, completed: true, user_id: 'browser-user' })
+    expect(steps[3]!.body).toMatchObject({ id, title: 'Edited in a browser', completed: true })
+    expect(steps[4]!.body).toEqual({ message: 'Task deleted' })
+    expect(steps[5]!.body.map((task: { id: number }) => task.id)).not.toContain(id)
+
+    // Every answer, preflights included, granted this origin credentials; the browser checked each.
+    const exchanges = network.filter((x) => x.url.startsWith(apiBase))
+    expect(exchanges.filter((x) => x.preflight).length).toBeGreaterThan(0)
+    for (const x of exchanges) {
+      expect(x.corsError, x.url).toBeUndefined()
+      expect(x.headers?.['access-control-allow-origin'], x.url).toBe(listedOrigin)
+      expect(x.headers?.['access-control-allow-credentials'], x.url).toBe('true')
+    }
+  })
+
+  it("refuses that frontend from an unlisted origin: fetch with credentials: 'include' rejects", async () => {
+    const { page } = await openPage(unlistedOrigin)
+    const seen = await page.evaluate(
+      ([base, token]) => (globalThis as unknown as PageScript).frontendSession(base, token),
+      [`${dev!.url}/api/browser-user`, token] as const,
+    )
+    expect(seen).toEqual({ error: { name: 'TypeError', message: expect.any(String) } })
   })
 
   it('hides from an unlisted origin a response the worker did send, and shows it to a listed one', async () => {

@@ -35,8 +35,9 @@ async function seedTask(
   const id = crypto.randomUUID()
   const created = new Date(fields.remindAt - 60 * MINUTE).toISOString()
   await env.DB.prepare(
-    `INSERT INTO tasks (id, user_id, title, completed, due_at, remind_at, created_at, updated_at, completed_at)
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, CASE WHEN ?4 = 1 THEN ?7 END)`,
+    `INSERT INTO tasks (id, user_id, title, completed, due_at, remind_at, created_at, updated_at, completed_at, number)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, CASE WHEN ?4 = 1 THEN ?7 END,
+             coalesce((SELECT last_number FROM task_counts WHERE user_id = ?2), 0) + 1)`,
   )
     .bind(
       id,

@@ -1,0 +1,99 @@
+/**
+ * The /api routes' entries in the OpenAPI document (src/openapi/operations.ts), under their own tag:
+ * each route once with `{user_id}` in the path and once without.
+ */
+import * as z from 'zod'
+import type { OperationSpec } from '../openapi/operations'
+import { MAX_LIST_SIZE } from './requests'
+import { apiTask } from './task'
+
+// One word: Swagger UI puts the tag into element ids.
+export const COMPAT_TAG = 'FastAPI'
+
+/** The tag's entry in the document's `tags`. */
+export const COMPAT_TAG_INFO = {
+  name: COMPAT_TAG,
+  description:
+    "The FastAPI backend's contract, for the frontends written against it: every route with and without " +
+    '`{user_id}`, snake_case tasks whose `id` is their number, the completion toggle. See docs/fastapi-compat.md.',
+}
+
+const apiTaskList = z
+  .union([z.array(apiTask), z.strictObject({ tasks: z.array(apiTask), total: z.int().min(0) })])
+  .meta({
+    description:
+      'A plain array, or `{ "tasks": [...], "total": n }` with API_LIST_FORMAT=object; `total` counts every task the filters match.',
+  })
+
+const deleted = z.strictObject({ message: z.literal('Task deleted') })
+
+type Entry = Omit<OperationSpec, 'tag' | 'operationId'> & { name: string }
+
+const ENTRIES: Record<string, Entry> = {
+  'GET ': {
+    name: 'ListTasks',
+    summary: 'List your tasks',
+    description: `Without \`limit\`, all of them, up to ${MAX_LIST_SIZE} per response; \`skip\` and \`limit\` page through more.`,
+    success: { status: 200, description: 'Your tasks.', schema: apiTaskList },
+  },
+  'POST ': {
+    name: 'CreateTask',
+    summary: 'Create a task',
+    success: { status: 201, description: 'The task created.', schema: apiTask, headers: ['ETag'] },
+    problems: ['quota-exceeded'],
+  },
+  'GET /{id}': {
+    name: 'GetTask',
+    summary: 'Get one of your tasks',
+    success: { status: 200, description: 'The task.', schema: apiTask, headers: ['ETag'] },
+  },
+  'PUT /{id}': {
+    name: 'UpdateTask',
+    summary: 'Change some fields of a task',
+    description: 'Every field optional, as the frontends use it; an empty body changes nothing.',
+    success: { status: 200, description: 'The task as it now is.', schema: apiTask, headers: ['ETag'] },
+  },
+  'PATCH /{id}': {
+    name: 'PatchTask',
+    summary: 'Change some fields of a task (the same as PUT)',
+    success: { status: 200, description: 'The task as it now is.', schema: apiTask, headers: ['ETag'] },
+  },
+  'DELETE /{id}': {
+    name: 'DeleteTask',
+    summary: 'Delete a task',
+    success: { status: 200, description: 'Deleted.', schema: deleted },
+  },
+  'PATCH /{id}/complete': {
+    name: 'ToggleTask',
+    summary: 'Toggle completion',
+    description: 'No body (or `{}`) flips `completed`; `{"completed": true|false}` sets it.',
+    success: { status: 200, description: 'The task as it now is.', schema: apiTask, headers: ['ETag'] },
+  },
+  'PATCH /{id}/toggle': {
+    name: 'ToggleTaskPatch',
+    summary: 'Toggle completion (the same as PATCH .../complete)',
+    success: { status: 200, description: 'The task as it now is.', schema: apiTask, headers: ['ETag'] },
+  },
+  'POST /{id}/toggle': {
+    name: 'ToggleTaskPost',
+    summary: 'Toggle completion (the same as PATCH .../complete)',
+    success: { status: 200, description: 'The task as it now is.', schema: apiTask, headers: ['ETag'] },
+  },
+}
+
+/** Keyed by `METHOD /path`, as OPERATIONS is. */
+export const COMPAT_OPERATIONS: Record<string, OperationSpec> = Object.fromEntries(
+  Object.entries(ENTRIES).flatMap(([key, { name, ...spec }]) => {
+    const [method, suffix] = key.split(' ') as [string, string]
+    return [
+      [`${method} /api/tasks${suffix}`, { ...spec, operationId: `api${name}`, tag: COMPAT_TAG }],
+      [`${method} /api/{user_id}/tasks${suffix}`, { ...spec, operationId: `api${name}ByUser`, tag: COMPAT_TAG }],
+    ]
+  }),
+)
+
+/** Schemas worth a name in `components.schemas`. */
+export const COMPAT_SCHEMA_NAMES: [z.ZodType, string][] = [
+  [apiTask, 'ApiTask'],
+  [apiTaskList, 'ApiTaskList'],
+]
