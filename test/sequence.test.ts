@@ -34,8 +34,8 @@ describe('the change sequence', () => {
     }
     await expect(
       env.DB.prepare(
-        `INSERT INTO tasks (id, user_id, title, created_at, updated_at, seq)
-         VALUES (?1, ?2, 'x', '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z', 5)`,
+        `INSERT INTO tasks (id, user_id, title, created_at, updated_at, number, seq)
+         VALUES (?1, ?2, 'x', '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z', 2, 5)`,
       )
         .bind(crypto.randomUUID(), user.id)
         .run(),
@@ -51,8 +51,8 @@ describe('the change sequence', () => {
     expect(await seqOf(task.id)).toBe(2)
     const id = crypto.randomUUID()
     await env.DB.prepare(
-      `INSERT INTO tasks (id, user_id, title, created_at, updated_at)
-       VALUES (?1, ?2, 'raw', '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z')`,
+      `INSERT INTO tasks (id, user_id, title, created_at, updated_at, number)
+       VALUES (?1, ?2, 'raw', '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z', 2)`,
     )
       .bind(id, user.id)
       .run()
