@@ -242,7 +242,7 @@ async function seed(db, user) {
                 strftime('%Y-%m-%dT%H:%M:%fZ', '2026-01-01', '+' || i || ' seconds'),
                 strftime('%Y-%m-%dT%H:%M:%fZ', '2026-01-01', '+' || i || ' seconds'),
                 -- Each user's 1, 2, 3..., as migrations/0006_task_numbers.sql requires.
-                i / ?1 + 1
+                CAST(i / ?1 AS INTEGER) + 1
          FROM n`,
       )
       .bind(users, perUser, user)
