@@ -6,8 +6,10 @@
 --      counter, and refuse a number that is not the next one. A statement that does not set it
 --      (a bulk INSERT ... SELECT, a future write path) still gets one, as before, at the old price
 --      of a second write to the row: no write path can forget a sequence number.
--- Existing sequence numbers, tombstones and horizons are kept as they are, so every sync token
--- handed out before this migration stays valid and exact.
+-- Existing sequence numbers, tombstones, horizons and 0007's counts are kept as they are, so every
+-- sync token handed out before this migration stays valid and exact. As in 0007, a user's sequence
+-- starts at the moment of their first write (microseconds since 1970), with the horizon there: the
+-- next number is the counter's plus one, or that moment plus one while the counter is still 0.
 
 ALTER TABLE task_counts ADD COLUMN seq INTEGER NOT NULL DEFAULT 0 CHECK (seq >= 0);
 ALTER TABLE task_counts ADD COLUMN horizon INTEGER NOT NULL DEFAULT 0 CHECK (horizon >= 0);
@@ -38,7 +40,8 @@ END;
 -- would reorder or hide changes in the sync feed. A statement that sets it for several rows at once
 -- gives them all the same number, and is refused here.
 CREATE TRIGGER tasks_seq_is_next_on_insert BEFORE INSERT ON tasks
-WHEN NEW.seq <> 0 AND NEW.seq IS NOT coalesce((SELECT seq FROM task_counts WHERE user_id = NEW.user_id), 0) + 1
+WHEN NEW.seq <> 0 AND NEW.seq IS NOT
+  coalesce(nullif((SELECT seq FROM task_counts WHERE user_id = NEW.user_id), 0), CAST(unixepoch('subsec') * 1000000 AS INTEGER)) + 1
 BEGIN
   SELECT RAISE(ABORT, 'tasks.seq must be the user''s next sequence number');
 END;
@@ -51,20 +54,23 @@ BEGIN
 END;
 
 -- One write to the counter row per insert: the count, the task number (0006) and the sequence
--- number together.
+-- number together, and a first write's horizon (the row may exist for 0007's counts alone).
 CREATE TRIGGER tasks_counted_on_insert AFTER INSERT ON tasks
 WHEN NEW.seq <> 0
 BEGIN
-  INSERT INTO task_counts (user_id, n, last_number, seq) VALUES (NEW.user_id, 1, NEW.number, NEW.seq)
-    ON CONFLICT (user_id) DO UPDATE SET n = n + 1, last_number = excluded.last_number, seq = excluded.seq;
+  INSERT INTO task_counts (user_id, n, last_number, seq, horizon) VALUES (NEW.user_id, 1, NEW.number, NEW.seq, NEW.seq - 1)
+    ON CONFLICT (user_id) DO UPDATE SET n = n + 1, last_number = excluded.last_number, seq = excluded.seq,
+      horizon = iif(seq = 0, excluded.horizon, horizon);
 END;
 
 -- An insert that set no sequence number gets the next one afterwards (a second write to the row).
 CREATE TRIGGER tasks_numbered_after_insert AFTER INSERT ON tasks
 WHEN NEW.seq = 0
 BEGIN
-  INSERT INTO task_counts (user_id, n, last_number, seq) VALUES (NEW.user_id, 1, NEW.number, 1)
-    ON CONFLICT (user_id) DO UPDATE SET n = n + 1, last_number = excluded.last_number, seq = seq + 1;
+  INSERT INTO task_counts (user_id, n, last_number, seq, horizon)
+    VALUES (NEW.user_id, 1, NEW.number, CAST(unixepoch('subsec') * 1000000 AS INTEGER) + 1, CAST(unixepoch('subsec') * 1000000 AS INTEGER))
+    ON CONFLICT (user_id) DO UPDATE SET n = n + 1, last_number = excluded.last_number,
+      seq = iif(seq = 0, excluded.seq, seq + 1), horizon = iif(seq = 0, excluded.horizon, horizon);
   UPDATE tasks SET seq = (SELECT seq FROM task_counts WHERE user_id = NEW.user_id) WHERE id = NEW.id;
 END;
 
@@ -82,11 +88,21 @@ BEGIN
   UPDATE tasks SET seq = (SELECT seq FROM task_counts WHERE user_id = NEW.user_id) WHERE id = NEW.id;
 END;
 
--- One write to the counter row per deletion, and the tombstone.
+-- One write to the counter row per deletion (count, sequence and 0007's tombstone count), and the
+-- tombstone. Deletions are the only writer of tombstones, so 0007's insert trigger goes.
+DROP TRIGGER tombstone_counts_on_insert;
 CREATE TRIGGER tasks_counted_on_delete AFTER DELETE ON tasks
 BEGIN
-  UPDATE task_counts SET n = n - 1, seq = seq + 1 WHERE user_id = OLD.user_id;
+  UPDATE task_counts SET n = n - 1, seq = seq + 1, tombstones = tombstones + 1 WHERE user_id = OLD.user_id;
   INSERT INTO task_tombstones (user_id, seq, id, deleted_at)
     VALUES (OLD.user_id, (SELECT seq FROM task_counts WHERE user_id = OLD.user_id), OLD.id,
             strftime('%Y-%m-%dT%H:%M:%fZ', 'now'));
+END;
+
+-- 0007's count of Idempotency-Key records in one write to the counter row, not an insert and an update.
+DROP TRIGGER idempotency_counts_on_insert;
+CREATE TRIGGER idempotency_counts_on_insert AFTER INSERT ON idempotency_keys
+BEGIN
+  INSERT INTO task_counts (user_id, n, idempotency_keys) VALUES (NEW.user_id, 0, 1)
+    ON CONFLICT (user_id) DO UPDATE SET idempotency_keys = idempotency_keys + 1;
 END;

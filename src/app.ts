@@ -2,6 +2,7 @@
 import { Hono } from 'hono'
 import { requestId } from 'hono/request-id'
 import { getPath } from 'hono/utils/url'
+import { accountRoutes } from './account/routes'
 import { compatRoutes } from './compat/routes'
 import { cors } from './cors'
 import type { AppEnv } from './env'
@@ -11,10 +12,7 @@ import { observe } from './observability'
 import { documentation } from './openapi/routes'
 import { methodNotAllowed, onError, onNotFound } from './problem'
 import { publicKeyRoutes, subscriptionRoutes } from './push/routes'
-import { rateLimit } from './ratelimit'
-import { noQuery } from './tasks/requests'
 import { taskRoutes } from './tasks/routes'
-import { queryParams } from './validation'
 
 /** The request's path for routing; the /api routes answer with or without a trailing slash, as FastAPI's did. */
 const routingPath = (request: Request) => {
@@ -43,14 +41,7 @@ export const app = new Hono<AppEnv>({ getPath: routingPath })
     throw methodNotAllowed(['GET', 'HEAD'])
   })
 
-  .get('/me', rateLimit, queryParams(noQuery), (c) => {
-    const { id, email, name } = c.get('user')
-    return c.json({ sub: id, email, name }, 200)
-  })
-  .all('/me', rateLimit, () => {
-    throw methodNotAllowed(['GET', 'HEAD'])
-  })
-
+  .route('/me', accountRoutes)
   .route('/tasks', taskRoutes)
   .route('/push', publicKeyRoutes)
   .route('/me/push-subscriptions', subscriptionRoutes)

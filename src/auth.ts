@@ -8,15 +8,19 @@
  *   `kid` Better Auth publishes, imported only for that algorithm's key type (src/jwks.ts).
  * Both check the signature, `typ`, `crit`, `iss` and `aud`. Neither requires `exp` or `sub`, nor
  * allows clock skew, so the time and identity claims are checked here once the signature is good.
+ * Before either runs, the token must be three canonical base64url segments and its header must
+ * name no key source of its own, so one token has exactly one spelling and one key.
  *
  * OAuth access tokens (RFC 9068) from Better Auth's OAuth provider take the same two paths, with
  * the provider's issuer, the resource as audience, and their scopes kept as `c.var.grant`: see
- * `requireMcpAccess` (/mcp) and `requireCaller` (the REST API) at the end of this module.
+ * `requireMcpAccess` (/mcp) and `requireCaller` (the REST API) at the end of this module. Every
+ * check above applies to them too.
  */
 import type { Context, MiddlewareHandler } from 'hono'
 import { createMiddleware } from 'hono/factory'
 import { HTTPException } from 'hono/http-exception'
 import { jwt, verify } from 'hono/jwt'
+import { decodeBase64Url } from 'hono/utils/encode'
 import { decodeHeader, type VerifyOptions } from 'hono/utils/jwt/jwt'
 import { type AuthConfig, getConfig, type OAuthConfig } from './config'
 import type { AppEnv, Grant, User } from './env'
@@ -39,6 +43,29 @@ function unauthorized(detail: string, error?: ErrorCode): Problem {
     : `Bearer realm="${REALM}"`
   return unauthorizedProblem(detail, challenge)
 }
+
+/** The 401 for a token that is genuine but expired or not valid yet: its `sub` has been verified. */
+class OutsideValidity extends Problem {
+  constructor(
+    detail: string,
+    readonly sub: string,
+    headers = unauthorized(detail, 'invalid_token').headers,
+  ) {
+    super('unauthorized', detail, undefined, headers)
+  }
+}
+
+/**
+ * The verified `sub` of a token refused only because it is expired or not valid yet, so that the
+ * caller can count the refusal against that user rather than the client's address; undefined for
+ * every other error, since no other refused token proves who sent it.
+ *
+ * @example
+ * const sub = verifiedSubOf(error)
+ * const key = sub === undefined ? `ip:${address}` : `user:${sub}`
+ */
+export const verifiedSubOf = (error: unknown): string | undefined =>
+  error instanceof OutsideValidity ? error.sub : undefined
 
 type JwtEnv = { Variables: { jwtPayload: unknown } }
 type Verifier = MiddlewareHandler<JwtEnv>
@@ -94,9 +121,58 @@ function bearerToken(header: string | undefined): string {
 
 const invalidToken = (detail = 'The bearer token is invalid.') => unauthorized(detail, 'invalid_token')
 
+/**
+ * Unpadded base64url whose last partial group leaves its unused bits zero: the one spelling of
+ * each byte string. Hand-written because hono's decoder (atob) also accepts padding, `+`, `/`,
+ * whitespace and set unused bits, and no platform API checks the canonical form.
+ */
+const CANONICAL_BASE64URL = /^(?:[A-Za-z0-9_-]{4})*(?:[A-Za-z0-9_-][AQgw]|[A-Za-z0-9_-]{2}[AEIMQUYcgkosw048])?$/
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
+
+/** UTF-8 (RFC 7515 requires it of the header and payload); hono's decoder would substitute U+FFFD. */
+function isUtf8(segment: string): boolean {
+  try {
+    strictUtf8.decode(decodeBase64Url(segment))
+    return true
+  } catch {
+    return false
+  }
+}
+
+/**
+ * Refuses any token that is not exactly three canonical segments, or whose header or payload is
+ * not UTF-8, before it is decoded.
+ */
+function assertCanonical(token: string): void {
+  const segments = token.split('.')
+  if (segments.length !== 3 || !segments.every((segment) => CANONICAL_BASE64URL.test(segment))) {
+    throw invalidToken('The bearer token is not three canonical base64url segments.')
+  }
+  if (!isUtf8(segments[0]!) || !isUtf8(segments[1]!)) throw invalidToken('The token header and payload must be UTF-8.')
+}
+
 // Headers that point at keys chosen by whoever made the token. We never use them; a token
 // carrying one is not from Better Auth and is refused outright.
 const KEY_SOURCE_HEADERS = ['jku', 'x5u', 'jwk', 'x5c'] as const
+
+/**
+ * The protected header of a canonical token that names no key source, for every token path. Only
+ * the header, to choose the path; the payload is parsed once, by the verifier.
+ */
+function protectedHeader(token: string): Record<string, unknown> {
+  assertCanonical(token)
+  let header: unknown
+  try {
+    header = decodeHeader(token)
+  } catch {
+    throw invalidToken()
+  }
+  // Valid JSON is not necessarily an object: `null` or `42` must be a 401, not a TypeError.
+  if (typeof header !== 'object' || header === null || Array.isArray(header)) throw invalidToken()
+  if (KEY_SOURCE_HEADERS.some((name) => name in header)) throw invalidToken()
+  return header as Record<string, unknown>
+}
 
 /** JWKS mode: the published key for `kid`, of the type `alg` requires, verifies the token. */
 async function verifyWithKeySet(
@@ -107,7 +183,6 @@ async function verifyWithKeySet(
   jwksUrl: string,
   checks: VerifyOptions = claimChecks(auth),
 ): Promise<Verified> {
-  if (KEY_SOURCE_HEADERS.some((name) => name in header)) throw invalidToken()
   const { kid } = header
   if (typeof kid !== 'string' || kid === '') throw invalidToken('The token names no signing key (kid).')
   const key = await publishedKey(jwksUrl, kid, alg)
@@ -150,6 +225,23 @@ const isNumericDate = (value: unknown): value is number => typeof value === 'num
 const optionalString = (value: unknown): value is string | null | undefined =>
   value === undefined || value === null || typeof value === 'string'
 
+/**
+ * No C0 control character, no DEL and no unpaired surrogate: text that SQLite, logs, headers and
+ * UTF-8 all carry unchanged (SQLite's length() stops at NUL; a lone surrogate has no UTF-8 form).
+ */
+function isPlainText(value: string): boolean {
+  if (!value.isWellFormed()) return false
+  for (let i = 0; i < value.length; i++) {
+    const code = value.charCodeAt(i)
+    if (code < 0x20 || code === 0x7f) return false
+  }
+  return true
+}
+
+/** email and name are shown, never trusted: one that is not plain text is dropped, not the user. */
+const displayText = (value: string | null | undefined): string | null =>
+  typeof value === 'string' && isPlainText(value) ? value : null
+
 /** Claims hono does not check, on a payload whose signature has been verified. */
 function userFromClaims(payload: unknown, clockSkewSeconds: number, now = Date.now() / 1000): User {
   const invalid = (detail: string) => unauthorized(detail, 'invalid_token')
@@ -161,14 +253,17 @@ function userFromClaims(payload: unknown, clockSkewSeconds: number, now = Date.n
   if (!isNumericDate(exp)) throw invalid('The token claim exp must be a number.')
   if (nbf !== undefined && !isNumericDate(nbf)) throw invalid('The token claim nbf must be a number.')
   if (iat !== undefined && !isNumericDate(iat)) throw invalid('The token claim iat must be a number.')
-  if (now >= exp + clockSkewSeconds) throw invalid('The token has expired.')
-  if (nbf !== undefined && nbf > now + clockSkewSeconds) throw invalid('The token is not valid yet (nbf).')
-  if (iat !== undefined && iat > now + clockSkewSeconds) throw invalid('The token was issued in the future (iat).')
   if (typeof sub !== 'string' || sub.length === 0 || sub.length > MAX_SUB_LENGTH) {
     throw invalid(`The token claim sub must be a string of 1 to ${MAX_SUB_LENGTH} characters.`)
   }
+  if (!isPlainText(sub)) throw invalid('The token claim sub must not contain control characters or lone surrogates.')
   if (!optionalString(email) || !optionalString(name)) throw invalid('The token claims email and name must be strings.')
-  return { id: sub, email: email ?? null, name: name ?? null }
+  // Only now is sub known to be a usable identity, so only now may a refusal name it.
+  const outside = (detail: string) => new OutsideValidity(detail, sub)
+  if (now >= exp + clockSkewSeconds) throw outside('The token has expired.')
+  if (nbf !== undefined && nbf > now + clockSkewSeconds) throw outside('The token is not valid yet (nbf).')
+  if (iat !== undefined && iat > now + clockSkewSeconds) throw outside('The token was issued in the future (iat).')
+  return { id: sub, email: displayText(email), name: displayText(name) }
 }
 
 /** A token whose signature, typ, crit, iss and aud passed, and the key that verified it. */
@@ -214,6 +309,8 @@ export const requireUser = createMiddleware<AppEnv>(async (c, next) => {
   const { auth } = getConfig(c.env)
   if ('error' in auth) throw serverMisconfigured()
   const token = bearerToken(c.req.header('Authorization'))
+  // The spelling is checked before the memory is asked: it holds only tokens that passed it.
+  const header = protectedHeader(token)
 
   const known = await recall(auth, token)
   if (known) {
@@ -226,22 +323,13 @@ export const requireUser = createMiddleware<AppEnv>(async (c, next) => {
     return next()
   }
 
-  // Only the protected header, to choose the path; the payload is parsed once, by the verifier.
-  let header: unknown
-  try {
-    header = decodeHeader(token)
-  } catch {
-    throw invalidToken()
-  }
-  // Valid JSON is not necessarily an object: `null` or `42` must be a 401, not a TypeError.
-  if (typeof header !== 'object' || header === null || Array.isArray(header)) throw invalidToken()
   let verified: Verified
   // An HS* token never meets a public key, and an asymmetric one never meets the secret.
-  const alg = (header as { alg?: unknown }).alg
+  const alg = header.alg
   if (alg === 'HS256' && auth.secret !== undefined) {
     verified = { payload: await verifyWithSecret(c, auth, auth.secret) }
   } else if (isAsymmetricAlg(alg) && auth.jwksUrl !== undefined) {
-    verified = await verifyWithKeySet(token, header as Record<string, unknown>, alg, auth, auth.jwksUrl)
+    verified = await verifyWithKeySet(token, header, alg, auth, auth.jwksUrl)
   } else {
     throw invalidToken('The token is not signed with an accepted algorithm.')
   }
@@ -272,17 +360,6 @@ function hmacKeyFor(auth: AuthConfig, secret: string): Promise<CryptoKey> {
   return key
 }
 
-function protectedHeader(token: string): Record<string, unknown> {
-  let header: unknown
-  try {
-    header = decodeHeader(token)
-  } catch {
-    throw invalidToken()
-  }
-  if (typeof header !== 'object' || header === null || Array.isArray(header)) throw invalidToken()
-  return header as Record<string, unknown>
-}
-
 const isAccessTokenTyp = (typ: unknown) =>
   typeof typ === 'string' && typ.toLowerCase().replace(/^application\//, '') === ACCESS_TOKEN_TYP
 
@@ -311,7 +388,6 @@ async function verifyAccessToken(
 ): Promise<{ user: User; grant: Grant }> {
   const token = bearerToken(c.req.header('Authorization'))
   const header = protectedHeader(token)
-  if (KEY_SOURCE_HEADERS.some((name) => name in header)) throw invalidToken()
   const checks = { ...claimChecks(auth), aud: resource }
   let payload: unknown
   if (header.alg === 'HS256' && auth.secret !== undefined) {
@@ -344,10 +420,10 @@ function pointToMetadata(problem: Problem, metadataUrl: string): Problem {
     `realm="${REALM}"`,
     `realm="${REALM}", resource_metadata="${metadataUrl}"`,
   )
-  return new Problem(problem.slug, problem.detail, problem.errors, {
-    ...problem.headers,
-    'WWW-Authenticate': challenge,
-  })
+  const headers = { ...problem.headers, 'WWW-Authenticate': challenge }
+  // An expired genuine token keeps its verified sub, so the rate limiter still counts it against the user.
+  if (problem instanceof OutsideValidity) return new OutsideValidity(problem.detail, problem.sub, headers)
+  return new Problem(problem.slug, problem.detail, problem.errors, headers)
 }
 
 /**

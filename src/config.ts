@@ -30,9 +30,22 @@ export interface Limits {
   perUser: RateLimit
   /** Refused (401) requests per client IP (AUTH_FAILURE_RATE_LIMITER). */
   perRefusedIp: RateLimit
+  /** Most live Idempotency-Key records one user may hold (IDEMPOTENCY_KEYS_PER_USER; TASK_QUOTA by default). */
+  idempotencyKeysPerUser: number
+  /** Most tombstones kept for one user; past it the oldest go early (TOMBSTONES_PER_USER; TASK_QUOTA by default). */
+  tombstonesPerUser: number
 }
 
 const TASK_QUOTA = { default: 10_000, max: 1_000_000 }
+
+/**
+ * Storage bounds whose default is the task quota, so a user may hold as many of each as tasks and
+ * the worst case per user stays a small multiple of what the quota already allows.
+ */
+const STORAGE_BOUNDS = {
+  IDEMPOTENCY_KEYS_PER_USER: 'idempotencyKeysPerUser',
+  TOMBSTONES_PER_USER: 'tombstonesPerUser',
+} as const satisfies Record<string, keyof Limits>
 
 /** How the /api routes (src/compat/) answer a list: a plain array, or `{ tasks, total }` (API_LIST_FORMAT). */
 export type ListFormat = 'array' | 'object'
@@ -170,7 +183,16 @@ function readLimits(env: Raw<Env>): Config['limits'] {
   if (!/^\d+$/.test(text) || taskQuota < 1 || taskQuota > TASK_QUOTA.max) {
     return { error: `TASK_QUOTA must be a whole number from 1 to ${TASK_QUOTA.max}` }
   }
-  return { taskQuota, perUser, perRefusedIp }
+  const bounds = {} as Record<(typeof STORAGE_BOUNDS)[keyof typeof STORAGE_BOUNDS], number>
+  for (const [name, field] of Object.entries(STORAGE_BOUNDS)) {
+    const text = (env[name as keyof Env] as string | undefined)?.trim() || String(taskQuota)
+    const value = Number(text)
+    if (!/^\d+$/.test(text) || value < 1 || value > TASK_QUOTA.max) {
+      return { error: `${name} must be a whole number from 1 to ${TASK_QUOTA.max}, or empty for TASK_QUOTA` }
+    }
+    bounds[field] = value
+  }
+  return { taskQuota, perUser, perRefusedIp, ...bounds }
 }
 
 function readListFormat(env: Raw<Env>): Config['listFormat'] {

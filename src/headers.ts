@@ -38,6 +38,11 @@ export const RESPONSE_HEADERS = {
     schema: { type: 'integer', minimum: 1 },
     exposed: true,
   },
+  'Content-Disposition': {
+    description: '`attachment; filename="tasks-export.json"`: a browser saves the export as a file.',
+    schema: { type: 'string' },
+    exposed: true,
+  },
   'WWW-Authenticate': {
     description:
       'The bearer challenge: `Bearer realm="tasks"`, with `error` and `error_description` when a token was refused, and `scope` when it lacks one (`insufficient_scope`).',

@@ -2,15 +2,20 @@
  * Better Auth's public signing keys (its JWKS), cached per isolate. Only keys are handled here;
  * tokens are read and verified in auth.ts alone.
  *
- * - A busy isolate fetches the set at most once per MAX_AGE.
- * - A `kid` it does not know triggers at most one refetch per UNKNOWN_KID_INTERVAL, so key rotation
- *   works but a flood of made-up kids cannot become a flood of fetches.
+ * - A busy isolate fetches the set at most once per MAX_AGE; a failed refresh of a stale set is
+ *   retried after RETRY_STALE.
+ * - A `kid` it does not know triggers a refetch at once, even right after another fetch, so a key
+ *   rotation is honoured immediately. Those refetches have a budget of their own, a token bucket of
+ *   UNKNOWN_KID_BURST refilled one per UNKNOWN_KID_REFILL, so a flood of made-up kids costs a few
+ *   fetches a minute and never delays the periodic refresh.
  * - When a refresh fails, the cached set keeps serving. With nothing cached, callers get
  *   KeySetUnavailable (503) and the fetch is not retried for RETRY_EMPTY.
  */
 
 export const MAX_AGE_MS = 10 * 60_000
-export const UNKNOWN_KID_INTERVAL_MS = 30_000
+export const RETRY_STALE_MS = 30_000
+export const UNKNOWN_KID_BURST = 3
+export const UNKNOWN_KID_REFILL_MS = 20_000
 export const RETRY_EMPTY_MS = 5_000
 export const FETCH_TIMEOUT_MS = 3_000
 const MAX_BYTES = 64 * 1024
@@ -39,6 +44,8 @@ export class KeySet {
   #fetchedAt = Number.NEGATIVE_INFINITY
   #attemptedAt = Number.NEGATIVE_INFINITY
   #refreshing: Promise<void> | undefined
+  #unknownKidBudget = UNKNOWN_KID_BURST
+  #budgetCountedAt = Date.now()
 
   constructor(readonly url: string) {}
 
@@ -48,10 +55,14 @@ export class KeySet {
     if (!this.#keys) {
       if (now - this.#attemptedAt >= RETRY_EMPTY_MS) await this.#refresh()
       if (!this.#keys) throw new KeySetUnavailable(`no signing keys could be fetched from ${this.url}`)
-    } else if (now - this.#fetchedAt >= MAX_AGE_MS && now - this.#attemptedAt >= UNKNOWN_KID_INTERVAL_MS) {
+    } else if (now - this.#fetchedAt >= MAX_AGE_MS && now - this.#attemptedAt >= RETRY_STALE_MS) {
       await this.#refresh()
     }
-    if (!this.#keys.has(kid) && now - this.#attemptedAt >= UNKNOWN_KID_INTERVAL_MS) await this.#refresh()
+    if (!this.#keys.has(kid)) {
+      // A fetch under way may bring the kid: wait for it rather than spend the budget on a twin.
+      while (this.#refreshing) await this.#refreshing
+      if (!this.#keys.has(kid) && this.#spendUnknownKidBudget(now)) await this.#refresh()
+    }
     const jwk = this.#keys.get(kid)
     if (!jwk) return null
     let imported = this.#imported.get(`${kid} ${alg}`)
@@ -60,6 +71,18 @@ export class KeySet {
       this.#imported.set(`${kid} ${alg}`, imported)
     }
     return imported
+  }
+
+  /** Takes one token from the unknown-kid bucket, refilled by the time elapsed; false when empty. */
+  #spendUnknownKidBudget(now: number): boolean {
+    const refilled = Math.floor((now - this.#budgetCountedAt) / UNKNOWN_KID_REFILL_MS)
+    if (refilled > 0) {
+      this.#unknownKidBudget = Math.min(UNKNOWN_KID_BURST, this.#unknownKidBudget + refilled)
+      this.#budgetCountedAt += refilled * UNKNOWN_KID_REFILL_MS
+    }
+    if (this.#unknownKidBudget < 1) return false
+    this.#unknownKidBudget--
+    return true
   }
 
   /** One fetch at a time; never throws: a failure leaves the previous set in place. */

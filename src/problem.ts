@@ -23,7 +23,7 @@ export const PROBLEM_TYPES = {
     status: 400,
     title: 'Invalid request',
     description:
-      'Malformed JSON, a body that is not an object, an invalid, unknown or server-set field, a bad query parameter or header. `errors` lists every problem, each with a JSON `pointer` into the body or the `parameter` (query parameter or header) it concerns.',
+      'Malformed JSON or bytes that are not UTF-8, a body that is not an object, an invalid, unknown or server-set field, a bad query parameter or header. `errors` lists every problem, each with a JSON `pointer` into the body or the `parameter` (query parameter or header) it concerns.',
   },
   unauthorized: {
     status: 401,
@@ -85,7 +85,7 @@ export const PROBLEM_TYPES = {
   'unsupported-media-type': {
     status: 415,
     title: 'Unsupported media type',
-    description: 'The body is not `application/json`.',
+    description: 'The body is not `application/json`, or is declared in a charset other than UTF-8.',
   },
   'idempotency-key-reused': {
     status: 422,
@@ -102,7 +102,8 @@ export const PROBLEM_TYPES = {
   'rate-limited': {
     status: 429,
     title: 'Too many requests',
-    description: 'Over the per-user or per-IP rate limit; `Retry-After` says when to try again.',
+    description:
+      'Over the per-user or per-IP rate limit, or (a create with an `Idempotency-Key`) holding as many live key records as allowed; `Retry-After` says when to try again.',
   },
   'server-misconfigured': {
     status: 500,
@@ -113,13 +114,13 @@ export const PROBLEM_TYPES = {
   'internal-error': {
     status: 500,
     title: 'Internal server error',
-    description: 'A bug; it is logged with the request id.',
+    description: 'A bug (a statement D1 refuses included); it is logged with the request id. Retrying will not help.',
   },
   'service-unavailable': {
     status: 503,
     title: 'Service unavailable',
     description:
-      "The database, or the identity provider's signing keys, could not be reached. Retry after `Retry-After` seconds.",
+      "The database is restarting, overloaded or out of reach, or the identity provider's signing keys could not be fetched. Retry after `Retry-After` seconds.",
   },
 } as const satisfies Record<string, { status: ContentfulStatusCode; title: string; description: string }>
 
@@ -171,6 +172,13 @@ export const tooManyRequests = (retryAfterSeconds: number) =>
   new Problem('rate-limited', `Too many requests; try again in ${retryAfterSeconds} seconds.`, undefined, {
     'Retry-After': String(retryAfterSeconds),
   })
+export const idempotencyKeysExhausted = (budget: number, retryAfterSeconds: number) =>
+  new Problem(
+    'rate-limited',
+    `A user may hold at most ${budget} live Idempotency-Key records, and the oldest expires in ${retryAfterSeconds} seconds; retry then, or create without a key.`,
+    undefined,
+    { 'Retry-After': String(retryAfterSeconds) },
+  )
 export const serverMisconfigured = (detail = 'The server is not configured to verify tokens.') =>
   new Problem('server-misconfigured', detail)
 export const quotaExceeded = (quota: number) =>
@@ -228,10 +236,11 @@ export const onError: ErrorHandler<AppEnv> = (err, c) => {
       requestId: c.get('requestId'),
       method: c.req.method,
       path: c.req.path,
+      ...(database && { transient: err.transient }),
       error: String(database ? err.cause : err),
     }),
   )
-  if (database) return renderProblem(c, serviceUnavailable())
+  if (database && err.transient) return renderProblem(c, serviceUnavailable())
   return renderProblem(c, new Problem('internal-error', 'An unexpected error occurred.'))
 }
 

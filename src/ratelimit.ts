@@ -7,10 +7,13 @@
  * - AUTH_FAILURE_RATE_LIMITER counts refused (401) requests per client IP, so guessing tokens from
  *   one address is throttled. Requests with a valid token never count against their IP, so users
  *   behind one NAT or proxy are never limited by each other.
+ * - A genuine token refused only because it has expired or is not valid yet counts against its
+ *   user instead, and is a 401 every time: its client must learn to refresh it, not back off
+ *   because of what a neighbour behind the same address sent.
  */
 import type { Context, MiddlewareHandler } from 'hono'
 import { createMiddleware } from 'hono/factory'
-import { requireCaller, requireMethodScope } from './auth'
+import { requireCaller, requireMethodScope, verifiedSubOf } from './auth'
 import type { AppEnv } from './env'
 import { limits } from './limits'
 import { timeAuth } from './observability'
@@ -36,7 +39,9 @@ export const rateLimitWith = (
       await timeAuth(c.get('timing'), () => authenticate(c, noop))
     } catch (error) {
       if (error instanceof Problem && error.status === 401) {
-        if (!(await allowed(perRefusedIp, `ip:${clientNetwork(c.req.header('CF-Connecting-IP'))}`))) {
+        const sub = verifiedSubOf(error)
+        if (sub !== undefined) await allowed(perUser, `user:${sub}`)
+        else if (!(await allowed(perRefusedIp, `ip:${clientNetwork(c.req.header('CF-Connecting-IP'))}`))) {
           throw tooManyRequests(RATE_LIMIT_PERIOD_SECONDS)
         }
       }

@@ -1,6 +1,10 @@
 import { env } from 'cloudflare:workers'
+import { Hono } from 'hono'
 import { describe, expect, it, vi } from 'vitest'
 import { app } from '../src/app'
+import { requireUser, verifiedSubOf } from '../src/auth'
+import type { AppEnv } from '../src/env'
+import type { Problem } from '../src/problem'
 import {
   base64url,
   countingDb,
@@ -225,6 +229,117 @@ describe('signature and algorithm', () => {
   })
 })
 
+describe('token encoding', () => {
+  const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
+
+  /** Signs an arbitrary signing input with the test secret, as an issuer that encodes sloppily would. */
+  async function signInput(input: string): Promise<string> {
+    const key = await crypto.subtle.importKey(
+      'raw',
+      new TextEncoder().encode(env.BETTER_AUTH_SECRET),
+      { name: 'HMAC', hash: 'SHA-256' },
+      false,
+      ['sign'],
+    )
+    return base64url(await crypto.subtle.sign('HMAC', key, new TextEncoder().encode(input)))
+  }
+
+  /** The same bytes with the unused low bits of the last character set: decodes identically. */
+  const withUnusedBits = (segment: string) => {
+    const last = ALPHABET.indexOf(segment.at(-1)!)
+    const unusedBits = { 2: 4, 3: 2 }[(segment.length % 4) as 2 | 3]
+    return `${segment.slice(0, -1)}${ALPHABET[last | ((1 << unusedBits) - 1)]}`
+  }
+
+  it('accepts the canonical form it refuses every variant of', async () => {
+    expect((await me(await tokenFor(newUserId()))).status).toBe(200)
+  })
+
+  it('refuses a signature with padding, changed unused bits, or characters outside base64url', async () => {
+    const token = await tokenFor(newUserId())
+    const [header, payload, signature] = token.split('.') as [string, string, string]
+    // An HS256 signature is 32 bytes: 43 characters, whose last carries 2 unused bits.
+    expect(signature.length % 4).toBe(3)
+    for (const forged of [
+      `${signature}=`,
+      withUnusedBits(signature),
+      `${signature.slice(0, -1)}+`,
+      `${signature.slice(0, -2)}/${signature.at(-1)}`,
+    ]) {
+      await expectUnauthorized(await me(`${header}.${payload}.${forged}`), 'invalid_token')
+    }
+  })
+
+  it('refuses a header or payload that is not canonical base64url, though it is signed as sent', async () => {
+    // Chosen so that both segments end in a partial group and the payload holds a '_'.
+    const header = base64url(JSON.stringify({ alg: 'HS256', typ: 'JWT', kid: 'k' }))
+    const payload = base64url(JSON.stringify({ sub: 'encoding-user', exp: 1e10, n: 'a??>' }))
+    expect([header.length % 4, payload.length % 4, payload.includes('_')]).toEqual([2, 2, true])
+    const canonical = `${header}.${payload}`
+    expect((await me(`${canonical}.${await signInput(canonical)}`)).status).toBe(200)
+    const variants = [
+      `${header}=.${payload}`,
+      `${header}.${payload}==`,
+      `${withUnusedBits(header)}.${payload}`,
+      `${header}.${withUnusedBits(payload)}`,
+      `${header}.${payload.replace(/_/g, '/')}`,
+    ]
+    for (const input of variants) {
+      await expectUnauthorized(await me(`${input}.${await signInput(input)}`), 'invalid_token')
+    }
+  })
+
+  it('refuses a header or payload that is not UTF-8, though it is signed as sent', async () => {
+    const header = base64url(JSON.stringify({ alg: 'HS256', typ: 'JWT' }))
+    const claims = (sub: string) => new TextEncoder().encode(JSON.stringify({ sub, exp: nowSeconds() + 900 }))
+    const utf8 = base64url(claims('user-caf\u00e9'))
+    expect((await me(`${header}.${utf8}.${await signInput(`${header}.${utf8}`)}`)).status).toBe(200)
+    // "café" in ISO-8859-1, a lone continuation byte, and a UTF-8-encoded surrogate: each would be
+    // decoded to U+FFFD and become part of the user id.
+    for (const bytes of [[0x63, 0x61, 0x66, 0xe9], [0x80], [0xed, 0xa0, 0x80]]) {
+      const raw = claims('user-#')
+      const at = raw.indexOf(0x23)
+      const payload = base64url(new Uint8Array([...raw.slice(0, at), ...bytes, ...raw.slice(at + 1)]))
+      const input = `${header}.${payload}`
+      await expectUnauthorized(await me(`${input}.${await signInput(input)}`), 'invalid_token')
+    }
+  })
+
+  it('refuses a token of other than three segments', async () => {
+    const token = await tokenFor(newUserId())
+    for (const forged of [`${token}.`, `.${token}`, token.split('.').slice(0, 2).join('.')]) {
+      await expectUnauthorized(await me(forged), 'invalid_token')
+    }
+  })
+
+  it('checks the encoding before any signature is computed', async () => {
+    const verified = vi.spyOn(crypto.subtle, 'verify')
+    const token = await tokenFor(newUserId())
+    await expectUnauthorized(await me(`${token}=`), 'invalid_token')
+    expect(verified).not.toHaveBeenCalled()
+    expect((await me(token)).status).toBe(200)
+    expect(verified).toHaveBeenCalledOnce()
+    verified.mockRestore()
+  })
+})
+
+describe('keys a shared-secret token points at', () => {
+  it('refuses an HS256 token that carries jku, x5u, jwk or x5c, though the signature is valid', async () => {
+    const header = { alg: 'HS256', typ: 'JWT' }
+    expect((await me(await tokenFor(newUserId(), {}, { header }))).status).toBe(200)
+    for (const extra of [
+      { jku: 'https://evil.example.com/jwks' },
+      { x5u: 'https://evil.example.com/cert' },
+      { jwk: { kty: 'oct', k: base64url(env.BETTER_AUTH_SECRET) } },
+      { x5c: ['MIIB'] },
+      { jku: null },
+    ]) {
+      const token = await tokenFor(newUserId(), {}, { header: { ...header, ...extra } })
+      await expectUnauthorized(await me(token), 'invalid_token')
+    }
+  })
+})
+
 describe('time claims', () => {
   it('refuses a token without exp', async () => {
     const token = await signJwt({ sub: newUserId(), iat: nowSeconds() })
@@ -273,6 +388,44 @@ describe('time claims', () => {
   })
 })
 
+describe('a validly signed token outside its time window', () => {
+  // requireUser alone, so the test sees the error it throws before onError renders it.
+  const probe = new Hono<AppEnv>()
+    .get('/', requireUser, (c) => c.json({ user: c.var.user.id }))
+    .onError((error, c) => c.json({ status: (error as Problem).status, sub: verifiedSubOf(error) ?? null }))
+  const probeWith = async (token: string) =>
+    (await probe.request('/', { headers: { Authorization: `Bearer ${token}` } }, env)).json()
+
+  it('names its verified sub to the caller when it has expired or is not valid yet', async () => {
+    const sub = newUserId()
+    const now = nowSeconds()
+    for (const claims of [{ exp: now - 3600 }, { nbf: now + 3600 }, { iat: now + 3600 }]) {
+      expect(await probeWith(await tokenFor(sub, claims)), JSON.stringify(claims)).toEqual({ status: 401, sub })
+    }
+    expect(await probeWith(await tokenFor(sub))).toEqual({ user: sub })
+  })
+
+  it('names no sub when the signature, the audience or the sub itself is bad', async () => {
+    const expired = { exp: nowSeconds() - 3600 }
+    const cases = [
+      await tokenFor(newUserId(), expired, { secret: 'another-secret-that-is-also-long-enough-000' }),
+      await tokenFor(`${newUserId()}\u0000`, expired),
+      await tokenFor('x'.repeat(256), expired),
+      await signJwt({ ...expired, sub: 42 }),
+      await tokenFor(newUserId(), { exp: 'soon' }),
+      'not-a-token',
+    ]
+    for (const token of cases) expect(await probeWith(token)).toEqual({ status: 401, sub: null })
+  })
+
+  it('answers the same 401 through the app as any expired token did', async () => {
+    const token = await tokenFor(newUserId(), { exp: nowSeconds() - 3600 })
+    const { problem, challenge } = await expectUnauthorized(await me(token), 'invalid_token')
+    expect(problem.detail).toBe('The token has expired.')
+    expect(challenge).toBe(`${CHALLENGE}, error="invalid_token", error_description="The token has expired."`)
+  })
+})
+
 describe('identity claims', () => {
   it('refuses a token without sub', async () => {
     await expectUnauthorized(await me(await signJwt({ exp: nowSeconds() + 900 })), 'invalid_token')
@@ -289,6 +442,51 @@ describe('identity claims', () => {
     for (const claims of [{ email: 42 }, { name: { first: 'A' } }]) {
       await expectUnauthorized(await me(await tokenFor(newUserId(), claims)), 'invalid_token')
     }
+  })
+
+  // U+0000-U+001F, U+007F and unpaired surrogates: SQLite's length() stops at NUL, logs and
+  // headers split on control characters, and a lone surrogate has no UTF-8 encoding at all.
+  const UNSAFE = [
+    '\u0000',
+    '\u0000user',
+    'user\u0000',
+    'a\tb',
+    'a\nb',
+    'a\u001fb',
+    'a\u007fb',
+    '\ud800',
+    'a\udc00b',
+    'b\ud83d',
+  ]
+
+  it('refuses a sub with a control character or a lone surrogate', async () => {
+    for (const sub of UNSAFE) {
+      const { problem } = await expectUnauthorized(
+        await me(await signJwt({ sub, exp: nowSeconds() + 900 })),
+        'invalid_token',
+      )
+      expect(problem.detail, JSON.stringify(sub)).toMatch(/sub/)
+    }
+  })
+
+  it('accepts a sub of any other Unicode text, surrogate pairs included', async () => {
+    for (const sub of ['café', 'ユーザー', 'user-\u{1F600}', 'a b', 'a\u0080b']) {
+      const res = await me(await signJwt({ sub, exp: nowSeconds() + 900 }))
+      expect(res.status, sub).toBe(200)
+      expect(await res.json()).toMatchObject({ sub })
+    }
+  })
+
+  it('drops an email or name with a control character or a lone surrogate, and keeps the user', async () => {
+    for (const unsafe of UNSAFE) {
+      const sub = newUserId()
+      const res = await me(await tokenFor(sub, { email: `${unsafe}@example.com`, name: unsafe }))
+      expect(res.status, JSON.stringify(unsafe)).toBe(200)
+      expect(await res.json()).toEqual({ sub, email: null, name: null })
+    }
+    const sub = newUserId()
+    const res = await me(await tokenFor(sub, { email: 'ada@example.com', name: 'Ada \u{1F600}' }))
+    expect(await res.json()).toEqual({ sub, email: 'ada@example.com', name: 'Ada \u{1F600}' })
   })
 
   it('puts sub, email and name on /me, and nothing else from the token', async () => {

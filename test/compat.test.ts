@@ -127,6 +127,11 @@ describe('the task object', () => {
         created_at: expect.stringMatching(ISO),
         updated_at: task.created_at,
         completed_at: null,
+        recurrence: 'none',
+        recurrence_interval: null,
+        time_zone: 'UTC',
+        next_task_id: null,
+        remind_at: null,
       })
       expect(res.headers.get('ETag')).toBe('"v1"')
       // And it is what /openapi.json documents.

@@ -215,7 +215,9 @@ describe('Idempotency-Key on POST /tasks', () => {
   })
 
   describe('at the task quota', () => {
-    const two = { TASK_QUOTA: '2' }
+    // Records budgeted apart from tasks here (by default there are as many as tasks), so that only the
+    // task quota refuses; the record budget has its own tests in storage-bounds.test.ts.
+    const two = { TASK_QUOTA: '2', IDEMPOTENCY_KEYS_PER_USER: '10' }
     const createUnder = (user: SignedIn, key: string, title: string) =>
       user.request('/tasks', { method: 'POST', body: { title }, headers: { 'Idempotency-Key': key }, env: two })
 
@@ -312,7 +314,8 @@ describe('Idempotency-Key on POST /tasks', () => {
       env: { DB: sabotage(env.DB) },
     })
     error.mockRestore()
-    await expectProblem(res, 503)
+    // A statement D1 refuses (no such table) is our bug, not an outage: 500, never 503 (d1-errors.test.ts).
+    await expectProblem(res, 500)
     expect(await tasksOf(user.id)).toEqual([])
     expect(await recordsOf(user.id)).toEqual([])
   })
@@ -364,12 +367,13 @@ describe('the scheduled purge of Idempotency-Key records', () => {
   it('still runs when the tombstone purge fails first, and then reports the failure', async () => {
     const now = Date.now()
     const { user, key } = await recordAged(now, 25 * 60 * 60 * 1000)
-    // D1 that fails only the tombstone purge's batch; every other call reaches the real database.
+    // D1 that fails only the tombstone purge's batch (count, horizon, delete: the only batch the
+    // scheduled jobs send); every other call reaches the real database.
     const DB = new Proxy(env.DB, {
       get: (target, prop) =>
         prop === 'batch'
           ? (statements: D1PreparedStatement[]) =>
-              statements.length === 2
+              statements.length === 3
                 ? Promise.reject(new Error('D1_ERROR: tombstones unavailable'))
                 : target.batch(statements)
           : prop === 'prepare'

@@ -3,6 +3,7 @@
  * it can sign tokens that pass the signature check and are refused only by the rule under test.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest'
+import { KeySet, MAX_AGE_MS, UNKNOWN_KID_BURST, UNKNOWN_KID_REFILL_MS } from '../src/jwks'
 import { base64url, expectProblem, request } from './helpers'
 
 const ISSUER = 'https://auth.example.com'
@@ -119,5 +120,119 @@ describe('fetching the key set', () => {
     const padding = Array.from({ length: 50 }, (_, i) => ({ ...published, kid: `pad-${i}` }))
     await expectProblem(await me(token, serveKeySet([published, ...padding])), 503)
     expect((await me(token, serveKeySet([published, ...padding.slice(1)]))).status).toBe(200)
+  })
+})
+
+/** A key set the test can change between requests, the number of times it was fetched, and a clock. */
+function serveLiveKeySet(keys: Published[]) {
+  const url = `${ISSUER}/api/auth/jwks/${crypto.randomUUID()}`
+  let fetches = 0
+  const realFetch = globalThis.fetch
+  vi.spyOn(globalThis, 'fetch').mockImplementation((input, init) => {
+    if (String(input instanceof Request ? input.url : input) !== url) return realFetch(input, init)
+    fetches++
+    return Promise.resolve(new Response(JSON.stringify({ keys }), { headers: { 'Content-Type': 'application/json' } }))
+  })
+  let now = Date.now()
+  vi.spyOn(Date, 'now').mockImplementation(() => now)
+  return {
+    env: { BETTER_AUTH_SECRET: '', BETTER_AUTH_URL: ISSUER, JWKS_URL: url } as Partial<Env>,
+    keys,
+    fetches: () => fetches,
+    advance: (ms: number) => {
+      now += ms
+    },
+  }
+}
+
+/** Tokens naming kids nobody published. Their signature is never checked: the kid is looked up first. */
+function madeUpKidTokens(count: number, signature: string) {
+  const payload = base64url(JSON.stringify(claims()))
+  return Array.from(
+    { length: count },
+    () =>
+      `${base64url(JSON.stringify({ alg: 'EdDSA', typ: 'JWT', kid: crypto.randomUUID() }))}.${payload}.${signature}`,
+  )
+}
+
+/** A key set for `env`'s URL, asked directly: the lookup requireUser makes, without the HTTP around it. */
+const keySetOf = (env: Partial<Env>) => new KeySet(env.JWKS_URL!)
+
+describe('key rotation', () => {
+  it('honours a kid published within a second of the first fetch', async () => {
+    const first = await ed25519('first')
+    const live = serveLiveKeySet([first.published])
+    expect(
+      (await me(await signWith(first.privateKey, 'Ed25519', { alg: 'EdDSA', kid: 'first' }), live.env)).status,
+    ).toBe(200)
+    expect(live.fetches()).toBe(1)
+
+    live.advance(500)
+    const rotated = await ed25519('rotated')
+    live.keys.push(rotated.published)
+    const token = await signWith(rotated.privateKey, 'Ed25519', { alg: 'EdDSA', kid: 'rotated' })
+    expect((await me(token, live.env)).status).toBe(200)
+    expect(live.fetches()).toBe(2)
+    // Known now: no further fetch.
+    expect((await me(token, live.env)).status).toBe(200)
+    expect(live.fetches()).toBe(2)
+  })
+
+  it('fetches a bounded number of times for 1,000 made-up kids, and still honours a rotation after the budget refills', async () => {
+    const known = await ed25519('known')
+    const live = serveLiveKeySet([known.published])
+    const good = await signWith(known.privateKey, 'Ed25519', { alg: 'EdDSA', kid: 'known' })
+    expect((await me(good, live.env)).status).toBe(200)
+
+    // Through the app, then concurrently against a fresh key set, as a flood would arrive.
+    for (const token of madeUpKidTokens(50, good.split('.')[2]!)) await expectProblem(await me(token, live.env), 401)
+    expect(live.fetches()).toBe(1 + UNKNOWN_KID_BURST)
+    const keySet = keySetOf(live.env)
+    expect(await keySet.key('known', 'EdDSA')).not.toBeNull()
+    const found = await Promise.all(Array.from({ length: 1000 }, () => keySet.key(crypto.randomUUID(), 'EdDSA')))
+    expect(found.every((key) => key === null)).toBe(true)
+    // Each: the first fetch, then one per unknown-kid budget token; four with the defaults.
+    expect(live.fetches()).toBe(2 * (1 + UNKNOWN_KID_BURST))
+    expect(live.fetches()).toBe(8)
+    expect((await me(good, live.env)).status).toBe(200)
+    expect(live.fetches()).toBe(8)
+
+    // The budget refills at its own pace: one more unknown kid may be fetched per refill interval.
+    const rotated = await ed25519('rotated')
+    live.keys.push(rotated.published)
+    const token = await signWith(rotated.privateKey, 'Ed25519', { alg: 'EdDSA', kid: 'rotated' })
+    await expectProblem(await me(token, live.env), 401)
+    live.advance(UNKNOWN_KID_REFILL_MS)
+    expect((await me(token, live.env)).status).toBe(200)
+    expect(live.fetches()).toBe(9)
+  })
+
+  it('spends at most the refill rate on made-up kids over a simulated hour', async () => {
+    const known = await ed25519('known')
+    const live = serveLiveKeySet([known.published])
+    const keySet = keySetOf(live.env)
+    expect(await keySet.key('known', 'EdDSA')).not.toBeNull()
+    const hour = 60 * 60_000
+    const attempts = 3600
+    for (let i = 0; i < attempts; i++) {
+      expect(await keySet.key(crypto.randomUUID(), 'EdDSA')).toBeNull()
+      live.advance(hour / attempts)
+    }
+    // The burst, one per refill interval, and the periodic refreshes the known set needs anyway.
+    const bound = 1 + UNKNOWN_KID_BURST + hour / UNKNOWN_KID_REFILL_MS + hour / MAX_AGE_MS
+    expect(live.fetches()).toBeLessThanOrEqual(bound)
+    expect(live.fetches()).toBeGreaterThan(hour / UNKNOWN_KID_REFILL_MS)
+  })
+
+  it('refreshes the key set on schedule even when made-up kids have spent the unknown-kid budget', async () => {
+    const known = await ed25519('known')
+    const live = serveLiveKeySet([known.published])
+    const good = await signWith(known.privateKey, 'Ed25519', { alg: 'EdDSA', kid: 'known' })
+    expect((await me(good, live.env)).status).toBe(200)
+    for (const token of madeUpKidTokens(20, good.split('.')[2]!)) await expectProblem(await me(token, live.env), 401)
+    const spent = live.fetches()
+    live.advance(MAX_AGE_MS)
+    expect((await me(good, live.env)).status).toBe(200)
+    expect(live.fetches()).toBe(spent + 1)
   })
 })

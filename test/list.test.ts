@@ -51,6 +51,7 @@ async function insert(userId: string, seeds: Seed[]): Promise<Task[]> {
       recurrence: null,
       timeZone: 'UTC',
       nextTaskId: null,
+      nextTaskNumber: null,
       remindAt: seed.remindAt ?? null,
     }
   })

@@ -1,10 +1,13 @@
 import { env } from 'cloudflare:workers'
 import { afterEach, describe, expect, inject, it, vi } from 'vitest'
 import { clientNetwork } from '../src/ratelimit'
-import { expectProblem, newUserId, request, signIn } from './helpers'
-import { call, mcpClient, mcpToken, taskCount } from './mcp/client'
+import { expectProblem, newUserId, nowSeconds, request, signIn, tokenFor } from './helpers'
+import { call, mcpClient, mcpToken, rpc, taskCount } from './mcp/client'
 
 const PERIOD_MS = 60_000
+
+// awayFromWindowEdge may wait up to 5 s before a test's requests start, on top of the test's own time.
+vi.setConfig({ testTimeout: 20_000 })
 
 /**
  * The binding counts in windows aligned to the wall clock. A test that crossed a window edge would
@@ -156,6 +159,66 @@ describe('per-IP limit on refused requests (AUTH_FAILURE_RATE_LIMITER)', () => {
   })
 })
 
+describe('a validly signed token that has expired or is not valid yet', () => {
+  const limits = { USER_RATE_LIMITER: env.TEST_FIVE_PER_MINUTE, AUTH_FAILURE_RATE_LIMITER: env.TEST_THREE_PER_MINUTE }
+  const expiredFor = (sub: string) => tokenFor(sub, { exp: nowSeconds() - 3600 })
+
+  it("is a 401 every time, even from an address its neighbours' bad tokens have throttled", async () => {
+    await awayFromWindowEdge()
+    const ip = randomIp()
+    for (let i = 0; i < 3; i++)
+      await request('/me', { token: 'guess', env: limits, headers: { 'CF-Connecting-IP': ip } })
+    await expectRateLimited(await request('/me', { token: 'guess', env: limits, headers: { 'CF-Connecting-IP': ip } }))
+    const expired = await expiredFor(newUserId())
+    const notYet = await tokenFor(newUserId(), { nbf: nowSeconds() + 3600 })
+    for (const token of [expired, expired, notYet, notYet]) {
+      const res = await request('/me', { token, env: limits, headers: { 'CF-Connecting-IP': ip } })
+      const problem = await expectProblem(res, 401)
+      expect(problem.detail).toMatch(/expired|not valid yet/)
+      expect(res.headers.get('WWW-Authenticate')).toMatch(/error="invalid_token"/)
+    }
+  })
+
+  it("counts against its sub's limit, not the address's, and stays a 401 past it", async () => {
+    await awayFromWindowEdge()
+    const ip = randomIp()
+    const sub = newUserId()
+    const expired = await expiredFor(sub)
+    for (let i = 0; i < 6; i++) {
+      await expectProblem(
+        await request('/me', { token: expired, env: limits, headers: { 'CF-Connecting-IP': ip } }),
+        401,
+      )
+    }
+    // The user's minute is spent by their own expired token...
+    const fresh = await tokenFor(sub)
+    await expectRateLimited(await request('/me', { token: fresh, env: limits, headers: { 'CF-Connecting-IP': ip } }))
+    // ...and the address's is untouched: its refused-request limit is three.
+    for (let i = 0; i < 3; i++) {
+      const res = await request('/me', { token: 'guess', env: limits, headers: { 'CF-Connecting-IP': ip } })
+      expect(res.status).toBe(401)
+    }
+    // Another user is not affected.
+    expect((await request('/me', { token: await tokenFor(newUserId()), env: limits })).status).toBe(200)
+  })
+
+  it('still counts a token with a bad signature against the address, expired or not', async () => {
+    await awayFromWindowEdge()
+    const ip = randomIp()
+    const forged = await tokenFor(
+      newUserId(),
+      { exp: nowSeconds() - 3600 },
+      { secret: 'another-secret-that-is-also-long-enough-000' },
+    )
+    for (let i = 0; i < 3; i++) {
+      expect((await request('/me', { token: forged, env: limits, headers: { 'CF-Connecting-IP': ip } })).status).toBe(
+        401,
+      )
+    }
+    await expectRateLimited(await request('/me', { token: forged, env: limits, headers: { 'CF-Connecting-IP': ip } }))
+  })
+})
+
 describe('clientNetwork', () => {
   it.each([
     ['198.51.100.7', '198.51.100.7'],
@@ -236,5 +299,33 @@ describe('rate limits for MCP clients and OAuth access tokens', () => {
       request('/tasks', { method: 'POST', token: oauth.bob.apiReadOnly, env: limited, body: { title: 'x' } })
     for (let i = 0; i < 3; i++) await expectProblem(await post(), 403)
     await expectRateLimited(await post())
+  })
+
+  it('counts an expired access token against its sub, not the address, at /mcp and on the REST API', async () => {
+    await awayFromWindowEdge()
+    const api = 'https://tasks.test/'
+    const limits = {
+      USER_RATE_LIMITER: env.TEST_FIVE_PER_MINUTE,
+      AUTH_FAILURE_RATE_LIMITER: env.TEST_THREE_PER_MINUTE,
+      API_RESOURCE_URL: api,
+    }
+    const ip = { 'CF-Connecting-IP': randomIp() }
+    const sub = newUserId()
+    const expired = { exp: nowSeconds() - 3600 }
+    const atMcp = await mcpToken(sub, undefined, expired)
+    const atApi = await tokenFor(
+      sub,
+      { aud: api, scope: 'tasks:read tasks:write', client_id: 'c', ...expired },
+      { header: { alg: 'HS256', typ: 'at+jwt' } },
+    )
+    for (let i = 0; i < 3; i++) {
+      const mcp = await rpc(atMcp, { jsonrpc: '2.0', id: 1, method: 'tools/list' }, ip, limits)
+      expect((await expectProblem(mcp, 401)).detail).toMatch(/expired/)
+      const rest = await request('/tasks', { token: atApi, env: limits, headers: ip })
+      expect((await expectProblem(rest, 401)).detail).toMatch(/expired/)
+    }
+    // Six refusals, past both limits: the user's minute is spent, the address's refused-request limit is not.
+    await expectRateLimited(await request('/me', { token: await tokenFor(sub), env: limits }))
+    expect((await request('/me', { token: 'guess', env: limits, headers: ip })).status).toBe(401)
   })
 })

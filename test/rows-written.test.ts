@@ -12,15 +12,17 @@ const BUDGETS = {
   // The task row, its primary-key index, the seven list indexes, the sync and task-number indexes,
   // the user's counter row.
   create: 12,
-  // The same, and the key record with its primary-key and purge indexes.
-  createWithKey: 15,
+  // The same, the key record with its primary-key, purge and per-user age (0007) indexes, and the
+  // counter row again for 0007's count of key records (a later statement than the task's).
+  createWithKey: 17,
   replayWithKey: 0,
   // The task row, every index over a written column (all but the primary key's), the counter row.
   replaceEverything: 9,
   // The task row, the field's index, the updatedAt and sequence indexes, the counter row.
   patchOneField: 5,
   reopen: 5,
-  // The task row, the counter row, the tombstone and its purge index.
+  // The task row, the counter row, the tombstone and its purge index; below the tombstone cap the
+  // trim that follows (src/tasks/repo.ts) writes nothing.
   delete: 4,
   read: 0,
 }

@@ -37,6 +37,13 @@ const oldDelete = (userId: string, n: number) =>
 const tokenAt = async (userId: string, after: number, tombstonesAfter = after) =>
   encodeToken({ after, tombstonesAfter, user: await userPseudonym(userId) })
 
+// Since 0007 a user's sequence starts at the moment of their first write, with the horizon there.
+const oldSync = async (userId: string) =>
+  (await db.prepare('SELECT seq, horizon FROM task_sync WHERE user_id = ?1').bind(userId).first<{
+    seq: number
+    horizon: number
+  }>())!
+
 const changes = async (user: SignedIn, since: string) => {
   const res = await request(`/tasks/changes?since=${since}`, { token: user.token, env: { DB: db } })
   expect(res.status).toBe(200)
@@ -45,6 +52,9 @@ const changes = async (user: SignedIn, since: string) => {
 
 let user: SignedIn
 let other: SignedIn
+/** The horizons the old schema gave each user: every sequence number below is relative to them. */
+let base: number
+let otherBase: number
 const tokens: Record<string, string> = {}
 
 beforeAll(async () => {
@@ -68,14 +78,15 @@ beforeAll(async () => {
     )
     .bind(user.id, 'a'.repeat(64), taskId(1), new Date().toISOString())
     .run()
-  const { seq } = (await db.prepare('SELECT seq FROM task_sync WHERE user_id = ?1').bind(user.id).first<{
-    seq: number
-  }>())!
-  expect(seq).toBe(5)
+  const sync = await oldSync(user.id)
+  base = sync.horizon
+  otherBase = (await oldSync(other.id)).horizon
+  expect(base).toBeGreaterThan(0)
+  expect(sync.seq).toBe(base + 5)
   // A client caught up at 5, and one that last synced at 2 (before the edit and the deletion).
-  tokens.caughtUp = await tokenAt(user.id, 5)
-  tokens.early = await tokenAt(user.id, 2)
-  tokens.other = await tokenAt(other.id, 1)
+  tokens.caughtUp = await tokenAt(user.id, base + 5)
+  tokens.early = await tokenAt(user.id, base + 2)
+  tokens.other = await tokenAt(other.id, otherBase + 1)
   // Written after those tokens, still by the old schema: 6 (task 1), 7 (task 4), 8 (tombstone of 2).
   await oldUpdate(user.id, 1, 'Task 1, edited')
   await oldInsert(user.id, 4)
@@ -87,12 +98,15 @@ beforeAll(async () => {
 describe(`migrations/${MIGRATION} on data written by the old schema`, () => {
   it('moves every counter into the one task_counts row and drops task_sync', async () => {
     const rows = await db
-      .prepare('SELECT user_id, n, seq, horizon FROM task_counts WHERE user_id IN (?1, ?2) ORDER BY n DESC')
+      .prepare(
+        `SELECT user_id, n, seq, horizon, idempotency_keys, tombstones FROM task_counts
+         WHERE user_id IN (?1, ?2) ORDER BY n DESC`,
+      )
       .bind(user.id, other.id)
       .all()
     expect(rows.results).toEqual([
-      { user_id: user.id, n: 2, seq: 8, horizon: 0 },
-      { user_id: other.id, n: 0, seq: 2, horizon: 0 },
+      { user_id: user.id, n: 2, seq: base + 8, horizon: base, idempotency_keys: 1, tombstones: 2 },
+      { user_id: other.id, n: 0, seq: otherBase + 2, horizon: otherBase, idempotency_keys: 0, tombstones: 1 },
     ])
     const table = await db.prepare("SELECT name FROM sqlite_master WHERE name = 'task_sync'").first()
     expect(table).toBeNull()
@@ -131,13 +145,19 @@ describe(`migrations/${MIGRATION} on data written by the old schema`, () => {
       .bind(user.id)
       .all<{ id: string; seq: number }>()
     expect(stored.results).toEqual([
-      { id: taskId(3), seq: 5 },
-      { id: taskId(2), seq: 8 },
-      { id: taskId(4), seq: 9 },
-      { id: newId, seq: 10 },
-      { id: taskId(1), seq: 11 },
-      { id: taskId(5), seq: 12 },
+      { id: taskId(3), seq: base + 5 },
+      { id: taskId(2), seq: base + 8 },
+      { id: taskId(4), seq: base + 9 },
+      { id: newId, seq: base + 10 },
+      { id: taskId(1), seq: base + 11 },
+      { id: taskId(5), seq: base + 12 },
     ])
+    // 0007's counters stay true through 0010's triggers: three tombstones, the one key record.
+    const counted = await db
+      .prepare('SELECT n, seq, horizon, idempotency_keys, tombstones FROM task_counts WHERE user_id = ?1')
+      .bind(user.id)
+      .first()
+    expect(counted).toEqual({ n: 3, seq: base + 12, horizon: base, idempotency_keys: 1, tombstones: 3 })
 
     const sinceCaughtUp = await changes(user, tokens.caughtUp!)
     expect(sinceCaughtUp.tasks.map((t) => t.id)).toEqual([taskId(4), newId, taskId(5)])

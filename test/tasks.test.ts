@@ -36,6 +36,7 @@ describe('POST /tasks', () => {
       recurrence: null,
       timeZone: 'UTC',
       nextTaskId: null,
+      nextTaskNumber: null,
       remindAt: null,
     })
     expect(res.headers.get('ETag')).toBe('"v1"')
@@ -386,7 +387,8 @@ describe('routing', () => {
       ['PUT', '/tasks', 'GET, HEAD, POST, DELETE'],
       ['POST', '/tasks/changes', 'GET, HEAD'],
       ['POST', `/tasks/${task.id}`, 'GET, HEAD, PUT, PATCH, DELETE'],
-      ['POST', '/me', 'GET, HEAD'],
+      ['POST', '/me', 'GET, HEAD, DELETE'],
+      ['POST', '/me/export', 'GET, HEAD'],
       ['POST', '/health', 'GET, HEAD'],
     ] as const) {
       const res = await user.request(path, { method })

@@ -27,6 +27,22 @@ describe('a token verified once', () => {
     expect(problem.detail).toBe('The token has expired.')
   })
 
+  it('is refused in any other spelling, though the canonical one was accepted and is remembered', async () => {
+    const token = await tokenFor(newUserId())
+    const env = {}
+    expect((await me(token, env)).status).toBe(200)
+    expect((await me(token, env)).status).toBe(200)
+    // The same bytes spelled otherwise: a padded signature, and one with its unused trailing bits set.
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
+    const last = token.at(-1)!
+    const trailingBits = `${token.slice(0, -1)}${alphabet[alphabet.indexOf(last) + 1]}`
+    for (const spelling of [`${token}=`, trailingBits]) {
+      const problem = await expectProblem(await me(spelling, env), 401)
+      expect(problem.detail).toBe('The bearer token is not three canonical base64url segments.')
+    }
+    expect((await me(token, env)).status).toBe(200)
+  })
+
   it('is refused under a new configuration that does not accept it', async () => {
     const token = await tokenFor(newUserId())
     expect((await me(token, {})).status).toBe(200)

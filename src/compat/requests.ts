@@ -4,6 +4,7 @@
  * Unknown fields and parameters are dropped, as FastAPI's models dropped them.
  */
 import * as z from 'zod'
+import { FREQUENCIES, type Frequency, MAX_INTERVAL, type Recurrence } from '../recurrence/rule'
 import type { ListOptions } from '../tasks/list-repo'
 import { PRIORITIES } from '../tasks/model'
 import { type SortField, type TaskInput, type TaskPatch, taskInput, taskPatch } from '../tasks/requests'
@@ -32,6 +33,45 @@ const dueDate = z
   .pipe(fields.dueAt.unwrap().unwrap())
   .meta({ description: 'An RFC 3339 date-time, or a date (`2026-03-01`: that day at 00:00 UTC); null for none.' })
 
+/** The frontends' recurrence names; `none` is no rule. */
+export const FREQUENCY_NAMES = ['none', ...FREQUENCIES] as const
+/** The most minutes `reminder_offset_minutes` may put a reminder before its due date: a year of 366 days. */
+const MAX_REMINDER_OFFSET = 366 * 24 * 60
+
+const frequencyName = z
+  .string()
+  .transform((value) => value.toLowerCase())
+  .pipe(z.enum(FREQUENCY_NAMES, oneOf(FREQUENCY_NAMES)))
+const ruleObject = fields.recurrence.unwrap().unwrap()
+
+// Not z.union: its error for an object with one bad field would only say "Invalid input".
+const recurrenceValue = z
+  .unknown()
+  .transform((value, ctx): (typeof FREQUENCY_NAMES)[number] | Recurrence => {
+    if (value === null) return 'none'
+    const isObject = typeof value === 'object' && !Array.isArray(value)
+    if (typeof value !== 'string' && !isObject) {
+      ctx.addIssue({ code: 'custom', message: `must be one of ${FREQUENCY_NAMES.join(', ')}, or a recurrence object` })
+      return z.NEVER
+    }
+    const result = (isObject ? ruleObject : frequencyName).safeParse(value)
+    if (result.success) return result.data
+    for (const { path, message } of result.error.issues) {
+      ctx.addIssue({ code: 'custom', path: path as PropertyKey[], message })
+    }
+    return z.NEVER
+  })
+  .meta({
+    description:
+      "none, daily, weekly, monthly or yearly (any case), or the main API's recurrence object; null is none.",
+  })
+
+const wholeNumber = (min: number, max: number) =>
+  z
+    .int({ error: `must be a whole number from ${min} to ${max}` })
+    .min(min, `must be a whole number from ${min} to ${max}`)
+    .max(max, `must be a whole number from ${min} to ${max}`)
+
 const changes = {
   title: unlessNull(fields.title.unwrap()),
   // The FastAPI backend showed an empty description as null, and took null back.
@@ -46,26 +86,40 @@ const changes = {
     .nullish()
     .transform((value) => (value === null ? [] : value)),
   due_date: dueDate.nullable().optional(),
+  recurrence: recurrenceValue.optional(),
+  recurrence_pattern: recurrenceValue.optional().meta({ description: 'The same as recurrence.' }),
+  is_recurring: unlessNull(z.boolean().meta({ description: 'false: no rule, whatever recurrence says.' })),
+  recurrence_interval: unlessNull(
+    wholeNumber(1, MAX_INTERVAL).meta({ description: 'Every n days, weeks, months or years.' }),
+  ),
+  time_zone: unlessNull(fields.timeZone.unwrap()),
+  remind_at: dueDate.nullable().optional(),
+  reminder_at: dueDate.nullable().optional().meta({ description: 'The same as remind_at.' }),
+  reminder_time: dueDate.nullable().optional().meta({ description: 'The same as remind_at.' }),
+  reminder_offset_minutes: unlessNull(
+    wholeNumber(0, MAX_REMINDER_OFFSET).meta({ description: 'Sets remind_at this many minutes before due_date.' }),
+  ),
+}
+type Changes = z.output<z.ZodObject<typeof changes>>
+
+/** A rule named by the frontends' enum and interval: decided against the stored rule (recurrence.ts). */
+export interface SeriesChange {
+  /** null: no rule; undefined: the stored rule's frequency. */
+  frequency?: Frequency | null
+  interval?: number
 }
 
-/** POST: `title` is required; the rest take the main API's defaults. */
-export const createBody = z.object({ ...changes, title: taskInput.shape.title }).transform(
-  (body): TaskInput => ({
-    title: body.title,
-    description: body.description ?? '',
-    completed: body.completed ?? false,
-    priority: body.priority ?? 'medium',
-    dueAt: body.due_date ?? null,
-    tags: body.tags ?? [],
-    // The FastAPI contract has no recurrence or reminders: the main API's defaults.
-    recurrence: null,
-    timeZone: 'UTC',
-    remindAt: null,
-  }),
-)
+/** A body's changes: what it says alone, and what must be decided against the stored task. */
+export interface ApiChanges {
+  patch: TaskPatch
+  series?: SeriesChange
+  /** reminder_offset_minutes when the body has no due_date: before the stored one. */
+  remindBefore?: number
+}
 
-/** PUT and PATCH alike: the fields given, none required (the frontends' PUT is a partial update). */
-export const updateBody = z.object(changes).transform((body): TaskPatch => {
+/** The changes every body means, or the issues that make it a 422. */
+function changesOf(body: Changes, ctx: z.RefinementCtx): ApiChanges {
+  const issue = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message })
   const patch: TaskPatch = {}
   if (body.title !== undefined) patch.title = body.title
   if (body.description !== undefined) patch.description = body.description
@@ -73,8 +127,90 @@ export const updateBody = z.object(changes).transform((body): TaskPatch => {
   if (body.priority !== undefined) patch.priority = body.priority
   if (body.due_date !== undefined) patch.dueAt = body.due_date
   if (body.tags !== undefined) patch.tags = body.tags
-  return patch
+  if (body.time_zone !== undefined) patch.timeZone = body.time_zone
+  const result: ApiChanges = { patch }
+
+  const { recurrence, recurrence_pattern: pattern, recurrence_interval: interval } = body
+  if (recurrence !== undefined && pattern !== undefined && JSON.stringify(recurrence) !== JSON.stringify(pattern)) {
+    issue('recurrence_pattern', 'names another recurrence than recurrence; give one of them')
+  }
+  const rule = body.is_recurring === false ? 'none' : (recurrence ?? pattern)
+  if (body.is_recurring === true && (rule === undefined || rule === 'none')) {
+    issue('is_recurring', 'is true, but recurrence names no frequency')
+  }
+  if (typeof rule === 'object') {
+    if (interval !== undefined && interval !== rule.interval) {
+      issue('recurrence_interval', 'differs from recurrence.interval; give one of them')
+    }
+    patch.recurrence = rule
+  } else if (rule === 'none') patch.recurrence = null
+  else if (rule !== undefined || interval !== undefined) {
+    result.series = { ...(rule !== undefined && { frequency: rule }), ...(interval !== undefined && { interval }) }
+  }
+
+  const reminders = (['remind_at', 'reminder_at', 'reminder_time'] as const).filter((name) => body[name] !== undefined)
+  const [first, ...others] = reminders
+  for (const name of others) {
+    if (body[name] !== body[first!]) issue(name, `names another time than ${first}; give one of them`)
+  }
+  if (first !== undefined) patch.remindAt = body[first]!
+  const offset = body.reminder_offset_minutes
+  if (offset !== undefined) {
+    if (first !== undefined) issue('reminder_offset_minutes', `give it or ${first}, not both`)
+    else if (body.due_date === null) issue('reminder_offset_minutes', 'needs a due_date')
+    else if (body.due_date !== undefined) {
+      const remindAt = before(body.due_date, offset)
+      if (remindAt === undefined) issue('reminder_offset_minutes', 'puts the reminder before the year 0000')
+      else patch.remindAt = remindAt
+    } else result.remindBefore = offset
+  }
+  return result
+}
+
+/** `minutes` before the instant `dueAt`, as the API stores it; undefined before the year 0000. */
+export function before(dueAt: string, minutes: number): string | undefined {
+  const time = new Date(Date.parse(dueAt) - minutes * 60_000).toISOString()
+  return /^\d{4}-/.test(time) ? time : undefined
+}
+
+/** A rule as the enum names it, with the main API's defaults for the rest. */
+export const ruleNamed = (frequency: Frequency, interval = 1): Recurrence => ({
+  frequency,
+  interval,
+  weekdays: null,
+  until: null,
+  count: null,
 })
+
+/** POST: `title` is required; the rest take the main API's defaults. */
+export const createBody = z.object({ ...changes, title: taskInput.shape.title }).transform((body, ctx): TaskInput => {
+  const { patch, series, remindBefore } = changesOf(body, ctx)
+  if (series?.frequency === undefined && series?.interval !== undefined) {
+    ctx.addIssue({ code: 'custom', path: ['recurrence_interval'], message: 'needs a recurrence' })
+  }
+  if (remindBefore !== undefined) {
+    ctx.addIssue({ code: 'custom', path: ['reminder_offset_minutes'], message: 'needs a due_date' })
+  }
+  const recurrence = series?.frequency ? ruleNamed(series.frequency, series.interval) : (patch.recurrence ?? null)
+  const dueAt = patch.dueAt ?? null
+  if (recurrence !== null && dueAt === null) {
+    ctx.addIssue({ code: 'custom', path: ['recurrence'], message: 'needs a due_date: the series is counted from it' })
+  }
+  return {
+    title: body.title,
+    description: patch.description ?? '',
+    completed: patch.completed ?? false,
+    priority: patch.priority ?? 'medium',
+    dueAt,
+    tags: patch.tags ?? [],
+    recurrence,
+    timeZone: patch.timeZone ?? 'UTC',
+    remindAt: patch.remindAt ?? null,
+  }
+})
+
+/** PUT and PATCH alike: the fields given, none required (the frontends' PUT is a partial update). */
+export const updateBody = z.object(changes).transform(changesOf)
 
 /** The completion toggle: no `completed` flips it, a boolean sets it. */
 export const toggleBody = z.object({ completed: unlessNull(z.boolean()) })

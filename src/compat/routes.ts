@@ -6,21 +6,24 @@
  */
 import { type Context, Hono, type MiddlewareHandler } from 'hono'
 import { createMiddleware } from 'hono/factory'
+import type { Db } from '../db'
 import type { AppEnv } from '../env'
 import { limits } from '../limits'
-import { methodNotAllowed, notFound, quotaExceeded, unprocessable } from '../problem'
+import { methodNotAllowed, notFound, quotaExceeded } from '../problem'
 import { rateLimit } from '../ratelimit'
 import { d1Session } from '../session'
 import { listTasks, listTasksWithTotal } from '../tasks/list-repo'
 import type { Task } from '../tasks/model'
 import { etagOf } from '../tasks/preconditions'
+import type { TaskRef } from '../tasks/repo'
 import * as repo from '../tasks/repo'
 import { limitBody } from '../tasks/routes'
 import { toggleTask, type WriteResult, writeTask } from '../tasks/write-repo'
 import { listFormat } from './list-format'
-import { createBody, listParams, toggleBody, updateBody } from './requests'
+import { againstStored, needsStored } from './recurrence'
+import { type ApiChanges, createBody, listParams, toggleBody, updateBody } from './requests'
 import { toApiTask } from './task'
-import { apiBody, apiQuery, ownerQuery, pathUser, taskNumber } from './validate'
+import { apiBody, apiQuery, invalidBody, ownerQuery, pathUser, taskNumber } from './validate'
 
 const now = () => new Date().toISOString()
 
@@ -36,15 +39,37 @@ const found = (task: Task | null): Task => {
 function written(result: WriteResult, quota: number): Task {
   if (result.outcome === 'over-quota') throw quotaExceeded(quota)
   if (result.outcome === 'needs-due-date') {
-    throw unprocessable('Invalid request body. due_date: cannot be cleared while the task recurs.', [
-      { pointer: '#/due_date', detail: 'cannot be cleared while the task recurs' },
-    ])
+    throw result.field === 'dueAt'
+      ? invalidBody('due_date', 'cannot be cleared while the task recurs')
+      : invalidBody('recurrence', 'needs a due_date: the series is counted from it')
   }
   return found(result.outcome === 'written' ? result.task : null)
 }
 
+// A concurrent write between the read and the write sends the write round again, this often at most.
+const ATTEMPTS = 3
+
+/**
+ * PUT and PATCH: one write, or, for a body that must be decided against the stored task (recurrence.ts),
+ * a read and then the write at the version read. The task as it is when there is nothing to change.
+ */
+async function update(db: Db, userId: string, ref: TaskRef, changes: ApiChanges, quota: number): Promise<Task> {
+  if (!needsStored(changes)) {
+    if (Object.keys(changes.patch).length === 0) return found(await repo.getTask(db, userId, ref))
+    return written(await writeTask(db, userId, ref, changes.patch, now(), {}, quota), quota)
+  }
+  for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+    const stored = found(await repo.getTask(db, userId, ref))
+    const patch = againstStored(changes, stored)
+    if (Object.keys(patch).length === 0) return stored
+    const result = await writeTask(db, userId, ref, patch, now(), { match: [stored.version] }, quota)
+    if (result.outcome !== 'no-match') return written(result, quota)
+  }
+  throw notFound('No task has this id.')
+}
+
 const withEtag = (c: Context<AppEnv>, task: Task, status: 200 | 201 = 200) =>
-  c.json(toApiTask(task, c.var.user.id), status, { ETag: etagOf(task.version) })
+  c.json(toApiTask(task, c.get('user').id), status, { ETag: etagOf(task.version) })
 
 /** The path names no user: nothing to check. */
 const anyPath = createMiddleware<AppEnv>((_c, next) => next())
@@ -65,7 +90,8 @@ function tasksApi(owner: MiddlewareHandler<AppEnv>) {
   ) => {
     const { number } = c.req.valid('param')
     const { completed } = c.req.valid('json')
-    const { db, user } = c.var
+    const db = c.get('db')
+    const user = c.get('user')
     const { taskQuota } = limits(c.env)
     return withEtag(
       c,
@@ -83,7 +109,8 @@ function tasksApi(owner: MiddlewareHandler<AppEnv>) {
       // tasks is refused before a body is read or a D1 statement runs.
       .get('/', rateLimit, owner, d1Session, apiQuery(listParams), async (c) => {
         const options = { ...c.req.valid('query'), from: undefined, now: now() }
-        const { db, user } = c.var
+        const db = c.get('db')
+        const user = c.get('user')
         if (listFormat(c.env) === 'array') {
           const tasks = await listTasks(db, user.id, options)
           return c.json(tasks.map((task) => toApiTask(task, user.id)))
@@ -94,13 +121,13 @@ function tasksApi(owner: MiddlewareHandler<AppEnv>) {
 
       .post('/', rateLimit, owner, limitBody, d1Session, ownerQuery, apiBody(createBody), async (c) => {
         const { taskQuota } = limits(c.env)
-        const task = await repo.insertTask(c.var.db, c.var.user.id, c.req.valid('json'), now(), taskQuota)
+        const task = await repo.insertTask(c.get('db'), c.get('user').id, c.req.valid('json'), now(), taskQuota)
         if (!task) throw quotaExceeded(taskQuota)
         return withEtag(c, task, 201)
       })
 
       .get('/:id', rateLimit, owner, d1Session, taskNumber, ownerQuery, async (c) => {
-        return withEtag(c, found(await repo.getTask(c.var.db, c.var.user.id, c.req.valid('param'))))
+        return withEtag(c, found(await repo.getTask(c.get('db'), c.get('user').id, c.req.valid('param'))))
       })
 
       .on(
@@ -114,18 +141,16 @@ function tasksApi(owner: MiddlewareHandler<AppEnv>) {
         ownerQuery,
         apiBody(updateBody),
         async (c) => {
-          const { db, user } = c.var
-          const ref = c.req.valid('param')
-          const patch = c.req.valid('json')
-          // Nothing to change is not a write: the task is answered as it is, at the same version.
-          if (Object.keys(patch).length === 0) return withEtag(c, found(await repo.getTask(db, user.id, ref)))
+          const db = c.get('db')
+          const user = c.get('user')
           const { taskQuota } = limits(c.env)
-          return withEtag(c, written(await writeTask(db, user.id, ref, patch, now(), {}, taskQuota), taskQuota))
+          return withEtag(c, await update(db, user.id, c.req.valid('param'), c.req.valid('json'), taskQuota))
         },
       )
 
       .delete('/:id', rateLimit, owner, d1Session, taskNumber, ownerQuery, async (c) => {
-        if ((await repo.deleteTask(c.var.db, c.var.user.id, c.req.valid('param'))) === null) {
+        const { tombstonesPerUser } = limits(c.env)
+        if ((await repo.deleteTask(c.get('db'), c.get('user').id, c.req.valid('param'), tombstonesPerUser)) === null) {
           throw notFound('No task has this id.')
         }
         // A body, not a 204: some frontends call res.json() on every response.

@@ -1,6 +1,7 @@
 /** The task as the FastAPI backend showed it: snake_case, and the per-user number as `id`. */
 import * as z from 'zod'
 import { task as model, type Task } from '../tasks/model'
+import { FREQUENCY_NAMES } from './requests'
 
 const { shape } = model
 
@@ -18,6 +19,18 @@ export const apiTask = z
     created_at: shape.createdAt,
     updated_at: shape.updatedAt,
     completed_at: shape.completedAt,
+    recurrence: z.enum(FREQUENCY_NAMES).meta({
+      description: 'How the task repeats; its weekdays, until and count are on the main API (`GET /tasks/{id}`).',
+    }),
+    recurrence_interval: shape.recurrence
+      .unwrap()
+      .shape.interval.nullable()
+      .meta({ description: 'null without a rule.' }),
+    time_zone: shape.timeZone,
+    next_task_id: shape.nextTaskNumber.meta({
+      description: "The next occurrence's `id` (its number), once completing this task created it; null otherwise.",
+    }),
+    remind_at: shape.remindAt,
   })
   .meta({ description: "A task as the FastAPI backend showed it; `id` is the main API's `number`." })
 export type ApiTask = z.output<typeof apiTask>
@@ -35,4 +48,9 @@ export const toApiTask = (task: Task, userId: string): ApiTask => ({
   created_at: task.createdAt,
   updated_at: task.updatedAt,
   completed_at: task.completedAt,
+  recurrence: task.recurrence?.frequency ?? 'none',
+  recurrence_interval: task.recurrence?.interval ?? null,
+  time_zone: task.timeZone,
+  next_task_id: task.nextTaskNumber,
+  remind_at: task.remindAt,
 })

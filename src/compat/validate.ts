@@ -22,7 +22,7 @@ const otherUser = () => forbidden('The request names another user; a token can o
 
 /** 403 when `value`, from the request, names a user other than the token's. */
 function checkOwner(c: Context<AppEnv>, value: unknown) {
-  if (value !== undefined && value !== c.var.user.id) throw otherUser()
+  if (value !== undefined && value !== c.get('user').id) throw otherUser()
 }
 
 // RFC 6901 JSON Pointer, as a URI fragment, like the main API's errors.
@@ -45,6 +45,10 @@ function parse<T extends z.ZodType>(schema: T, value: unknown, where: 'body' | '
     named.map(({ error }) => error),
   )
 }
+
+/** The 422 `parse` gives for one invalid body field, for checks that need the stored task. */
+export const invalidBody = (name: string, detail: string) =>
+  unprocessable(`Invalid request body. ${name}: ${detail}.`, [{ pointer: pointer([name]), detail }])
 
 type Validated<Target extends 'json' | 'query' | 'param', T> = { out: { [K in Target]: T } }
 

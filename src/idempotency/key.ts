@@ -9,7 +9,7 @@ import type { TaskInput } from '../tasks/requests'
 export const IDEMPOTENCY_HEADER = 'idempotency-key'
 
 /** A record older than this is ignored by requests, and deleted by the scheduled purge. */
-const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000
+export const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000
 
 /** Records created at or before this instant are expired at `now` (both ISO strings, so they compare as text). */
 export const idempotencyCutoff = (now: string): string =>

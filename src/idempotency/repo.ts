@@ -6,7 +6,7 @@ import { type Db, d1 } from '../db'
 import type { Task, TaskFields } from '../tasks/model'
 import { insertStatement } from '../tasks/repo'
 import { newTask, type TaskRow, toTask } from '../tasks/row'
-import { idempotencyCutoff } from './key'
+import { IDEMPOTENCY_WINDOW_MS, idempotencyCutoff } from './key'
 
 export interface IdempotencyKey {
   key: string
@@ -21,6 +21,8 @@ export type OnceResult =
   | { outcome: 'key-reused' }
   /** The key is free but the user is at the quota; nothing was written, so a retry may yet succeed. */
   | { outcome: 'over-quota' }
+  /** The key is free but the user holds their budget of live records; one ages out in `retryAfterSeconds`. */
+  | { outcome: 'over-key-budget'; retryAfterSeconds: number }
 
 interface KeyRow {
   request_hash: string
@@ -28,12 +30,25 @@ interface KeyRow {
   response_body: string
 }
 
+interface BudgetRow {
+  tasks: number
+  records: number
+  oldest: string | null
+}
+
+/** Bounds on one keyed create: the task quota, and the live Idempotency-Key records a user may hold. */
+export interface CreateBounds {
+  quota: number
+  keyBudget: number
+}
+
 /**
- * Creates the task unless the user's key already has a live record (or the user is at `quota`), in
- * one batch (one transaction): the task, then the key record only if that task now exists, then
- * whichever record the key has. D1 runs one batch at a time, so of any number of concurrent requests with
- * one key exactly one inserts, and every other one reads its record and replays it.
- * An expired record (older than the window, not yet purged) is replaced, as if it were gone.
+ * Creates the task unless the user's key already has a live record (or the user is at `quota`, or
+ * holds `keyBudget` live records, so that a keyed create never stores a task it could not record),
+ * in one batch (one transaction): the user's expired records go, then the task, then the key record
+ * only if that task now exists, then whichever record the key has, and the counts that explain a
+ * refusal. D1 runs one batch at a time, so of any number of concurrent requests with one key
+ * exactly one inserts, and every other one reads its record and replays it.
  */
 export async function insertTaskOnce(
   db: Db,
@@ -41,17 +56,20 @@ export async function insertTaskOnce(
   { key, fingerprint }: IdempotencyKey,
   input: TaskFields,
   now: string,
-  quota: number,
+  { quota, keyBudget }: CreateBounds,
 ): Promise<OnceResult> {
   const task = newTask(input, crypto.randomUUID(), now)
   const body = JSON.stringify(task)
   const cutoff = idempotencyCutoff(now)
   const keyIsFree = {
-    sql: 'NOT EXISTS (SELECT 1 FROM idempotency_keys WHERE user_id = ?1 AND key = ?15 AND created_at > ?16)',
-    params: [key, cutoff],
+    sql: `NOT EXISTS (SELECT 1 FROM idempotency_keys WHERE user_id = ?1 AND key = ?15 AND created_at > ?16)
+          AND coalesce((SELECT idempotency_keys FROM task_counts WHERE user_id = ?1), 0) < ?17`,
+    params: [key, cutoff, keyBudget],
   }
-  const [inserted, , record] = await d1(() =>
+  const [, inserted, , record, budget] = await d1(() =>
     db.batch([
+      // Served by idempotency_keys_by_user_created: reads only the expired records, usually none.
+      db.prepare('DELETE FROM idempotency_keys WHERE user_id = ?1 AND created_at <= ?2').bind(userId, cutoff),
       insertStatement(db, userId, task.id, input, now, quota, keyIsFree),
       db
         .prepare(
@@ -67,11 +85,25 @@ export async function insertTaskOnce(
           'SELECT request_hash, task_id, response_body FROM idempotency_keys WHERE user_id = ?1 AND key = ?2 AND created_at > ?3',
         )
         .bind(userId, key, cutoff),
+      db
+        .prepare(
+          `SELECT coalesce(n, 0) AS tasks, coalesce(idempotency_keys, 0) AS records,
+                  (SELECT min(created_at) FROM idempotency_keys WHERE user_id = ?1) AS oldest
+           FROM (SELECT 1) LEFT JOIN task_counts ON user_id = ?1`,
+        )
+        .bind(userId),
     ]),
   )
   const row = (record?.results[0] ?? null) as KeyRow | null
-  // No live record after the batch: the key was free, and only the quota can have refused the task.
-  if (row === null) return { outcome: 'over-quota' }
+  // No live record after the batch: the key was free, and the quota or the key budget refused the task.
+  if (row === null) {
+    const { tasks, records, oldest } = budget!.results[0] as BudgetRow
+    if (tasks < quota && records >= keyBudget && oldest !== null) {
+      const agesOutMs = Date.parse(oldest) + IDEMPOTENCY_WINDOW_MS - Date.parse(now)
+      return { outcome: 'over-key-budget', retryAfterSeconds: Math.max(1, Math.ceil(agesOutMs / 1000)) }
+    }
+    return { outcome: 'over-quota' }
+  }
   if (row.task_id === task.id) return { outcome: 'created', task: toTask(inserted!.results[0] as TaskRow) }
   if (row.request_hash !== fingerprint) return { outcome: 'key-reused' }
   return { outcome: 'replayed', task: JSON.parse(row.response_body) as Task }
@@ -91,14 +123,15 @@ export async function purgeExpiredIdempotencyKeys(db: D1Database, now: string): 
   const statement = db
     .prepare(
       // Served by idempotency_keys_by_created: only expired rows are read.
+      // RETURNING counts the records: D1's `changes` would also count what the record-count trigger writes.
       `DELETE FROM idempotency_keys WHERE rowid IN
-         (SELECT rowid FROM idempotency_keys WHERE created_at <= ?1 LIMIT ?2)`,
+         (SELECT rowid FROM idempotency_keys WHERE created_at <= ?1 LIMIT ?2) RETURNING 1`,
     )
     .bind(cutoff, PURGE_BATCH_SIZE)
   let deleted = 0
   for (;;) {
-    const { meta } = await d1(() => statement.run())
-    deleted += meta.changes
-    if (meta.changes < PURGE_BATCH_SIZE) return deleted
+    const { results } = await d1(() => statement.all())
+    deleted += results.length
+    if (results.length < PURGE_BATCH_SIZE) return deleted
   }
 }

@@ -14,7 +14,9 @@ const userId = z
   .optional()
   .describe("Not needed: tasks always belong to the signed-in user. If given, it must be that user's id.")
 
-const taskId = z.string().describe("The task's id, as add_task and list_tasks return it (task_id, or the task's id).")
+const taskId = z
+  .union([z.int().min(1), z.string()])
+  .describe("The task's number (task_id as the tools return it, or a task's number), or its UUID id.")
 
 const expectedVersion = z
   .int()
@@ -89,7 +91,8 @@ export const deleteTaskArgs = z.strictObject({
 
 /** What every tool that acts on one task answers. */
 export const taskOutcome = z.strictObject({
-  task_id: z.string(),
+  task_id: task.shape.number.describe("The task's per-user number: what to pass as task_id, and to show the user."),
+  id: task.shape.id,
   status: z.enum(['created', 'completed', 'reopened', 'updated', 'deleted']),
   title: z.string(),
   task: task.optional().describe('The task as it is now (absent once deleted).'),

@@ -15,6 +15,7 @@ import { isTaskId } from '../tasks/id'
 import { listTasks } from '../tasks/list-repo'
 import type { Task } from '../tasks/model'
 import type { VersionCondition } from '../tasks/preconditions'
+import type { TaskRef } from '../tasks/repo'
 import * as repo from '../tasks/repo'
 import { listQuery, RECURRENCE_NEEDS_DUE_AT, type TaskPatch } from '../tasks/requests'
 import { writeTask } from '../tasks/write-repo'
@@ -45,20 +46,30 @@ const condition = (expectedVersion: number | undefined): VersionCondition =>
   expectedVersion === undefined ? {} : { match: [expectedVersion] }
 
 const outcome = (status: z.output<typeof taskOutcome>['status'], task: Task) => ({
-  task_id: task.id,
+  task_id: task.number,
+  id: task.id,
   status,
   title: task.title,
   task,
 })
 
-/** The REST API's 412 / 403 / 404, worded for a model, when a scoped write matched no task. */
-async function refuseMiss(db: Db, userId: string, id: string, expectedVersion: number | undefined): Promise<never> {
-  const owner = await repo.taskOwner(db, userId, id)
-  if (owner === 'mine') {
-    throw new ToolRefusal(
-      `Task ${id} is no longer at version ${expectedVersion}; nothing was changed. Read it again with list_tasks, then retry.`,
-    )
+const stale = (task: string, expectedVersion: number | undefined) =>
+  new ToolRefusal(
+    `${task} is no longer at version ${expectedVersion}; nothing was changed. Read it again with list_tasks, then retry.`,
+  )
+
+/**
+ * The REST API's 412 / 403 / 404, worded for a model, when a scoped write matched no task. A number
+ * names one of the caller's own tasks or none (everyone has a task 1): only the caller's are looked at.
+ */
+async function refuseMiss(db: Db, userId: string, ref: TaskRef, expectedVersion: number | undefined): Promise<never> {
+  if (typeof ref !== 'string') {
+    if (await repo.getTask(db, userId, ref)) throw stale(`Task ${ref.number}`, expectedVersion)
+    throw new ToolRefusal(`The user has no task number ${ref.number}. Call list_tasks to find the task_id.`)
   }
+  const id = ref
+  const owner = await repo.taskOwner(db, userId, id)
+  if (owner === 'mine') throw stale(`Task ${id}`, expectedVersion)
   if (owner === 'other') throw new ToolRefusal(`Task ${id} belongs to another user; nothing was changed.`)
   throw new ToolRefusal(`No task has the id ${id}. Call list_tasks to find the task_id.`)
 }
@@ -70,7 +81,7 @@ async function refuseMiss(db: Db, userId: string, id: string, expectedVersion: n
 async function writeFields(
   c: Context<AppEnv>,
   user: { id: string; db: Db },
-  id: string,
+  id: TaskRef,
   changes: TaskPatch,
   expectedVersion: number | undefined,
 ): Promise<Task> {
@@ -90,9 +101,19 @@ async function writeFields(
   return refuseMiss(user.db, user.id, id, expectedVersion)
 }
 
-function taskIdOf(value: string): string {
-  const id = value.trim().toLowerCase()
-  if (!isTaskId(id)) throw new ToolRefusal(`"${value}" is not a task_id. Call list_tasks to find the task's id.`)
+// Numbers as the schema stores them: positive integers within JavaScript's exact range.
+const NUMBER = /^[1-9]\d{0,15}$/
+
+/**
+ * The task a `task_id` names: a number (or a string of its digits), looked up through the
+ * (user_id, number) index among the caller's tasks only, or a UUID.
+ */
+function taskIdOf(value: string | number): TaskRef {
+  if (typeof value === 'number') return { number: value }
+  const text = value.trim()
+  if (NUMBER.test(text) && Number.isSafeInteger(Number(text))) return { number: Number(text) }
+  const id = text.toLowerCase()
+  if (!isTaskId(id)) throw new ToolRefusal(`"${value}" is not a task_id. Call list_tasks to find the task's number.`)
   return id
 }
 
@@ -105,7 +126,8 @@ function run<A extends { user_id?: string | undefined }>(
   action: (args: A, user: { id: string; db: Db }) => Promise<Record<string, unknown>>,
 ) {
   return async (args: A): Promise<CallToolResult> => {
-    const { user, db } = c.var
+    const user = c.get('user')
+    const db = c.get('db')
     if (args.user_id !== undefined && args.user_id !== user.id) {
       return toolError(
         "user_id is not the signed-in user's id: tasks always belong to the user who authorized this app. Omit user_id.",
@@ -120,7 +142,7 @@ function run<A extends { user_id?: string | undefined }>(
           JSON.stringify({
             level: 'error',
             message: 'database failure',
-            requestId: c.var.requestId,
+            requestId: c.get('requestId'),
             error: String(error.cause),
           }),
         )
@@ -262,10 +284,11 @@ export function tasksServer(c: Context<AppEnv>): McpServer {
     },
     run(c, async (args, user) => {
       const id = taskIdOf(args.task_id)
+      const { tombstonesPerUser } = limits(c.env)
       const deleted =
-        (await repo.deleteTask(user.db, user.id, id, condition(args.expected_version))) ??
+        (await repo.deleteTask(user.db, user.id, id, tombstonesPerUser, condition(args.expected_version))) ??
         (await refuseMiss(user.db, user.id, id, args.expected_version))
-      return { task_id: deleted.id, status: 'deleted', title: deleted.title }
+      return { task_id: deleted.number, id: deleted.id, status: 'deleted', title: deleted.title }
     }),
   )
 

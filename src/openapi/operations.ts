@@ -11,6 +11,7 @@ import type { ProblemSlug } from '../problem'
 import { task } from '../tasks/model'
 import { taskInput, taskPatch } from '../tasks/requests'
 import {
+  accountExport,
   bulkDeleted,
   changesPage,
   health,
@@ -71,6 +72,27 @@ export const OPERATIONS: Record<string, OperationSpec> = {
     tag: 'Account',
     summary: 'Who the token says you are',
     success: { status: 200, description: 'The identity every task request is scoped to.', schema: me },
+  },
+  'DELETE /me': {
+    operationId: 'eraseAccount',
+    tag: 'Account',
+    summary: 'Erase everything stored for you',
+    description:
+      'Tasks, reminders, push subscriptions, deletions kept for sync, Idempotency-Key records, counters and sync state, in one transaction. ' +
+      'Idempotent. Afterwards old sync tokens are answered 410, and a full sync starts from nothing.',
+    success: { status: 204, description: 'Nothing is stored for you any more.' },
+  },
+  'GET /me/export': {
+    operationId: 'exportAccount',
+    tag: 'Account',
+    summary: 'Download all your tasks',
+    description: 'One JSON document, sent as an attachment and streamed, however many tasks you store.',
+    success: {
+      status: 200,
+      description: 'Your tasks, oldest first.',
+      schema: accountExport,
+      headers: ['Content-Disposition'],
+    },
   },
   'GET /tasks': {
     operationId: 'listTasks',

@@ -28,6 +28,13 @@ export const me = z.strictObject({
   name: z.string().nullable(),
 })
 
+/** GET /me/export: written as a stream (src/account/export.ts), in this shape. */
+export const accountExport = z.strictObject({
+  sub: z.string().meta({ description: 'The user the export is of.' }),
+  exportedAt: z.string().meta({ format: 'date-time' }),
+  tasks: z.array(task).meta({ description: 'Every task the user stores, oldest first.' }),
+})
+
 export const health = z.strictObject({ status: z.literal('ok') })
 
 export const problem = z

@@ -6,8 +6,9 @@
 import { type Db, d1 } from '../db'
 import type { Cursor } from './cursor'
 import { PRIORITIES, type Task } from './model'
+import { COLUMNS } from './repo'
 import type { ListQuery, SortField } from './requests'
-import { COLUMNS, type TaskRow, toTask } from './row'
+import { type TaskRow, toTask } from './row'
 
 export interface ListOptions {
   limit: number

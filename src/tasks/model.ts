@@ -56,6 +56,10 @@ export const task = z
       format: 'uuid',
       description: 'The next occurrence, which completing this recurring task created; null until then.',
     }),
+    nextTaskNumber: z.int().min(1).nullable().meta({
+      description:
+        "The next occurrence's `number` (the /api routes' `next_task_id`); null until then, or once it is deleted.",
+    }),
     remindAt: instant.nullable().meta({ description: 'When to remind the user (by Web Push, if subscribed).' }),
   })
   .meta({ description: 'A task, as every endpoint returns it.' })

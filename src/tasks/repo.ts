@@ -9,7 +9,19 @@ import { type Db, d1 } from '../db'
 import type { Task, TaskFields } from './model'
 import type { VersionCondition, Versions } from './preconditions'
 import type { TaskInput, TaskPatch } from './requests'
-import { COLUMN_OF, COLUMNS, ruleOf, type TaskRow, toTask } from './row'
+import { COLUMN_OF, ruleOf, type TaskRow, toTask } from './row'
+
+/**
+ * The successor's number, read in the statement that reads (or RETURNs) the task: a primary-key seek,
+ * and none without a successor. Every statement that selects COLUMNS binds the user as ?1.
+ */
+const NEXT_TASK_NUMBER =
+  '(SELECT successor.number FROM tasks AS successor WHERE successor.user_id = ?1 AND successor.id = tasks.next_task_id) AS next_task_number'
+
+/** The columns every statement that returns tasks selects. */
+export const COLUMNS = Object.values(COLUMN_OF)
+  .map((column) => (column === 'next_task_number' ? NEXT_TASK_NUMBER : column))
+  .join(', ')
 
 /** One more condition on an insert, over the user (?1) and its own parameters, which start at ?15. */
 export interface InsertCondition {
@@ -31,7 +43,8 @@ export const NEXT_NUMBER = 'coalesce((SELECT last_number FROM task_counts WHERE 
  * The user's next change sequence number (migrations/0010): every write sets it on the task row
  * itself, so the row is written once, and the triggers refuse any other number.
  */
-export const NEXT_SEQ = 'coalesce((SELECT seq FROM task_counts WHERE user_id = ?1), 0) + 1'
+export const NEXT_SEQ = `coalesce(nullif((SELECT seq FROM task_counts WHERE user_id = ?1), 0),
+  CAST(unixepoch('subsec') * 1000000 AS INTEGER)) + 1`
 
 /**
  * The one INSERT of a task: it inserts nothing once the user stores `quota` tasks, nor when `and`
@@ -209,33 +222,65 @@ export function toggleStatement(db: Db, userId: string, ref: TaskRef, now: strin
     .bind(userId, value, now)
 }
 
-/** The id and title of the user's task that is now gone; null when no task of the user's with this id meets the condition. */
+/**
+ * What keeps the user's tombstones within `cap`, run in the same transaction as every delete: when
+ * the deletes' triggers took the user past it, the horizon rises to the newest tombstone of the
+ * excess, and every tombstone at or below the horizon goes. A sync token from before that horizon
+ * then gets its 410, exactly as after the scheduled purge. Served by the tombstones' primary key:
+ * the excess is read, not the tombstones kept.
+ */
+function trimTombstones(db: Db, userId: string, cap: number): D1PreparedStatement[] {
+  return [
+    db
+      .prepare(
+        `UPDATE task_counts SET horizon = max(horizon,
+           (SELECT seq FROM task_tombstones WHERE user_id = ?1 ORDER BY seq
+            LIMIT 1 OFFSET (SELECT tombstones FROM task_counts WHERE user_id = ?1) - ?2 - 1))
+         WHERE user_id = ?1 AND (SELECT tombstones FROM task_counts WHERE user_id = ?1) > ?2`,
+      )
+      .bind(userId, cap),
+    db
+      .prepare(
+        'DELETE FROM task_tombstones WHERE user_id = ?1 AND seq <= (SELECT horizon FROM task_counts WHERE user_id = ?1)',
+      )
+      .bind(userId),
+  ]
+}
+
+/**
+ * The id, number and title of the user's task `ref` that is now gone; null when no task of the user's with
+ * this ref meets the condition. Its tombstone counts against `tombstoneCap` in the same transaction.
+ */
 export async function deleteTask(
   db: Db,
   userId: string,
   ref: TaskRef,
+  tombstoneCap: number,
   condition: VersionCondition = {},
-): Promise<{ id: string; title: string } | null> {
+): Promise<{ id: string; number: number; title: string } | null> {
   const [term, value] = pick(ref, 2)
   const params: unknown[] = [userId, value]
   const where = ['user_id = ?1', term, ...conditionTerms(condition, params)]
-  return await d1(() =>
-    db
-      .prepare(`DELETE FROM tasks WHERE ${where.join(' AND ')} RETURNING id, title`)
-      .bind(...params)
-      .first<{ id: string; title: string }>(),
+  const [deleted] = await d1(() =>
+    db.batch([
+      db.prepare(`DELETE FROM tasks WHERE ${where.join(' AND ')} RETURNING id, number, title`).bind(...params),
+      ...trimTombstones(db, userId, tombstoneCap),
+    ]),
   )
+  return (deleted!.results[0] as { id: string; number: number; title: string } | undefined) ?? null
 }
 
 /**
  * Deletes all of the user's completed tasks, in one transaction with the count of what it deletes
- * (D1's `changes` would also count the rows the tombstone triggers write).
+ * (D1's `changes` would also count the rows the tombstone triggers write) and the trim of the
+ * tombstones to `tombstoneCap`.
  */
-export async function deleteCompletedTasks(db: Db, userId: string): Promise<number> {
+export async function deleteCompletedTasks(db: Db, userId: string, tombstoneCap: number): Promise<number> {
   const [counted] = await d1(() =>
     db.batch([
       db.prepare('SELECT count(*) AS n FROM tasks WHERE user_id = ?1 AND completed = 1').bind(userId),
       db.prepare('DELETE FROM tasks WHERE user_id = ?1 AND completed = 1').bind(userId),
+      ...trimTombstones(db, userId, tombstoneCap),
     ]),
   )
   return (counted!.results[0] as { n: number }).n

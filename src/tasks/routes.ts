@@ -13,6 +13,7 @@ import { annotate } from '../openapi/annotate'
 import {
   forbidden,
   idempotencyKeyReused,
+  idempotencyKeysExhausted,
   invalidRequest,
   methodNotAllowed,
   notFound,
@@ -22,6 +23,7 @@ import {
 } from '../problem'
 import { rateLimit } from '../ratelimit'
 import { d1Session } from '../session'
+import { utf8Body } from '../utf8-body'
 import { headerParams, jsonBody, queryParams } from '../validation'
 import { encodeCursor } from './cursor'
 import { isTaskId, TASK_ID } from './id'
@@ -133,19 +135,23 @@ export const taskRoutes = new Hono<AppEnv>()
     return c.json({ items, nextCursor }, 200)
   })
 
-  .post('/', queryParams(noQuery), headerParams(idempotencyHeaders), jsonBody(taskInput), async (c) => {
+  .post('/', queryParams(noQuery), headerParams(idempotencyHeaders), utf8Body, jsonBody(taskInput), async (c) => {
     const input = c.req.valid('json')
     const key = c.req.valid('header')[IDEMPOTENCY_HEADER]
-    const { taskQuota } = limits(c.env)
+    const { taskQuota, idempotencyKeysPerUser } = limits(c.env)
     if (key === undefined) {
       const task = await repo.insertTask(c.get('db'), c.get('user').id, input, now(), taskQuota)
       if (!task) throw quotaExceeded(taskQuota)
       return withEtag(c, task, 201, { Location: `/tasks/${task.id}` })
     }
     const fingerprint = await requestFingerprint(input)
-    const result = await insertTaskOnce(c.get('db'), c.get('user').id, { key, fingerprint }, input, now(), taskQuota)
+    const bounds = { quota: taskQuota, keyBudget: idempotencyKeysPerUser }
+    const result = await insertTaskOnce(c.get('db'), c.get('user').id, { key, fingerprint }, input, now(), bounds)
     if (result.outcome === 'key-reused') throw idempotencyKeyReused()
     if (result.outcome === 'over-quota') throw quotaExceeded(taskQuota)
+    if (result.outcome === 'over-key-budget') {
+      throw idempotencyKeysExhausted(idempotencyKeysPerUser, result.retryAfterSeconds)
+    }
     const { task } = result
     // A replay is the first response again, marked so a client can tell (as Stripe's API does).
     const replayed = result.outcome === 'replayed' ? { [REPLAYED_HEADER]: 'true' } : {}
@@ -154,7 +160,8 @@ export const taskRoutes = new Hono<AppEnv>()
 
   // Deletes the caller's completed tasks (each leaves a tombstone for the sync feed).
   .delete('/', queryParams(bulkDeleteQuery), async (c) => {
-    return c.json({ deleted: await repo.deleteCompletedTasks(c.get('db'), c.get('user').id) })
+    const { tombstonesPerUser } = limits(c.env)
+    return c.json({ deleted: await repo.deleteCompletedTasks(c.get('db'), c.get('user').id, tombstonesPerUser) })
   })
 
   .get('/changes', queryParams(changesQuery), async (c) => {
@@ -173,12 +180,12 @@ export const taskRoutes = new Hono<AppEnv>()
     return withEtag(c, task)
   })
 
-  .put('/:id', taskId, queryParams(noQuery), conditionalHeaders, jsonBody(taskInput), async (c) => {
+  .put('/:id', taskId, queryParams(noQuery), conditionalHeaders, utf8Body, jsonBody(taskInput), async (c) => {
     const { id } = c.req.valid('param')
     return withEtag(c, await written(c, id, c.req.valid('json')))
   })
 
-  .patch('/:id', taskId, queryParams(noQuery), conditionalHeaders, jsonBody(taskPatch), async (c) => {
+  .patch('/:id', taskId, queryParams(noQuery), conditionalHeaders, utf8Body, jsonBody(taskPatch), async (c) => {
     const { id } = c.req.valid('param')
     return withEtag(c, await written(c, id, c.req.valid('json')))
   })
@@ -187,7 +194,8 @@ export const taskRoutes = new Hono<AppEnv>()
     const { id } = c.req.valid('param')
     const db = c.get('db')
     const user = c.get('user')
-    await owned(db, user.id, id, await repo.deleteTask(db, user.id, id, c.req.valid('header')))
+    const { tombstonesPerUser } = limits(c.env)
+    await owned(db, user.id, id, await repo.deleteTask(db, user.id, id, tombstonesPerUser, c.req.valid('header')))
     return c.body(null, 204)
   })
 

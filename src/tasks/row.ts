@@ -20,11 +20,12 @@ export const COLUMN_OF = {
   recurrence: 'recurrence',
   timeZone: 'time_zone',
   nextTaskId: 'next_task_id',
+  nextTaskNumber: 'next_task_number',
   remindAt: 'remind_at',
 } as const satisfies Record<keyof Task, string>
 
 /**
- * What `SELECT ${COLUMNS}` returns: SQLite has no boolean, array or object, so `completed` is 0/1
+ * What `SELECT ${COLUMNS}` (repo.ts) returns: SQLite has no boolean, array or object, so `completed` is 0/1
  * and `tags` and `recurrence` are JSON.
  */
 export type TaskRow = {
@@ -36,9 +37,6 @@ export type TaskRow = {
         ? string | null
         : Task[K]
 }
-
-/** The columns every statement that returns tasks selects. */
-export const COLUMNS = Object.values(COLUMN_OF).join(', ')
 
 export const toTask = (row: TaskRow): Task => ({
   id: row.id,
@@ -56,6 +54,7 @@ export const toTask = (row: TaskRow): Task => ({
   recurrence: row.recurrence === null ? null : (JSON.parse(row.recurrence) as Recurrence),
   timeZone: row.time_zone,
   nextTaskId: row.next_task_id,
+  nextTaskNumber: row.next_task_number,
   remindAt: row.remind_at,
 })
 
@@ -86,5 +85,6 @@ export const newTask = (fields: TaskFields, id: string, now: string): Task => ({
   recurrence: ruleOf(fields),
   timeZone: fields.timeZone,
   nextTaskId: null,
+  nextTaskNumber: null,
   remindAt: fields.remindAt,
 })

@@ -5,7 +5,8 @@
  */
 import { type Db, d1 } from '../db'
 import type { Task } from './model'
-import { COLUMNS, type TaskRow, toTask } from './row'
+import { COLUMNS } from './repo'
+import { type TaskRow, toTask } from './row'
 
 export interface ChangesRead {
   /** The user's last sequence number, and the highest one of a purged tombstone (0 and 0 for a new user). */
@@ -72,9 +73,11 @@ const PURGE_TIMEOUT_MS = 60_000
  */
 export async function purgeTombstones(db: D1Database, now: number): Promise<number> {
   const cutoff = new Date(now - TOMBSTONE_DAYS * DAY_MS).toISOString()
-  const [, purged] = await d1(
+  // Counted before the delete: D1's `changes` would also count what the tombstone-count trigger writes.
+  const [purged] = await d1(
     () =>
       db.batch([
+        db.prepare('SELECT count(*) AS n FROM task_tombstones WHERE deleted_at < ?1').bind(cutoff),
         db
           .prepare(
             `UPDATE task_counts
@@ -87,5 +90,5 @@ export async function purgeTombstones(db: D1Database, now: number): Promise<numb
       ]),
     PURGE_TIMEOUT_MS,
   )
-  return purged!.meta.changes
+  return (purged!.results[0] as { n: number }).n
 }

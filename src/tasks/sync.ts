@@ -81,7 +81,11 @@ export async function changesSince(
     limit: limit + 1,
   })
   // A tombstone after the token may have been purged: the client could keep a deleted task forever.
-  if (since && read.horizon > since.tombstonesAfter) throw syncTokenExpired()
+  // A token at 0 has seen nothing, so holds no task that could have been deleted. Any other token
+  // for a user with no sequence (seq 0) is from an account since erased (DELETE /me).
+  if (since && since.tombstonesAfter > 0 && (read.seq === 0 || read.horizon > since.tombstonesAfter)) {
+    throw syncTokenExpired()
+  }
   const from = since ?? { after: 0, tombstonesAfter: read.seq }
   const { tasks, deleted, next, hasMore } = assemble(read, from, limit)
   return { tasks, deleted, token: encodeToken({ ...next, user }), hasMore }

@@ -10,6 +10,7 @@ import { type SeriesFields, seriesStartAfter, successorOf, withDefaultWeekdays }
 import type { Task } from './model'
 import type { VersionCondition } from './preconditions'
 import {
+  COLUMNS,
   conditionTerms,
   NEXT_NUMBER,
   NEXT_SEQ,
@@ -20,7 +21,7 @@ import {
   type WriteExtras,
 } from './repo'
 import type { TaskInput, TaskPatch } from './requests'
-import { COLUMNS, type TaskRow, toTask } from './row'
+import { type TaskRow, toTask } from './row'
 
 export type WriteResult =
   | { outcome: 'written'; task: Task }

@@ -59,7 +59,7 @@ describe('an MCP client against npm run dev', () => {
   it('adds, lists, completes, edits and deletes with a token from npm run token --aud --scope', async () => {
     const client = await connect(token('newcomer', secret, '--aud', RESOURCE, '--scope', 'tasks:read tasks:write'))
     const added = await client.callTool({ name: 'add_task', arguments: { title: 'Tried MCP in a minute' } })
-    const { task_id } = added.structuredContent as { task_id: string }
+    const { id: task_id } = added.structuredContent as { id: string }
     const listed = await client.callTool({ name: 'list_tasks', arguments: {} })
     expect((listed.structuredContent as { tasks: { id: string }[] }).tasks.map((t) => t.id)).toEqual([task_id])
     for (const [name, args, status] of [
@@ -68,7 +68,7 @@ describe('an MCP client against npm run dev', () => {
       ['delete_task', { task_id }, 'deleted'],
     ] as const) {
       const result = await client.callTool({ name, arguments: args })
-      expect(result.structuredContent).toMatchObject({ task_id, status })
+      expect(result.structuredContent).toMatchObject({ id: task_id, status })
     }
     await client.close()
   })

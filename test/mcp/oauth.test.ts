@@ -46,7 +46,7 @@ initialize.params = {
 describe('MCP with Better Auth OAuth access tokens', () => {
   it('lists, adds, completes, edits and deletes its user’s tasks', async () => {
     const client = await mcpClient(alice.mcp, { env })
-    const { task_id } = (await call(client, 'add_task', { title: 'Through OAuth' })).structuredContent!
+    const { id: task_id } = (await call(client, 'add_task', { title: 'Through OAuth' })).structuredContent!
     expect(await storedTask(task_id)).toMatchObject({ user_id: alice.id, title: 'Through OAuth' })
     const listed = (await call(client, 'list_tasks')).structuredContent!
     expect(listed.tasks.map((t: Task) => t.id)).toContain(task_id)
@@ -62,8 +62,8 @@ describe('MCP with Better Auth OAuth access tokens', () => {
   it("shows each user only their tasks; B's complete_task and delete_task on A's task change nothing", async () => {
     const a = await mcpClient(alice.mcp, { env })
     const b = await mcpClient(bob.mcp, { env })
-    const { task_id } = (await call(a, 'add_task', { title: "Alice's" })).structuredContent!
-    const { task_id: bobs } = (await call(b, 'add_task', { title: "Bob's" })).structuredContent!
+    const { id: task_id } = (await call(a, 'add_task', { title: "Alice's" })).structuredContent!
+    const { id: bobs } = (await call(b, 'add_task', { title: "Bob's" })).structuredContent!
     const ids = async (client: typeof a) =>
       (await call(client, 'list_tasks', { limit: 100 })).structuredContent!.tasks.map((t: Task) => t.id)
     expect(await ids(b)).not.toContain(task_id)
@@ -266,6 +266,31 @@ describe('shared-secret access tokens at /mcp', () => {
       const payload = claims(extra)
       await expectMetadataPointer(await rpc(await signJwt(payload), initialize))
       expect(await taskCount(payload.sub)).toBe(0)
+    }
+  })
+
+  it('refuses one whose segments are not canonical base64url, though the signature verifies', async () => {
+    const payload = claims({})
+    const token = await signJwt(payload)
+    const [header, body, signature] = token.split('.') as [string, string, string]
+    // 32 signature bytes leave 2 unused bits in the last character: set one of them.
+    const last = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
+    const flipped = last[last.indexOf(signature.at(-1)!) ^ 1]!
+    for (const variant of [`${token}=`, `${header}.${body}.${signature.slice(0, -1)}${flipped}`]) {
+      await expectMetadataPointer(await rpc(variant, initialize))
+    }
+    expect(await taskCount(payload.sub)).toBe(0)
+  })
+
+  it('refuses one whose sub holds a control character or a lone surrogate, at /mcp and on the REST API', async () => {
+    const api = { API_RESOURCE_URL: 'https://tasks.test/' }
+    for (const sub of ['\u0000', '\u0000user', 'user\u001f', 'user\u007f', 'user\ud800']) {
+      await expectMetadataPointer(await rpc(await signJwt(claims({ sub })), initialize))
+      const token = await signJwt(claims({ sub, aud: api.API_RESOURCE_URL }), {
+        header: { alg: 'HS256', typ: 'at+jwt' },
+      })
+      const problem = await expectProblem(await request('/tasks', { token, env: api }), 401)
+      expect(problem.detail).toMatch(/control characters/)
     }
   })
 

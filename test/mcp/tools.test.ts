@@ -6,7 +6,7 @@
 
 import { env } from 'cloudflare:workers'
 import { describe, expect, it, vi } from 'vitest'
-import { countingDb, failingDb, newUserId, request, storedTask, tokenFor } from '../helpers'
+import { countingDb, failingDb, newUserId, queryPlan, request, storedTask, tokenFor } from '../helpers'
 import { call, mcpClient, mcpToken, rpc, rpcMessage, taskCount, toolError } from './client'
 
 async function user(scope?: string) {
@@ -98,11 +98,17 @@ describe('add_task', () => {
       due_at: '2030-01-02T10:00:00+01:00',
     })
     expect(result.isError).toBeFalsy()
-    const { task_id, status, title, task } = result.structuredContent!
-    expect({ status, title }).toEqual({ status: 'created', title: 'Buy milk' })
-    expect(task).toMatchObject({ id: task_id, priority: 'high', tags: ['shopping'], dueAt: '2030-01-02T09:00:00.000Z' })
+    const { task_id, id: uuid, status, title, task } = result.structuredContent!
+    expect({ task_id, status, title }).toEqual({ task_id: 1, status: 'created', title: 'Buy milk' })
+    expect(task).toMatchObject({
+      id: uuid,
+      number: task_id,
+      priority: 'high',
+      tags: ['shopping'],
+      dueAt: '2030-01-02T09:00:00.000Z',
+    })
     expect(JSON.parse(result.content[0]!.text)).toEqual(result.structuredContent)
-    expect(await storedTask(task_id)).toMatchObject({ user_id: id, title: 'Buy milk', description: 'Semi-skimmed' })
+    expect(await storedTask(uuid)).toMatchObject({ user_id: id, title: 'Buy milk', description: 'Semi-skimmed' })
   })
 
   it('refuses invalid fields with a tool error naming them, and stores nothing', async () => {
@@ -123,7 +129,7 @@ describe('add_task', () => {
     const { id, client } = await user()
     const result = await call(client, 'add_task', { title: 'Mine', user_id: id })
     expect(result.isError).toBeFalsy()
-    expect(await storedTask(result.structuredContent!.task_id)).toMatchObject({ user_id: id })
+    expect(await storedTask(result.structuredContent!.id)).toMatchObject({ user_id: id })
   })
 
   it('refuses any other user_id with a tool error, and writes nothing for either user', async () => {
@@ -194,10 +200,10 @@ describe('list_tasks', () => {
 describe('complete_task, update_task and delete_task', () => {
   it('completes and reopens a task, answering task_id, status and title', async () => {
     const { client } = await user()
-    const { task_id } = (await call(client, 'add_task', { title: 'Finish it' })).structuredContent!
+    const { id: task_id } = (await call(client, 'add_task', { title: 'Finish it' })).structuredContent!
     const done = await call(client, 'complete_task', { task_id })
     expect(done.structuredContent).toMatchObject({
-      task_id,
+      id: task_id,
       status: 'completed',
       title: 'Finish it',
       task: { completed: true },
@@ -219,7 +225,7 @@ describe('complete_task, update_task and delete_task', () => {
       time_zone: 'Europe/Berlin',
       recurrence: { frequency: 'daily' },
     }
-    const { task_id } = (await call(client, 'add_task', recurring)).structuredContent!
+    const { id: task_id } = (await call(client, 'add_task', recurring)).structuredContent!
     const done = await call(client, 'complete_task', { task_id })
     const nextId = (done.structuredContent!.task as { nextTaskId: string | null }).nextTaskId
     expect(nextId).toEqual(expect.any(String))
@@ -237,9 +243,9 @@ describe('complete_task, update_task and delete_task', () => {
 
   it('updates only the fields given, and refuses a call that changes nothing', async () => {
     const { client } = await user()
-    const { task_id } = (await call(client, 'add_task', { title: 'Draft', tags: ['a'] })).structuredContent!
+    const { id: task_id } = (await call(client, 'add_task', { title: 'Draft', tags: ['a'] })).structuredContent!
     const updated = await call(client, 'update_task', { task_id, title: 'Final', due_at: '2030-05-01T09:30:00Z' })
-    expect(updated.structuredContent).toMatchObject({ task_id, status: 'updated', title: 'Final' })
+    expect(updated.structuredContent).toMatchObject({ id: task_id, status: 'updated', title: 'Final' })
     expect(await storedTask(task_id)).toMatchObject({
       title: 'Final',
       tags: '["a"]',
@@ -254,18 +260,18 @@ describe('complete_task, update_task and delete_task', () => {
 
   it('deletes a task, answering its id, status deleted and title', async () => {
     const { client } = await user()
-    const { task_id } = (await call(client, 'add_task', { title: 'Old' })).structuredContent!
+    const { id: task_id } = (await call(client, 'add_task', { title: 'Old' })).structuredContent!
     const deleted = await call(client, 'delete_task', { task_id })
-    expect(deleted.structuredContent).toEqual({ task_id, status: 'deleted', title: 'Old' })
+    expect(deleted.structuredContent).toEqual({ task_id: 1, id: task_id, status: 'deleted', title: 'Old' })
     expect(await storedTask(task_id)).toBeNull()
     expect(toolError(await call(client, 'delete_task', { task_id }))).toMatch(/No task has the id.*list_tasks/)
   })
 
   it('accepts the id in upper case, and refuses what is no task id before touching D1', async () => {
     const { client } = await user()
-    const { task_id } = (await call(client, 'add_task', { title: 'Case' })).structuredContent!
+    const { id: task_id } = (await call(client, 'add_task', { title: 'Case' })).structuredContent!
     expect((await call(client, 'complete_task', { task_id: task_id.toUpperCase() })).isError).toBeFalsy()
-    expect(toolError(await call(client, 'delete_task', { task_id: '1' }))).toMatch(/not a task_id.*list_tasks/)
+    expect(toolError(await call(client, 'delete_task', { task_id: '0' }))).toMatch(/not a task_id.*list_tasks/)
     expect(toolError(await call(client, 'delete_task', { task_id: "' OR 1=1 --" }))).toMatch(/not a task_id/)
     expect(await storedTask(task_id)).not.toBeNull()
   })
@@ -273,7 +279,7 @@ describe('complete_task, update_task and delete_task', () => {
   it("refuses another user's task with a tool error and changes nothing", async () => {
     const a = await user()
     const b = await user()
-    const { task_id } = (await call(a.client, 'add_task', { title: "A's" })).structuredContent!
+    const { id: task_id } = (await call(a.client, 'add_task', { title: "A's" })).structuredContent!
     for (const [name, args] of [
       ['complete_task', { task_id }],
       ['update_task', { task_id, title: 'Hijacked' }],
@@ -287,7 +293,7 @@ describe('complete_task, update_task and delete_task', () => {
   it("refuses a user_id other than the token's before reading or writing anything", async () => {
     const a = await user()
     const b = await user()
-    const { task_id } = (await call(a.client, 'add_task', { title: "A's" })).structuredContent!
+    const { id: task_id } = (await call(a.client, 'add_task', { title: "A's" })).structuredContent!
     for (const [name, args] of [
       ['complete_task', { task_id }],
       ['update_task', { task_id, title: 'Hijacked' }],
@@ -303,7 +309,7 @@ describe('complete_task, update_task and delete_task', () => {
 
   it('writes only at expected_version, like If-Match, and says how to recover', async () => {
     const { client } = await user()
-    const { task_id } = (await call(client, 'add_task', { title: 'Versioned' })).structuredContent!
+    const { id: task_id } = (await call(client, 'add_task', { title: 'Versioned' })).structuredContent!
     expect((await call(client, 'update_task', { task_id, title: 'v2', expected_version: 1 })).isError).toBeFalsy()
     for (const [name, args] of [
       ['update_task', { task_id, title: 'stale', expected_version: 1 }],
@@ -315,6 +321,90 @@ describe('complete_task, update_task and delete_task', () => {
       )
     }
     expect(await storedTask(task_id)).toMatchObject({ title: 'v2', completed: 0, version: 2 })
+  })
+})
+
+describe('task_id as the task number', () => {
+  it('answers task_id as the per-user number and acts on it given as an integer or a string of digits', async () => {
+    const { id, client } = await user()
+    await call(client, 'add_task', { title: 'First' })
+    const added = (await call(client, 'add_task', { title: 'Second' })).structuredContent!
+    expect(added).toMatchObject({ task_id: 2, task: { number: 2, id: added.id } })
+    const done = await call(client, 'complete_task', { task_id: 2 })
+    expect(done.structuredContent).toMatchObject({ task_id: 2, id: added.id, status: 'completed' })
+    expect(await storedTask(added.id)).toMatchObject({ user_id: id, completed: 1, version: 2 })
+    const updated = await call(client, 'update_task', { task_id: ' 2 ', title: 'Renamed' })
+    expect(updated.structuredContent).toMatchObject({ task_id: 2, title: 'Renamed' })
+    expect(await storedTask(added.id)).toMatchObject({ title: 'Renamed', version: 3 })
+    expect(toolError(await call(client, 'update_task', { task_id: 2, title: 'x', expected_version: 1 }))).toMatch(
+      /Task 2 is no longer at version 1/,
+    )
+    const listed = (await call(client, 'list_tasks')).structuredContent!
+    expect(listed.tasks.map((t: { number: number }) => t.number)).toEqual([2, 1])
+    expect((await call(client, 'delete_task', { task_id: '2' })).structuredContent).toEqual({
+      task_id: 2,
+      id: added.id,
+      status: 'deleted',
+      title: 'Renamed',
+    })
+    expect(await storedTask(added.id)).toBeNull()
+    expect(toolError(await call(client, 'delete_task', { task_id: 2 }))).toMatch(/no task number 2.*list_tasks/)
+    for (const task_id of [0, -1, 1.5, '1e3', '02', '99999999999999999']) {
+      const result = await call(client, 'delete_task', { task_id })
+      expect(result.isError, String(task_id)).toBe(true)
+    }
+    expect(await taskCount(id)).toBe(1)
+  })
+
+  it("lets B's number reach only B's own task of that number, or none, and changes nothing of A's", async () => {
+    const a = await user()
+    const b = await user()
+    const { id: alices } = (await call(a.client, 'add_task', { title: "A's" })).structuredContent!
+    await call(a.client, 'add_task', { title: "A's second" })
+    const { id: bobs } = (await call(b.client, 'add_task', { title: "B's" })).structuredContent!
+    // Number 1 is A's task and B's: B reaches its own.
+    expect((await call(b.client, 'complete_task', { task_id: 1 })).structuredContent).toMatchObject({ id: bobs })
+    expect((await call(b.client, 'update_task', { task_id: '1', title: 'B renamed' })).isError).toBeFalsy()
+    // Number 2 is only A's: B gets "no task".
+    for (const [name, args] of [
+      ['complete_task', { task_id: 2 }],
+      ['update_task', { task_id: 2, title: 'Hijacked' }],
+      ['delete_task', { task_id: '2' }],
+    ] as const) {
+      expect(toolError(await call(b.client, name, args))).toMatch(/no task number 2/)
+    }
+    expect((await call(b.client, 'delete_task', { task_id: 1 })).structuredContent).toMatchObject({ id: bobs })
+    expect(await storedTask(alices)).toMatchObject({ user_id: a.id, title: "A's", completed: 0, version: 1 })
+    const second = await env.DB.prepare('SELECT title, version FROM tasks WHERE user_id = ?1 AND number = 2')
+      .bind(a.id)
+      .first()
+    expect(second).toEqual({ title: "A's second", version: 1 })
+    expect(await taskCount(b.id)).toBe(0)
+  })
+
+  it('finds a task by number through the (user_id, number) index, in one round trip', async () => {
+    const { token, client } = await user()
+    for (const title of ['one', 'two', 'three']) await call(client, 'add_task', { title })
+    for (const [name, args] of [
+      ['complete_task', { task_id: 2 }],
+      ['update_task', { task_id: '2', title: 'renamed' }],
+      ['delete_task', { task_id: 2 }],
+    ] as const) {
+      const { db, counter } = countingDb(env.DB)
+      const res = await rpc(
+        token,
+        { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name, arguments: args } },
+        {},
+        { DB: db },
+      )
+      expect((await rpcMessage(res)).result?.isError, name).toBeFalsy()
+      expect(counter.roundTrips, name).toBe(1)
+      for (const [i, sql] of counter.statements.entries()) {
+        const plan = await queryPlan(sql, ...counter.bindings[i]!)
+        expect(plan, sql).toMatch(/USING INDEX tasks_by_user_number \(user_id=\? AND number=\?\)/)
+        expect(plan, sql).not.toMatch(/SCAN tasks/)
+      }
+    }
   })
 })
 
@@ -338,7 +428,7 @@ describe('MCP and the REST API share one store', () => {
   it("shows MCP writes in the REST API's tasks, ETags and sync feed", async () => {
     const { id, client } = await user()
     const rest = await tokenFor(id)
-    const { task_id } = (await call(client, 'add_task', { title: 'Shared' })).structuredContent!
+    const { id: task_id } = (await call(client, 'add_task', { title: 'Shared' })).structuredContent!
     const feed = await (await request('/tasks/changes', { token: rest })).json<{
       tasks: { id: string }[]
       token: string
@@ -358,7 +448,7 @@ describe('MCP and the REST API share one store', () => {
 describe('D1 round trips per MCP request', () => {
   it('is one for every tool call that succeeds, as for the REST endpoint it mirrors, and none for the rest', async () => {
     const { token, client } = await user()
-    const { task_id } = (await call(client, 'add_task', { title: 'Counted' })).structuredContent!
+    const { id: task_id } = (await call(client, 'add_task', { title: 'Counted' })).structuredContent!
     const cases: [string, Record<string, unknown> | undefined, number][] = [
       ['initialize', { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 't', version: '1' } }, 0],
       ['tools/list', undefined, 0],

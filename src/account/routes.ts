@@ -1,0 +1,38 @@
+/** /me: who the token names, and that user's whole account, erased or exported. */
+import { Hono } from 'hono'
+import type { AppEnv } from '../env'
+import { methodNotAllowed } from '../problem'
+import { rateLimit } from '../ratelimit'
+import { d1Session } from '../session'
+import { noQuery } from '../tasks/requests'
+import { queryParams } from '../validation'
+import { exportStream } from './export'
+import { eraseUser } from './repo'
+
+// rateLimit per route, not .use(): that would also run for /me/push-subscriptions (src/push/), twice.
+export const accountRoutes = new Hono<AppEnv>()
+  .get('/', rateLimit, queryParams(noQuery), (c) => {
+    const { id, email, name } = c.get('user')
+    return c.json({ sub: id, email, name }, 200)
+  })
+
+  // Erases everything stored for the caller. Idempotent: an account with nothing stored is erased already.
+  .delete('/', rateLimit, d1Session, queryParams(noQuery), async (c) => {
+    await eraseUser(c.get('db'), c.get('user').id)
+    return c.body(null, 204)
+  })
+
+  .all('/', rateLimit, () => {
+    throw methodNotAllowed(['GET', 'HEAD', 'DELETE'])
+  })
+
+  .get('/export', rateLimit, d1Session, queryParams(noQuery), (c) =>
+    c.body(exportStream(c.get('db'), c.get('user'), new Date().toISOString()), 200, {
+      'Content-Type': 'application/json',
+      'Content-Disposition': 'attachment; filename="tasks-export.json"',
+    }),
+  )
+
+  .all('/export', rateLimit, () => {
+    throw methodNotAllowed(['GET', 'HEAD'])
+  })

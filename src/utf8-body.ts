@@ -1,0 +1,46 @@
+/**
+ * JSON bodies are UTF-8 (RFC 8259 section 8.1). Decoding anything else leniently would turn each
+ * unreadable byte into U+FFFD and store it as if the client had sent it, so a JSON body declared
+ * in another charset is a 415 and bytes that are not UTF-8 are a 400. A leading byte order mark is
+ * ignored, as RFC 8259 allows: it is not part of the text.
+ */
+import { createMiddleware } from 'hono/factory'
+import { annotate } from './openapi/annotate'
+import { invalidRequest, Problem } from './problem'
+
+// ignoreBOM: false means the decoder consumes a leading BOM rather than keeping it as text.
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false })
+
+// Content-Type parameters (RFC 9110 section 8.3.1): the platform has no parser for them.
+const CHARSET = /;\s*charset\s*=\s*(?:"([^"]*)"|([^;\s]*))/i
+
+/** The charset a Content-Type names, lower-cased; undefined when it names none. */
+export function charsetOf(contentType: string | undefined): string | undefined {
+  const match = CHARSET.exec(contentType ?? '')
+  return match ? (match[1] ?? match[2] ?? '').toLowerCase() : undefined
+}
+
+const notUtf8Charset = () =>
+  new Problem(
+    'unsupported-media-type',
+    'The request body must be application/json in UTF-8; send charset=utf-8 or no charset.',
+  )
+
+/**
+ * Refuses a body that is not UTF-8, before any validator reads it. The bytes it reads stay cached
+ * on the request, so the JSON validator parses exactly what was checked here.
+ */
+export const utf8Body = annotate(
+  createMiddleware(async (c, next) => {
+    const charset = charsetOf(c.req.header('Content-Type'))
+    if (charset !== undefined && charset !== 'utf-8') throw notUtf8Charset()
+    const bytes = await c.req.arrayBuffer()
+    try {
+      strictUtf8.decode(bytes)
+    } catch {
+      throw invalidRequest('The request body is not valid UTF-8.')
+    }
+    await next()
+  }),
+  { bodyProblems: ['invalid-request', 'unsupported-media-type'] },
+)
