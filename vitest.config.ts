@@ -19,8 +19,9 @@ export default defineConfig(async ({ mode }) => {
       cloudflareTest({
         wrangler: { configPath: './wrangler.toml' },
         miniflare: {
-          // An empty database beside DB, for test/migrations.test.ts to migrate step by step.
-          d1Databases: { MIGRATIONS_DB: 'migrations-test' },
+          // Empty databases beside DB, for test/migrations.test.ts and test/sync-migration.test.ts
+          // to migrate step by step, each its own.
+          d1Databases: { MIGRATIONS_DB: 'migrations-test', MIGRATION_DB: 'sync-migration-test' },
           ratelimits,
           // Every setting is fixed here, so that a developer's .dev.vars cannot change what tests see.
           bindings: {
@@ -38,6 +39,8 @@ export default defineConfig(async ({ mode }) => {
             CORS_ORIGINS: 'http://localhost:3000, https://app.example.com',
             // The quota stays at its production default.
             TASK_QUOTA: '10000',
+            // Every request logs, so that tests can read any request's line; sampling has its own tests.
+            REQUEST_LOG_SAMPLE_RATE: '1',
             API_LIST_FORMAT: 'array',
             // Push is off unless a test turns it on with its own key pair.
             VAPID_PRIVATE_KEY: '',

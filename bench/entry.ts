@@ -9,6 +9,7 @@ const NOOP_PATH = '/__bench/noop'
 const D1_NOOP_PATH = '/__bench/d1'
 const LIMITER_NOOP_PATH = '/__bench/limiter'
 const STUB_D1_HEADER = 'x-bench-d1'
+const METER_HEADER = 'x-bench-meter'
 
 /** What D1 would return for one stored task: the same row for every statement. */
 const ROW = {
@@ -22,6 +23,11 @@ const ROW = {
   created_at: '2026-01-01T00:00:00.000Z',
   updated_at: '2026-01-01T00:00:00.000Z',
   completed_at: null,
+  version: 1,
+  recurrence: null,
+  time_zone: 'UTC',
+  next_task_id: null,
+  remind_at: null,
 }
 const PAGE = Array.from({ length: 51 }, () => ROW)
 
@@ -35,8 +41,11 @@ const statement = {
   all: async () => ({ success: true, results: PAGE.map((row) => ({ ...row })), meta: {} }),
   run: async () => ({ success: true, results: [{ ...ROW }], meta: {} }),
 }
-const stubSession = { prepare: () => statement, getBookmark: () => null }
-const stubD1 = { prepare: () => statement, withSession: () => stubSession } as unknown as D1Database
+// A batch answers each of its statements with the one row (a PATCH reads and writes in one batch).
+const batch = async (statements: unknown[]) =>
+  statements.map(() => ({ success: true, results: [{ ...ROW, series_start: null }], meta: {} }))
+const stubSession = { prepare: () => statement, batch, getBookmark: () => null }
+const stubD1 = { prepare: () => statement, batch, withSession: () => stubSession } as unknown as D1Database
 
 /**
  * A rate limiter that answers at once. Miniflare simulates the binding with a SQLite-backed
@@ -63,6 +72,55 @@ function stubbed(env: Env, withStubD1: boolean): Env {
   return stubbedEnv
 }
 
+/** What D1 reported reading and writing (`meta.rows_read`, `meta.rows_written`) for one request. */
+interface Meter {
+  rowsRead: number
+  rowsWritten: number
+}
+
+/**
+ * A D1 (binding or session) that adds up the rows D1 reports for every statement. first() reports
+ * no meta, so it runs as all() and hands back the first row: the same statement, one round trip.
+ */
+function metered<T extends D1Database | D1DatabaseSession>(db: T, meter: Meter): T {
+  const add = <R>(result: D1Result<R>) => {
+    meter.rowsRead += result.meta.rows_read
+    meter.rowsWritten += result.meta.rows_written
+    return result
+  }
+  const statement = (inner: D1PreparedStatement): D1PreparedStatement =>
+    ({
+      inner,
+      bind: (...values: unknown[]) => statement(inner.bind(...values)),
+      all: async () => add(await inner.all()),
+      run: async () => add(await inner.run()),
+      first: async (column?: string) => {
+        const row = (add(await inner.all<Record<string, unknown>>()).results[0] ?? null) as Record<
+          string,
+          unknown
+        > | null
+        return column === undefined || row === null ? row : row[column]
+      },
+    }) as unknown as D1PreparedStatement
+  return {
+    prepare: (sql: string) => statement(db.prepare(sql)),
+    batch: async (statements: D1PreparedStatement[]) =>
+      (await db.batch(statements.map((s) => (s as unknown as { inner: D1PreparedStatement }).inner))).map(add),
+    withSession: (constraint?: string) => metered((db as D1Database).withSession(constraint), meter),
+    getBookmark: () => (db as D1DatabaseSession).getBookmark(),
+  } as unknown as T
+}
+
+/** The request on local D1, answered with the rows it read and wrote in two more headers. */
+async function meteredFetch(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
+  const meter: Meter = { rowsRead: 0, rowsWritten: 0 }
+  const response = await worker.fetch(request, { ...stubbed(env, false), DB: metered(env.DB, meter) }, ctx)
+  const headers = new Headers(response.headers)
+  headers.set('x-bench-rows-read', String(meter.rowsRead))
+  headers.set('x-bench-rows-written', String(meter.rowsWritten))
+  return new Response(response.body, { status: response.status, headers })
+}
+
 export default {
   async fetch(request, env, ctx) {
     // The floor: the cheapest answer the runtime can give, with no routing, middleware or body.
@@ -77,6 +135,8 @@ export default {
       await env.USER_RATE_LIMITER.limit({ key: 'bench' })
       return new Response(null, { status: 204 })
     }
+    // Once per endpoint, outside the timed load: a new env per request would defeat the config cache.
+    if (request.headers.has(METER_HEADER)) return meteredFetch(request, env, ctx)
     return worker.fetch(request, stubbed(env, request.headers.has(STUB_D1_HEADER)), ctx)
   },
 } satisfies ExportedHandler<Env>

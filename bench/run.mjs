@@ -1,11 +1,12 @@
 // `npm run bench`: the worker in workerd (Miniflare's API, no dev proxy) with a seeded local D1,
-// loaded by autocannon in a second process. Prints req/s, p50, p99, the ratio to a no-op route and
-// workerd's CPU per request for each endpoint, and writes bench/results.json. See "Benchmark" in
-// docs/performance.md.
+// loaded by autocannon in a second process. Prints req/s, p50, p99, workerd's CPU per request and
+// both as ratios to a no-op route, and the rows D1 reads and writes per request, for each endpoint;
+// writes bench/results.json. `--profile` also records a V8 CPU profile of workerd per endpoint
+// through the inspector and prints its top entries. See docs/performance.md.
 //
-//   npm run bench -- [--duration 5] [--warmup 1] [--connections 8] [--only list,get]
+//   npm run bench -- [--duration 5] [--warmup 1] [--connections 8] [--rounds 1] [--only list,get:app] [--profile]
 import { execFile, execFileSync } from 'node:child_process'
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { availableParallelism, cpus, tmpdir } from 'node:os'
 import path from 'node:path'
 import { parseArgs, promisify } from 'node:util'
@@ -20,6 +21,8 @@ const { values: opts } = parseArgs({
     warmup: { type: 'string', default: '1' },
     connections: { type: 'string', default: '8' },
     only: { type: 'string' },
+    rounds: { type: 'string', default: '1' },
+    profile: { type: 'boolean', default: false },
   },
 })
 
@@ -29,8 +32,14 @@ const OTHER_USERS = 100
 const TASKS_PER_OTHER_USER = 100
 /** Targets from the performance issue: minimum share of the floor's req/s. */
 const TARGETS = { get: 0.4, create: 0.3, list: 0.2 }
+/** Targets from the efficiency issue: most CPU per request, as a multiple of the floor's. */
+const CPU_TARGETS = { health: 2.0, me: 3.5, 'get:app': 3.5, 'update:app': 4.0, 'create:app': 4.0, 'list:app': 5.0 }
 /** Sent on a request, makes bench/entry.ts answer its D1 calls at once (see there). */
 const STUB_D1_HEADER = 'x-bench-d1'
+/** Sent on a request, makes bench/entry.ts report the rows D1 read and wrote for it (see there). */
+const METER_HEADER = 'x-bench-meter'
+/** Entries of each CPU profile printed. */
+const PROFILE_TOP = 15
 
 const stateDir = mkdtempSync(path.join(tmpdir(), 'tasks-bench-'))
 const wrangler = path.join(root, 'node_modules/wrangler/bin/wrangler.js')
@@ -47,7 +56,8 @@ let mf
 try {
   // The bench entry (the app plus its reference routes), bundled exactly as `wrangler deploy` bundles.
   const buildDir = path.join(stateDir, 'build')
-  runWrangler(['deploy', 'bench/entry.ts', '--dry-run', '--outdir', buildDir])
+  // A profile needs the bundle's names and module comments, which minifying removes.
+  runWrangler(['deploy', 'bench/entry.ts', '--dry-run', '--outdir', buildDir, ...(opts.profile ? ['--no-minify'] : [])])
   const script = readdirSync(buildDir).find((f) => f.endsWith('.js'))
 
   // The same migrations as dev, tests and production, applied the way `npm run dev` applies them.
@@ -75,6 +85,7 @@ try {
       handleStructuredLogs: () => {},
       // Straight into the worker, skipping Miniflare's entry worker: the closest to bare workerd.
       unsafeDirectSockets: [{ host: '127.0.0.1', port: 0 }],
+      ...(opts.profile && { inspectorPort: 0 }),
     }),
   )
   await mf.ready
@@ -141,26 +152,58 @@ try {
       headers: { ...e.headers, [STUB_D1_HEADER]: '1' },
     })),
     ...api,
-  ].filter(
-    (e) =>
-      ['floor', 'd1floor', 'limiterfloor'].includes(e.name) ||
-      !opts.only ||
-      opts.only.split(',').includes(e.name.split(':')[0]),
-  )
+  ].filter((e) => {
+    // The floor always runs: every ratio divides by it. `get` names both get rows, `get:app` one.
+    const only = opts.only?.split(',')
+    return e.name === 'floor' || !only || only.includes(e.name) || only.includes(e.name.split(':')[0])
+  })
 
   console.log(
     `workerd via Miniflare at ${base}; ${opts.connections} connections, ${opts.duration} s per endpoint after ${opts.warmup} s warm-up`,
   )
-  const results = []
-  for (const endpoint of endpoints) {
-    const run = await load(base, endpoint)
-    results.push(run)
-    console.log(`  ${endpoint.label}: ${Math.round(run.requestsPerSecond)} req/s`)
+  // Rows first, one metered request each, so that list and get read exactly the seeded data.
+  // Every app endpoint selected, with local D1 whether or not its local-D1 row runs.
+  const selected = new Set(endpoints.map((e) => e.name.split(':')[0]))
+  const rows = await meterRows(base, [
+    ...endpoints.filter((e) => ['health', 'me'].includes(e.name)),
+    ...api.filter((e) => selected.has(e.name)),
+    ...extraWrites(taskId, auth, json),
+  ])
+  const profiler = opts.profile
+    ? await connectProfiler(
+        await mf.getInspectorURL(),
+        bundleModules(readFileSync(path.join(buildDir, script), 'utf8')),
+      )
+    : undefined
+  // Each round loads every endpoint once and divides by its own floor; the table shows each
+  // endpoint's median round, and the spread of its CPU ratio over the rounds.
+  const rounds = []
+  for (let n = 1; n <= Number(opts.rounds); n++) {
+    if (Number(opts.rounds) > 1) console.log(`round ${n} of ${opts.rounds}`)
+    const results = []
+    for (const endpoint of endpoints) {
+      const run = profiler ? await profiler.around(endpoint, () => load(base, endpoint)) : await load(base, endpoint)
+      const metered = rows.find((r) => r.name === endpoint.name.replace(/:app$/, ''))
+      if (metered) run.rows = { read: metered.rowsRead, written: metered.rowsWritten }
+      results.push(run)
+      console.log(`  ${endpoint.label}: ${Math.round(run.requestsPerSecond)} req/s`)
+    }
+    const floor = results[0]
+    for (const run of results) {
+      run.ratioToFloor = round(run.requestsPerSecond / floor.requestsPerSecond, 3)
+      if (run.workerdCpuMicrosPerRequest && floor.workerdCpuMicrosPerRequest) {
+        run.cpuRatioToFloor = round(run.workerdCpuMicrosPerRequest / floor.workerdCpuMicrosPerRequest, 2)
+      }
+    }
+    rounds.push(results)
   }
-  const floor = results[0].requestsPerSecond
-  for (const run of results) run.ratioToFloor = round(run.requestsPerSecond / floor, 3)
+  profiler?.close()
+  const results = endpoints.map((_, i) => medianRound(rounds.map((results) => results[i])))
 
   printTable(results)
+  printRows(rows)
+  if (opts.profile)
+    console.log('\nCPU/req was measured with the profiler attached: compare it only with other --profile runs.')
   const report = {
     date: new Date().toISOString(),
     machine: { cpus: availableParallelism(), model: cpus()[0]?.model ?? 'unknown' },
@@ -169,10 +212,13 @@ try {
       connections: Number(opts.connections),
       durationSeconds: Number(opts.duration),
       warmupSeconds: Number(opts.warmup),
+      rounds: Number(opts.rounds),
       seed: { tasksForBenchedUser: TASKS_PER_USER, otherUsers: OTHER_USERS, tasksPerOtherUser: TASKS_PER_OTHER_USER },
     },
-    targets: TARGETS,
+    targets: { requestsPerSecondShareOfFloor: TARGETS, cpuMultipleOfFloor: CPU_TARGETS },
+    profiled: opts.profile,
     results,
+    rows,
   }
   writeFileSync(path.join(root, 'bench/results.json'), `${JSON.stringify(report, null, 2)}\n`)
   console.log('\nwrote bench/results.json')
@@ -196,13 +242,169 @@ async function seed(db, user) {
                 strftime('%Y-%m-%dT%H:%M:%fZ', '2026-01-01', '+' || i || ' seconds'),
                 strftime('%Y-%m-%dT%H:%M:%fZ', '2026-01-01', '+' || i || ' seconds'),
                 -- Each user's 1, 2, 3..., as migrations/0006_task_numbers.sql requires.
-                i / ?1 + 1
+                CAST(i / ?1 AS INTEGER) + 1
          FROM n`,
       )
       .bind(users, perUser, user)
       .run()
   await insert(1, TASKS_PER_USER)
   await insert(OTHER_USERS, TASKS_PER_OTHER_USER)
+}
+
+/** The run whose CPU ratio is the median of the rounds', with the lowest and highest ratio seen. */
+function medianRound(runs) {
+  const ranked = runs
+    .filter((r) => r.cpuRatioToFloor !== undefined)
+    .sort((a, b) => a.cpuRatioToFloor - b.cpuRatioToFloor)
+  if (ranked.length === 0) return runs[0]
+  const median = ranked[Math.floor((ranked.length - 1) / 2)]
+  return { ...median, cpuRatioRange: [ranked[0].cpuRatioToFloor, ranked[ranked.length - 1].cpuRatioToFloor] }
+}
+
+/** Writes the load does not run, metered once each: they need a task of their own, or a key. */
+function extraWrites(taskId, auth, json) {
+  const body = JSON.stringify({ title: 'Metered task', tags: ['bench'] })
+  return [
+    {
+      name: 'create-keyed',
+      label: 'POST /tasks with Idempotency-Key',
+      method: 'POST',
+      path: '/tasks',
+      headers: { ...json, 'Idempotency-Key': crypto.randomUUID() },
+      body,
+    },
+    { name: 'replace', label: 'PUT /tasks/{id}', method: 'PUT', path: `/tasks/${taskId}`, headers: json, body },
+    { name: 'delete', label: 'DELETE /tasks/{id}', method: 'DELETE', path: '/tasks/{new}', headers: auth },
+    {
+      name: 'changes',
+      label: 'GET /tasks/changes?limit=50',
+      method: 'GET',
+      path: '/tasks/changes?limit=50',
+      headers: auth,
+    },
+  ]
+}
+
+/**
+ * D1's `meta.rows_read` and `meta.rows_written` for one request to each endpoint, on local D1 with
+ * the real migrations (bench/entry.ts adds them up). DELETE gets a task created for it.
+ */
+async function meterRows(base, endpoints) {
+  const rows = []
+  for (const { name, label, method, path: urlPath, headers, body } of endpoints) {
+    let target = urlPath
+    if (target.includes('{new}')) {
+      const created = await fetch(`${base}/tasks`, {
+        method: 'POST',
+        headers: { ...headers, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ title: 'To delete' }),
+      })
+      target = target.replace('{new}', (await created.json()).id)
+    }
+    const res = await fetch(`${base}${target}`, { method, headers: { ...headers, [METER_HEADER]: '1' }, body })
+    await res.arrayBuffer()
+    if (res.status >= 300) throw new Error(`${label}: status ${res.status} while metering rows`)
+    rows.push({
+      name,
+      endpoint: label,
+      rowsRead: Number(res.headers.get('x-bench-rows-read')),
+      rowsWritten: Number(res.headers.get('x-bench-rows-written')),
+    })
+  }
+  return rows
+}
+
+/**
+ * V8's sampling profiler in workerd, through Miniflare's inspector proxy (Chrome DevTools Protocol
+ * over a WebSocket): one profile per endpoint, written to bench/profiles/ and summarised by self time.
+ */
+async function connectProfiler(url, modules) {
+  const [target] = await (await fetch(new URL('/json/list', url.href.replace(/^ws/, 'http')))).json()
+  // Miniflare's proxy accepts local tools only, which it tells by their Origin.
+  const socket = new WebSocket(target.webSocketDebuggerUrl, { headers: { Origin: 'http://localhost' } })
+  await new Promise((resolve, reject) => {
+    socket.addEventListener('open', resolve, { once: true })
+    socket.addEventListener('error', reject, { once: true })
+  })
+  let nextId = 1
+  const pending = new Map()
+  socket.addEventListener('message', (event) => {
+    const message = JSON.parse(String(event.data))
+    const waiting = pending.get(message.id)
+    if (!waiting) return
+    pending.delete(message.id)
+    if (message.error) waiting.reject(new Error(message.error.message))
+    else waiting.resolve(message.result)
+  })
+  const send = (method, params = {}) => {
+    const id = nextId++
+    socket.send(JSON.stringify({ id, method, params }))
+    return new Promise((resolve, reject) => pending.set(id, { resolve, reject }))
+  }
+  await send('Profiler.enable')
+  await send('Profiler.setSamplingInterval', { interval: 100 })
+  return {
+    async around(endpoint, run) {
+      await send('Profiler.start')
+      const result = await run()
+      const { profile } = await send('Profiler.stop')
+      const dir = path.join(root, 'bench/profiles')
+      mkdirSync(dir, { recursive: true })
+      writeFileSync(path.join(dir, `${endpoint.name.replace(':', '-')}.cpuprofile`), JSON.stringify(profile))
+      console.log(`\n  profile of ${endpoint.label}, top ${PROFILE_TOP} by self time (share of non-idle samples):`)
+      for (const entry of topSelfTime(profile, PROFILE_TOP, modules)) console.log(`    ${entry}`)
+      return result
+    },
+    close: () => socket.close(),
+  }
+}
+
+/** Which module of the bundle each line belongs to, from esbuild's `// path` comments. */
+function bundleModules(bundle) {
+  const modules = []
+  let current = '(bundle)'
+  for (const [i, line] of bundle.split('\n').entries()) {
+    const comment = /^\/\/ (\S+\.(?:ts|js|mjs))$/.exec(line)
+    if (comment) current = comment[1].replace(/^node_modules\//, '')
+    modules[i] = current
+  }
+  return modules
+}
+
+/**
+ * The functions with the most self time (samples in the function itself), with their share of the
+ * samples in which workerd was not idle. A built-in (Response, Headers.set, console.log) is shown
+ * with the function of ours or hono's that called it, and each with its module in the bundle.
+ */
+function topSelfTime(profile, count, modules) {
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]))
+  const parentOf = new Map()
+  for (const node of profile.nodes) for (const child of node.children ?? []) parentOf.set(child, node.id)
+  const inBundle = (node) => node.callFrame.url.endsWith('.js') && !node.callFrame.url.startsWith('node-internal')
+  const describe = (node) => {
+    const { functionName, lineNumber } = node.callFrame
+    return `${functionName || '(anonymous)'} ${modules[lineNumber] ?? ''}:${lineNumber + 1}`
+  }
+  const hits = new Map()
+  let busy = 0
+  for (const id of profile.samples) {
+    const node = byId.get(id)
+    const name = node.callFrame.functionName
+    if (name === '(idle)') continue
+    busy++
+    let caller = node
+    while (caller && !inBundle(caller)) caller = byId.get(parentOf.get(caller.id))
+    const key = inBundle(node)
+      ? describe(node)
+      : caller
+        ? `${name || '(native)'} <- ${describe(caller)}`
+        : name || '(native)'
+    hits.set(key, (hits.get(key) ?? 0) + 1)
+  }
+  return [...hits]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, count)
+    .map(([key, n]) => `${((n / busy) * 100).toFixed(1).padStart(5)}%  ${key}`)
 }
 
 /** One endpoint under load from bench/load.mjs, a separate process, so the worker keeps its core. */
@@ -216,12 +418,18 @@ async function load(base, { name, label, method, path: urlPath, headers, body })
     duration: Number(opts.duration),
     warmup: Number(opts.warmup),
   }
+  const run = async (overrides) => {
+    const { stdout } = await promisify(execFile)(process.execPath, [
+      path.join(root, 'bench/load.mjs'),
+      JSON.stringify({ ...spec, ...overrides }),
+    ])
+    return JSON.parse(stdout)
+  }
+  // The warm-up runs before the CPU reading: V8 compiles the endpoint's code meanwhile, on workerd's
+  // own threads, which would otherwise be charged to whichever endpoint runs first.
+  if (spec.warmup > 0) await run({ duration: spec.warmup, warmup: 0 })
   const cpu = workerdCpu()
-  const { stdout } = await promisify(execFile)(process.execPath, [
-    path.join(root, 'bench/load.mjs'),
-    JSON.stringify(spec),
-  ])
-  const result = JSON.parse(stdout)
+  const result = await run({ warmup: 0 })
   const cpuSeconds = workerdCpu() - cpu
   if (result.failed > 0 || result.requests === 0) {
     throw new Error(`${label}: ${result.failed} failed requests out of ${result.requests}`)
@@ -232,10 +440,7 @@ async function load(base, { name, label, method, path: urlPath, headers, body })
     requestsPerSecond: round(result.requestsPerSecond, 0),
     latencyMs: { p50: round(result.p50, 2), p99: round(result.p99, 2) },
     requests: result.requests,
-    // The CPU is read around the whole load process, so warm-up requests count too.
-    ...(cpuSeconds > 0 && {
-      workerdCpuMicrosPerRequest: round((cpuSeconds * 1e6) / (result.requests + result.warmupRequests), 0),
-    }),
+    ...(cpuSeconds > 0 && { workerdCpuMicrosPerRequest: round((cpuSeconds * 1e6) / result.requests, 0) }),
   }
 }
 
@@ -272,18 +477,58 @@ function printTable(results) {
   const rows = results.map((r) => {
     const target = TARGETS[r.name]
     const verdict = target === undefined ? '' : `${percent(target)} ${r.ratioToFloor >= target ? 'met' : 'MISSED'}`
+    const cpuTarget = CPU_TARGETS[r.name]
+    const cpuVerdict =
+      cpuTarget === undefined || r.cpuRatioToFloor === undefined
+        ? ''
+        : `<= ${cpuTarget.toFixed(1)} ${r.cpuRatioToFloor <= cpuTarget ? 'met' : 'MISSED'}`
     return [
       r.endpoint,
       String(r.requestsPerSecond),
       `${r.latencyMs.p50.toFixed(2)} ms`,
       `${r.latencyMs.p99.toFixed(2)} ms`,
       percent(r.ratioToFloor),
-      r.workerdCpuMicrosPerRequest === undefined ? 'n/a' : `${r.workerdCpuMicrosPerRequest} µs`,
       verdict,
+      r.workerdCpuMicrosPerRequest === undefined ? 'n/a' : `${r.workerdCpuMicrosPerRequest} µs`,
+      r.cpuRatioToFloor === undefined ? 'n/a' : ratioCell(r),
+      cpuVerdict,
+      r.rows ? String(r.rows.read) : '',
+      r.rows ? String(r.rows.written) : '',
     ]
   })
-  const header = ['endpoint', 'req/s', 'p50', 'p99', 'of floor', 'CPU/req', 'target (of floor)']
-  const left = new Set([0, 6])
+  const header = [
+    'endpoint',
+    'req/s',
+    'p50',
+    'p99',
+    'of floor',
+    'target (of floor)',
+    'CPU/req',
+    'CPU x floor',
+    'CPU target',
+    'rows read',
+    'rows written',
+  ]
+  printMarkdown(header, rows, new Set([0, 5, 8]))
+}
+
+/** The median CPU ratio, and its range over the rounds when there were several. */
+function ratioCell({ cpuRatioToFloor, cpuRatioRange: [low, high] = [] }) {
+  const median = cpuRatioToFloor.toFixed(2)
+  return Number(opts.rounds) > 1 && low !== undefined ? `${median} (${low.toFixed(2)}-${high.toFixed(2)})` : median
+}
+
+/** Every metered request, the writes the load does not run included. */
+function printRows(rows) {
+  console.log('\nRows per request (D1 meta, local D1, real migrations):')
+  printMarkdown(
+    ['request', 'rows read', 'rows written'],
+    rows.map((r) => [r.endpoint, String(r.rowsRead), String(r.rowsWritten)]),
+    new Set([0]),
+  )
+}
+
+function printMarkdown(header, rows, left) {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)))
   const line = (cells) =>
     `| ${cells.map((c, i) => (left.has(i) ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(' | ')} |`

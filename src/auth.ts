@@ -189,22 +189,27 @@ async function verifyWithKeySet(
   auth: AuthConfig,
   jwksUrl: string,
   checks: VerifyOptions = claimChecks(auth),
-) {
-  if (typeof header.kid !== 'string' || header.kid === '') throw invalidToken('The token names no signing key (kid).')
-  let key: CryptoKey | null
+): Promise<Verified> {
+  const { kid } = header
+  if (typeof kid !== 'string' || kid === '') throw invalidToken('The token names no signing key (kid).')
+  const key = await publishedKey(jwksUrl, kid, alg)
+  if (!key) throw invalidToken('The token is not signed by a key the identity provider publishes.')
   try {
-    key = await keySetFor(jwksUrl).key(header.kid, alg)
+    return { payload: await verify(token, key, { alg, ...checks }), published: { kid, alg, key } }
+  } catch {
+    throw invalidToken()
+  }
+}
+
+/** The key Better Auth publishes for `kid`, of the type `alg` requires; null when there is none. */
+async function publishedKey(jwksUrl: string, kid: string, alg: AsymmetricAlg): Promise<CryptoKey | null> {
+  try {
+    return await keySetFor(jwksUrl).key(kid, alg)
   } catch (error) {
     if (error instanceof KeySetUnavailable) {
       throw serviceUnavailable("The identity provider's signing keys are unavailable; try again shortly.")
     }
     throw error
-  }
-  if (!key) throw invalidToken('The token is not signed by a key the identity provider publishes.')
-  try {
-    return await verify(token, key, { alg, ...checks })
-  } catch {
-    throw invalidToken()
   }
 }
 
@@ -268,23 +273,76 @@ function userFromClaims(payload: unknown, clockSkewSeconds: number, now = Date.n
   return { id: sub, email: displayText(email), name: displayText(name) }
 }
 
+/** A token whose signature, typ, crit, iss and aud passed, and the key that verified it. */
+interface Verified {
+  payload: unknown
+  /** JWKS mode: the key it was verified with, which must still be the one published for `kid`. */
+  published?: { kid: string; alg: AsymmetricAlg; key: CryptoKey }
+}
+
+/**
+ * Tokens verified in this isolate, per configuration: a client sends the same token with every
+ * request until it expires, and checking its signature is most of a request's CPU. A hit skips
+ * only the signature and the checks hono makes; userFromClaims still runs on every request, so
+ * no token is accepted past its exp (or before its nbf). A new configuration is a new AuthConfig
+ * and starts empty; in JWKS mode a hit also asks the key set for the token's key and counts only
+ * if it is the very key that verified it, so a refreshed or withdrawn key verifies afresh.
+ */
+const verifiedTokens = new WeakMap<AuthConfig, Map<string, Verified>>()
+const MAX_VERIFIED_TOKENS = 1000
+
+async function recall(auth: AuthConfig, token: string): Promise<Verified | undefined> {
+  const verified = verifiedTokens.get(auth)?.get(token)
+  if (!verified?.published || !auth.jwksUrl) return verified
+  const { kid, alg, key } = verified.published
+  if ((await publishedKey(auth.jwksUrl, kid, alg)) === key) return verified
+  verifiedTokens.get(auth)?.delete(token)
+  return undefined
+}
+
+function remember(auth: AuthConfig, token: string, verified: Verified) {
+  let tokens = verifiedTokens.get(auth)
+  if (!tokens) {
+    tokens = new Map()
+    verifiedTokens.set(auth, tokens)
+  }
+  // Dropping everything at the bound is crude but keeps memory flat whatever clients send.
+  if (tokens.size >= MAX_VERIFIED_TOKENS) tokens.clear()
+  tokens.set(token, verified)
+}
+
 /** Authentication for every protected route: 401 unless a valid token names the caller. */
 export const requireUser = createMiddleware<AppEnv>(async (c, next) => {
   const { auth } = getConfig(c.env)
   if ('error' in auth) throw serverMisconfigured()
   const token = bearerToken(c.req.header('Authorization'))
+  // The spelling is checked before the memory is asked: it holds only tokens that passed it.
   const header = protectedHeader(token)
-  let payload: unknown
+
+  const known = await recall(auth, token)
+  if (known) {
+    try {
+      c.set('user', userFromClaims(known.payload, auth.clockSkewSeconds))
+    } catch (error) {
+      verifiedTokens.get(auth)?.delete(token)
+      throw error
+    }
+    return next()
+  }
+
+  let verified: Verified
   // An HS* token never meets a public key, and an asymmetric one never meets the secret.
   const alg = header.alg
   if (alg === 'HS256' && auth.secret !== undefined) {
-    payload = await verifyWithSecret(c, auth, auth.secret)
+    verified = { payload: await verifyWithSecret(c, auth, auth.secret) }
   } else if (isAsymmetricAlg(alg) && auth.jwksUrl !== undefined) {
-    payload = await verifyWithKeySet(token, header, alg, auth, auth.jwksUrl)
+    verified = await verifyWithKeySet(token, header, alg, auth, auth.jwksUrl)
   } else {
     throw invalidToken('The token is not signed with an accepted algorithm.')
   }
-  c.set('user', userFromClaims(payload, auth.clockSkewSeconds))
+  c.set('user', userFromClaims(verified.payload, auth.clockSkewSeconds))
+  // Only a token that is valid now: one refused for its claims is checked afresh each time.
+  remember(auth, token, verified)
   await next()
 })
 
@@ -349,7 +407,7 @@ async function verifyAccessToken(
   } else if (isAsymmetricAlg(header.alg) && auth.jwksUrl !== undefined) {
     if (oauth.issuer === undefined) throw serverMisconfigured()
     const accessChecks = { ...checks, iss: oauth.issuer, typ: ACCESS_TOKEN_TYP }
-    payload = await verifyWithKeySet(token, header, header.alg, auth, auth.jwksUrl, accessChecks)
+    payload = (await verifyWithKeySet(token, header, header.alg, auth, auth.jwksUrl, accessChecks)).payload
   } else {
     throw invalidToken('The token is not signed with an accepted algorithm.')
   }
@@ -402,7 +460,11 @@ export const requireMcpAccess = createMiddleware<AppEnv>(async (c, next) => {
 export const requireCaller = createMiddleware<AppEnv>(async (c, next) => {
   let typ: unknown
   try {
-    typ = protectedHeader(bearerToken(c.req.header('Authorization'))).typ
+    const token = bearerToken(c.req.header('Authorization'))
+    // A token requireUser has verified and remembers is a session JWT: no need to decode it again.
+    const { auth } = getConfig(c.env)
+    if (!('error' in auth) && verifiedTokens.get(auth)?.has(token)) return requireUser(c, next)
+    typ = protectedHeader(token).typ
   } catch {
     // requireUser gives the same refusal, as it always has.
   }
@@ -422,7 +484,7 @@ export const requireCaller = createMiddleware<AppEnv>(async (c, next) => {
  * a session JWT may do both.
  */
 export function requireMethodScope(c: Context<AppEnv>): void {
-  const { grant } = c.var
+  const grant = c.get('grant')
   if (grant === undefined) return
   const needed = c.req.method === 'GET' || c.req.method === 'HEAD' ? SCOPES.read : SCOPES.write
   if (!grant.scopes.has(needed)) throw insufficientScope(needed)
@@ -434,7 +496,7 @@ export function requireMethodScope(c: Context<AppEnv>): void {
  */
 export const requireSessionToken = annotate(
   createMiddleware<AppEnv>(async (c, next) => {
-    if (c.var.grant !== undefined) {
+    if (c.get('grant') !== undefined) {
       throw forbidden("Erasing the account needs the user's own session token; an app's access token cannot do it.")
     }
     await next()

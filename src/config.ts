@@ -73,6 +73,8 @@ export interface Config {
   listFormat: ListFormat | { error: string }
   /** Exact origins allowed by CORS, or '*' for any. */
   corsOrigins: ReadonlySet<string> | '*'
+  /** Share of successful requests that get a request log line (src/observability.ts), 0 to 1. */
+  logSampleRate: number
 }
 
 const cache = new WeakMap<object, Config>()
@@ -87,6 +89,7 @@ export function getConfig(env: Env): Config {
       limits: readLimits(env),
       listFormat: readListFormat(env),
       corsOrigins: readOrigins(env.CORS_ORIGINS),
+      logSampleRate: readSampleRate(env.REQUEST_LOG_SAMPLE_RATE),
     }
     for (const part of [config.auth, config.oauth, config.limits, config.listFormat]) {
       // Once per isolate and configuration, not once per request.
@@ -221,4 +224,15 @@ function readOrigins(raw: string | undefined): Config['corsOrigins'] {
     else console.warn(JSON.stringify({ level: 'warn', message: 'ignoring invalid CORS_ORIGINS entry', entry }))
   }
   return origins
+}
+
+/** A share from 0 to 1. Anything else logs every request: a typo must not silence the logs. */
+function readSampleRate(raw: string | undefined): number {
+  const text = raw?.trim() || '1'
+  const rate = Number(text)
+  if (/^(0|1|0?\.\d+|1\.0*)$/.test(text) && rate >= 0 && rate <= 1) return rate
+  console.warn(
+    JSON.stringify({ level: 'warn', message: 'invalid REQUEST_LOG_SAMPLE_RATE; logging every request', value: raw }),
+  )
+  return 1
 }

@@ -22,7 +22,10 @@ export interface Timing {
   dbMs: number
 }
 
-/** `Env` is generated from wrangler.toml by `npm run cf-typegen` (`wrangler types`). */
+/**
+ * `Env` is generated from wrangler.toml by `npm run cf-typegen` (`wrangler types`). Read the
+ * variables with `c.get()`: hono's `c.var` copies every variable into a new object on each access.
+ */
 export interface AppEnv {
   Bindings: Env
   Variables: RequestIdVariables & {

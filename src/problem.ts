@@ -214,7 +214,7 @@ function renderProblem(c: Context<AppEnv>, problem: Problem, status = problem.st
     status,
     detail: problem.detail,
     ...(problem.errors && { errors: problem.errors }),
-    requestId: c.var.requestId,
+    requestId: c.get('requestId'),
   }
   return c.body(JSON.stringify(body), status, {
     ...problem.headers,
@@ -233,7 +233,7 @@ export const onError: ErrorHandler<AppEnv> = (err, c) => {
     JSON.stringify({
       level: 'error',
       message: database ? 'database failure' : 'unhandled error',
-      requestId: c.var.requestId,
+      requestId: c.get('requestId'),
       method: c.req.method,
       path: c.req.path,
       ...(database && { transient: err.transient }),

@@ -36,7 +36,7 @@ export const rateLimitWith = (
   createMiddleware<AppEnv>(async (c, next) => {
     const { perUser, perRefusedIp } = limits(c.env)
     try {
-      await timeAuth(c.var.timing, () => authenticate(c, noop))
+      await timeAuth(c.get('timing'), () => authenticate(c, noop))
     } catch (error) {
       if (error instanceof Problem && error.status === 401) {
         const sub = verifiedSubOf(error)
@@ -47,7 +47,7 @@ export const rateLimitWith = (
       }
       throw error
     }
-    if (!(await allowed(perUser, `user:${c.var.user.id}`))) throw tooManyRequests(RATE_LIMIT_PERIOD_SECONDS)
+    if (!(await allowed(perUser, `user:${c.get('user').id}`))) throw tooManyRequests(RATE_LIMIT_PERIOD_SECONDS)
     authorize(c)
     await next()
   })

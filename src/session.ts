@@ -38,7 +38,7 @@ const session = createMiddleware<AppEnv>(async (c, next) => {
     if (bookmark !== undefined) throw badBookmark()
     throw new DatabaseError(error)
   }
-  c.set('db', timedDb(session, c.var.timing))
+  c.set('db', timedDb(session, c.get('timing')))
   await next()
   const latest = session.getBookmark()
   // Set on the finished response's own headers: c.header() now would copy the whole Response.

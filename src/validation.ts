@@ -1,5 +1,6 @@
 /** Request validators (@hono/zod-validator) whose hook turns every zod failure into a 400 naming each invalid field. */
 import { zValidator } from '@hono/zod-validator'
+import { createMiddleware } from 'hono/factory'
 import type { z } from 'zod'
 import type { AppEnv } from './env'
 import { annotate } from './openapi/annotate'
@@ -73,9 +74,22 @@ export const queryParams = <T extends z.ZodType>(schema: T) =>
     problems: ['invalid-request'],
   })
 
-/** Request headers the schema names (lower-case); any others pass through unvalidated. */
-export const headerParams = <T extends z.ZodObject>(schema: T) =>
-  annotate(zValidator<T, 'header', AppEnv, string, Refuse, Sent<T>>('header', schema, refuse('header')), {
-    input: { target: 'header', schema },
-    problems: ['invalid-request'],
+/** Request headers the schema names (lower-case); any others are not read. */
+export const headerParams = <T extends z.ZodObject>(schema: T) => {
+  const names = Object.keys(schema.shape)
+  // Not zValidator('header'): hono copies every request header into an object before validating.
+  const validate = createMiddleware<AppEnv>(async (c, next) => {
+    const headers: Record<string, string> = {}
+    for (const name of names) {
+      const value = c.req.header(name)
+      if (value !== undefined) headers[name] = value
+    }
+    const result = await schema.safeParseAsync(headers)
+    refuse('header')(result)
+    c.req.addValidatedData('header', result.data as object)
+    await next()
   })
+  // Typed as zValidator's, so that handlers and hono/client see the same input and output types.
+  const typed = validate as unknown as ReturnType<typeof zValidator<T, 'header', AppEnv, string, Refuse, Sent<T>>>
+  return annotate(typed, { input: { target: 'header', schema }, problems: ['invalid-request'] })
+}

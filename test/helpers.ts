@@ -173,14 +173,21 @@ export const invalidNames = (problem: Problem) =>
 
 /**
  * Wraps D1 so a test can count round trips (each first/all/run/raw, or one batch()) and the rows
- * D1 reports reading (`meta.rows_read`). first() returns no meta, so the wrapper runs it as all()
+ * D1 reports reading and writing (`meta.rows_read`, `meta.rows_written`). first() returns no meta, so the wrapper runs it as all()
  * and hands back the first row: the same statement, the same single round trip.
  */
 export function countingDb(db: D1Database) {
   // statements[i] ran with bindings[i]: enough to EXPLAIN exactly what a request ran.
-  const counter = { roundTrips: 0, statements: [] as string[], bindings: [] as unknown[][], rowsRead: 0 }
+  const counter = {
+    roundTrips: 0,
+    statements: [] as string[],
+    bindings: [] as unknown[][],
+    rowsRead: 0,
+    rowsWritten: 0,
+  }
   const meter = <T>(result: D1Result<T>): D1Result<T> => {
     counter.rowsRead += result.meta.rows_read
+    counter.rowsWritten += result.meta.rows_written
     return result
   }
   const wrapStatement = (statement: D1PreparedStatement, sql: string, bound: unknown[] = []): D1PreparedStatement =>

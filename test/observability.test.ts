@@ -77,6 +77,46 @@ describe('the request log', () => {
   })
 })
 
+describe('the request log, sampled', () => {
+  const unsampled = { REQUEST_LOG_SAMPLE_RATE: '0' }
+
+  it('writes no line for a success outside the sample, and still sets Server-Timing', async () => {
+    const user = await signIn()
+    const task = await user.createTask()
+    const { res, lines } = await logged(() => user.request(`/tasks/${task.id}`, { env: unsampled }))
+    expect(res.status).toBe(200)
+    expect(lines).toEqual([])
+    expect(res.headers.get('Server-Timing')).toMatch(/^auth;dur=.*, db;dur=.*, total;dur=/)
+  })
+
+  it('writes the line for every refused or failed request, whatever the sample rate', async () => {
+    vi.spyOn(console, 'error').mockImplementation(() => {})
+    const user = await signIn()
+    const denied = await logged(() => request('/tasks', { token: 'not-a-token', env: unsampled }))
+    expect(denied.lines).toEqual([expect.objectContaining({ level: 'info', status: 401 })])
+    const missing = await logged(() => user.request('/nope', { env: unsampled }))
+    expect(missing.lines).toEqual([expect.objectContaining({ status: 404 })])
+    const failed = await logged(() => user.request('/tasks', { env: { ...unsampled, DB: failingDb() } }))
+    expect(failed.lines).toEqual([expect.objectContaining({ level: 'error', status: 503, user: expect.any(String) })])
+  })
+
+  it('logs every request when the sample rate is not a share from 0 to 1', async () => {
+    for (const rate of ['2', '-0.5', 'half', '0x1']) {
+      const warned: string[] = []
+      // logged() restores every mock once the request is answered.
+      vi.spyOn(console, 'warn').mockImplementation((line: unknown) => {
+        warned.push(String(line))
+      })
+      const { lines } = await logged(() => request('/health', { env: { REQUEST_LOG_SAMPLE_RATE: rate } }))
+      expect(lines, rate).toHaveLength(1)
+      expect(
+        warned.filter((w) => w.includes('REQUEST_LOG_SAMPLE_RATE')),
+        rate,
+      ).toHaveLength(1)
+    }
+  })
+})
+
 describe('Server-Timing', () => {
   const SERVER_TIMING = /^auth;dur=(\d+(\.\d)?), db;dur=(\d+(\.\d)?), total;dur=(\d+(\.\d)?)$/
 

@@ -218,7 +218,7 @@ describe('rows read per request (D1 meta.rows_read)', () => {
         ['u', 1],
         /SEARCH task_tombstones USING PRIMARY KEY/,
       ],
-      ['SELECT seq, horizon FROM task_sync WHERE user_id = ?1', ['u'], /SEARCH task_sync USING PRIMARY KEY/],
+      ['SELECT seq, horizon FROM task_counts WHERE user_id = ?1', ['u'], /SEARCH task_counts USING PRIMARY KEY/],
       [
         'SELECT count(*) FROM tasks WHERE user_id = ?1 AND completed = 1',
         ['u'],

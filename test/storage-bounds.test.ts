@@ -37,7 +37,7 @@ async function stored(userId: string): Promise<Counts> {
       .bind(userId)
       .first(),
     horizon:
-      (await env.DB.prepare('SELECT horizon FROM task_sync WHERE user_id = ?1')
+      (await env.DB.prepare('SELECT horizon FROM task_counts WHERE user_id = ?1')
         .bind(userId)
         .first<number>('horizon')) ?? 0,
   }

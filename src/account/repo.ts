@@ -15,14 +15,13 @@ export const ERASED = [
   'idempotency_keys',
   'tasks',
   'task_tombstones',
-  'task_sync',
   'task_counts',
 ] as const
 
 /**
  * Deletes everything stored for the user, in one transaction: push retries and subscriptions,
  * reminders, Idempotency-Key records, tasks (whose triggers write tombstones and bump the
- * sequence), then the tombstones, the sync state and the counters those triggers touched. Erasing
+ * sequence), then the tombstones and the counter row (with the sequence) those triggers touched. Erasing
  * an account with nothing stored changes nothing.
  */
 export async function eraseUser(db: Db, userId: string): Promise<void> {

@@ -13,13 +13,13 @@ import { eraseUser } from './repo'
 // rateLimit per route, not .use(): that would also run for /me/push-subscriptions (src/push/), twice.
 export const accountRoutes = new Hono<AppEnv>()
   .get('/', rateLimit, queryParams(noQuery), (c) => {
-    const { id, email, name } = c.var.user
+    const { id, email, name } = c.get('user')
     return c.json({ sub: id, email, name }, 200)
   })
 
   // Erases everything stored for the caller. Idempotent: an account with nothing stored is erased already.
   .delete('/', rateLimit, requireSessionToken, d1Session, queryParams(noQuery), async (c) => {
-    await eraseUser(c.var.db, c.var.user.id)
+    await eraseUser(c.get('db'), c.get('user').id)
     return c.body(null, 204)
   })
 
@@ -28,7 +28,7 @@ export const accountRoutes = new Hono<AppEnv>()
   })
 
   .get('/export', rateLimit, d1Session, queryParams(noQuery), (c) =>
-    c.body(exportStream(c.var.db, c.var.user, new Date().toISOString()), 200, {
+    c.body(exportStream(c.get('db'), c.get('user'), new Date().toISOString()), 200, {
       'Content-Type': 'application/json',
       'Content-Disposition': 'attachment; filename="tasks-export.json"',
     }),

@@ -69,7 +69,7 @@ async function update(db: Db, userId: string, ref: TaskRef, changes: ApiChanges,
 }
 
 const withEtag = (c: Context<AppEnv>, task: Task, status: 200 | 201 = 200) =>
-  c.json(toApiTask(task, c.var.user.id), status, { ETag: etagOf(task.version) })
+  c.json(toApiTask(task, c.get('user').id), status, { ETag: etagOf(task.version) })
 
 /** The path names no user: nothing to check. */
 const anyPath = createMiddleware<AppEnv>((_c, next) => next())
@@ -90,7 +90,8 @@ function tasksApi(owner: MiddlewareHandler<AppEnv>) {
   ) => {
     const { number } = c.req.valid('param')
     const { completed } = c.req.valid('json')
-    const { db, user } = c.var
+    const db = c.get('db')
+    const user = c.get('user')
     const { taskQuota } = limits(c.env)
     return withEtag(
       c,
@@ -108,7 +109,8 @@ function tasksApi(owner: MiddlewareHandler<AppEnv>) {
       // tasks is refused before a body is read or a D1 statement runs.
       .get('/', rateLimit, owner, d1Session, apiQuery(listParams), async (c) => {
         const options = { ...c.req.valid('query'), from: undefined, now: now() }
-        const { db, user } = c.var
+        const db = c.get('db')
+        const user = c.get('user')
         if (listFormat(c.env) === 'array') {
           const tasks = await listTasks(db, user.id, options)
           return c.json(tasks.map((task) => toApiTask(task, user.id)))
@@ -119,13 +121,13 @@ function tasksApi(owner: MiddlewareHandler<AppEnv>) {
 
       .post('/', rateLimit, owner, limitBody, d1Session, ownerQuery, apiBody(createBody), async (c) => {
         const { taskQuota } = limits(c.env)
-        const task = await repo.insertTask(c.var.db, c.var.user.id, c.req.valid('json'), now(), taskQuota)
+        const task = await repo.insertTask(c.get('db'), c.get('user').id, c.req.valid('json'), now(), taskQuota)
         if (!task) throw quotaExceeded(taskQuota)
         return withEtag(c, task, 201)
       })
 
       .get('/:id', rateLimit, owner, d1Session, taskNumber, ownerQuery, async (c) => {
-        return withEtag(c, found(await repo.getTask(c.var.db, c.var.user.id, c.req.valid('param'))))
+        return withEtag(c, found(await repo.getTask(c.get('db'), c.get('user').id, c.req.valid('param'))))
       })
 
       .on(
@@ -139,7 +141,8 @@ function tasksApi(owner: MiddlewareHandler<AppEnv>) {
         ownerQuery,
         apiBody(updateBody),
         async (c) => {
-          const { db, user } = c.var
+          const db = c.get('db')
+          const user = c.get('user')
           const { taskQuota } = limits(c.env)
           return withEtag(c, await update(db, user.id, c.req.valid('param'), c.req.valid('json'), taskQuota))
         },
@@ -147,7 +150,7 @@ function tasksApi(owner: MiddlewareHandler<AppEnv>) {
 
       .delete('/:id', rateLimit, owner, d1Session, taskNumber, ownerQuery, async (c) => {
         const { tombstonesPerUser } = limits(c.env)
-        if ((await repo.deleteTask(c.var.db, c.var.user.id, c.req.valid('param'), tombstonesPerUser)) === null) {
+        if ((await repo.deleteTask(c.get('db'), c.get('user').id, c.req.valid('param'), tombstonesPerUser)) === null) {
           throw notFound('No task has this id.')
         }
         // A body, not a 204: some frontends call res.json() on every response.

@@ -22,7 +22,7 @@ const otherUser = () => forbidden('The request names another user; a token can o
 
 /** 403 when `value`, from the request, names a user other than the token's. */
 function checkOwner(c: Context<AppEnv>, value: unknown) {
-  if (value !== undefined && value !== c.var.user.id) throw otherUser()
+  if (value !== undefined && value !== c.get('user').id) throw otherUser()
 }
 
 // RFC 6901 JSON Pointer, as a URI fragment, like the main API's errors.

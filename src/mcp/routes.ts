@@ -71,7 +71,7 @@ export const mcpRoutes = new Hono<AppEnv>()
         )
       }
     }
-    const { grant } = c.var
+    const grant = c.get('grant')
     const handler = createMcpHandler(() => tasksServer(c), {
       maxRequestBodySize: MAX_MCP_BODY_BYTES,
       onerror: (error) =>
@@ -79,7 +79,7 @@ export const mcpRoutes = new Hono<AppEnv>()
           JSON.stringify({
             level: 'warn',
             message: 'MCP request refused',
-            requestId: c.var.requestId,
+            requestId: c.get('requestId'),
             error: String(error),
           }),
         ),

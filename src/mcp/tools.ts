@@ -126,7 +126,8 @@ function run<A extends { user_id?: string | undefined }>(
   action: (args: A, user: { id: string; db: Db }) => Promise<Record<string, unknown>>,
 ) {
   return async (args: A): Promise<CallToolResult> => {
-    const { user, db } = c.var
+    const user = c.get('user')
+    const db = c.get('db')
     if (args.user_id !== undefined && args.user_id !== user.id) {
       return toolError(
         "user_id is not the signed-in user's id: tasks always belong to the user who authorized this app. Omit user_id.",
@@ -141,7 +142,7 @@ function run<A extends { user_id?: string | undefined }>(
           JSON.stringify({
             level: 'error',
             message: 'database failure',
-            requestId: c.var.requestId,
+            requestId: c.get('requestId'),
             error: String(error.cause),
           }),
         )

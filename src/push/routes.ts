@@ -60,7 +60,7 @@ export const subscriptionRoutes = new Hono<AppEnv>()
   )
 
   .get('/', queryParams(noQuery), async (c) => {
-    return c.json({ items: await repo.listSubscriptions(c.var.db, c.var.user.id) }, 200)
+    return c.json({ items: await repo.listSubscriptions(c.get('db'), c.get('user').id) }, 200)
   })
 
   .post('/', queryParams(noQuery), jsonBody(subscriptionInput), async (c) => {
@@ -75,8 +75,8 @@ export const subscriptionRoutes = new Hono<AppEnv>()
       ])
     }
     const result = await repo.saveSubscription(
-      c.var.db,
-      c.var.user.id,
+      c.get('db'),
+      c.get('user').id,
       input,
       new Date().toISOString(),
       MAX_SUBSCRIPTIONS_PER_USER,
@@ -87,7 +87,7 @@ export const subscriptionRoutes = new Hono<AppEnv>()
 
   .delete('/', queryParams(subscriptionQuery), async (c) => {
     const { endpoint } = c.req.valid('query')
-    if (!(await repo.deleteSubscription(c.var.db, c.var.user.id, endpoint))) {
+    if (!(await repo.deleteSubscription(c.get('db'), c.get('user').id, endpoint))) {
       throw notFound('You have no push subscription with this endpoint.')
     }
     return c.body(null, 204)

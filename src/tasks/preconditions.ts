@@ -6,7 +6,7 @@
  * Writes check it inside their one UPDATE/DELETE statement (repo.ts), reads check it here.
  */
 import type { MiddlewareHandler } from 'hono'
-import { validator } from 'hono/validator'
+import { createMiddleware } from 'hono/factory'
 import * as z from 'zod'
 import type { AppEnv } from '../env'
 import { annotate } from '../openapi/annotate'
@@ -62,7 +62,8 @@ const malformed = (header: string) =>
  * syntax is a 400 rather than a failed condition (412): it is a client bug, and a 412 would send
  * the client to refetch and retry the same bad header forever.
  */
-const validateConditions = validator('header', (_value, c): VersionCondition => {
+// Not hono's validator('header'): it copies every request header into an object first, for two.
+const validateConditions = createMiddleware<AppEnv>(async (c, next) => {
   const condition: VersionCondition = {}
   const ifMatch = c.req.header('If-Match')
   if (ifMatch !== undefined) {
@@ -76,7 +77,8 @@ const validateConditions = validator('header', (_value, c): VersionCondition => 
     if (noneMatch === undefined) throw malformed('If-None-Match')
     condition.noneMatch = noneMatch
   }
-  return condition
+  c.req.addValidatedData('header', condition)
+  await next()
 })
 
 /** The headers as a client sends them (for hono/client and the OpenAPI document). */

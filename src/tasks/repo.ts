@@ -40,6 +40,13 @@ export const pick = (ref: TaskRef, param: number): [string, string | number] =>
 export const NEXT_NUMBER = 'coalesce((SELECT last_number FROM task_counts WHERE user_id = ?1), 0) + 1'
 
 /**
+ * The user's next change sequence number (migrations/0010): every write sets it on the task row
+ * itself, so the row is written once, and the triggers refuse any other number.
+ */
+export const NEXT_SEQ = `coalesce(nullif((SELECT seq FROM task_counts WHERE user_id = ?1), 0),
+  CAST(unixepoch('subsec') * 1000000 AS INTEGER)) + 1`
+
+/**
  * The one INSERT of a task: it inserts nothing once the user stores `quota` tasks, nor when `and`
  * (the Idempotency-Key's, src/idempotency/repo.ts) is false. The task's number is the user's next
  * one, taken in the same statement, so concurrent creates get distinct, consecutive numbers (the
@@ -58,8 +65,8 @@ export function insertStatement(
   return db
     .prepare(
       `INSERT INTO tasks (id, user_id, title, description, completed, priority, due_at, tags, created_at, updated_at,
-                          completed_at, recurrence, time_zone, series_start, remind_at, number)
-       SELECT ?2, ?1, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, CASE WHEN ?5 = 1 THEN ?9 END, ?11, ?12, ?13, ?14, ${NEXT_NUMBER}
+                          completed_at, recurrence, time_zone, series_start, remind_at, number, seq)
+       SELECT ?2, ?1, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, CASE WHEN ?5 = 1 THEN ?9 END, ?11, ?12, ?13, ?14, ${NEXT_NUMBER}, ${NEXT_SEQ}
        WHERE coalesce((SELECT n FROM task_counts WHERE user_id = ?1), 0) < ?10${and ? ` AND ${and.sql}` : ''}
        RETURNING ${COLUMNS}`,
     )
@@ -173,7 +180,7 @@ export function updateStatement(
   const [term, value] = pick(ref, 2)
   const params: unknown[] = [userId, value, now]
   const bind = (value: unknown) => `?${params.push(value)}`
-  const sets = ['updated_at = ?3', 'version = version + 1']
+  const sets = ['updated_at = ?3', 'version = version + 1', `seq = ${NEXT_SEQ}`]
   for (const field of WRITABLE) {
     const value = changes[field]
     if (value === undefined) continue
@@ -209,7 +216,7 @@ export function toggleStatement(db: Db, userId: string, ref: TaskRef, now: strin
   return db
     .prepare(
       `UPDATE tasks SET completed = 1 - completed, completed_at = CASE WHEN completed = 0 THEN ?3 END,
-                        updated_at = ?3, version = version + 1
+                        updated_at = ?3, version = version + 1, seq = ${NEXT_SEQ}
        WHERE user_id = ?1 AND ${term} AND recurrence IS NULL RETURNING ${COLUMNS}`,
     )
     .bind(userId, value, now)
@@ -226,7 +233,7 @@ function trimTombstones(db: Db, userId: string, cap: number): D1PreparedStatemen
   return [
     db
       .prepare(
-        `UPDATE task_sync SET horizon = max(horizon,
+        `UPDATE task_counts SET horizon = max(horizon,
            (SELECT seq FROM task_tombstones WHERE user_id = ?1 ORDER BY seq
             LIMIT 1 OFFSET (SELECT tombstones FROM task_counts WHERE user_id = ?1) - ?2 - 1))
          WHERE user_id = ?1 AND (SELECT tombstones FROM task_counts WHERE user_id = ?1) > ?2`,
@@ -234,7 +241,7 @@ function trimTombstones(db: Db, userId: string, cap: number): D1PreparedStatemen
       .bind(userId, cap),
     db
       .prepare(
-        'DELETE FROM task_tombstones WHERE user_id = ?1 AND seq <= (SELECT horizon FROM task_sync WHERE user_id = ?1)',
+        'DELETE FROM task_tombstones WHERE user_id = ?1 AND seq <= (SELECT horizon FROM task_counts WHERE user_id = ?1)',
       )
       .bind(userId),
   ]

@@ -105,7 +105,8 @@ async function written(
   id: string,
   changes: TaskInput | TaskPatch,
 ): Promise<Task> {
-  const { db, user } = c.var
+  const db = c.get('db')
+  const user = c.get('user')
   const { taskQuota } = limits(c.env)
   const result = await writeTask(db, user.id, id, changes, now(), c.req.valid('header'), taskQuota)
   // Completing a recurring task creates its successor, which counts against the quota like a create.
@@ -127,7 +128,7 @@ export const taskRoutes = new Hono<AppEnv>()
   .get('/', queryParams(listQuery), async (c) => {
     const { limit, sort, filter, listing, from } = c.req.valid('query')
     // One row more than the page: it tells whether there is a next page and where it starts.
-    const rows = await listTasks(c.var.db, c.var.user.id, { limit: limit + 1, sort, filter, from, now: now() })
+    const rows = await listTasks(c.get('db'), c.get('user').id, { limit: limit + 1, sort, filter, from, now: now() })
     const next = rows[limit]
     const nextCursor = next ? encodeCursor({ value: next[sort.field], id: next.id }, listing) : null
     const items = rows.slice(0, limit)
@@ -139,13 +140,13 @@ export const taskRoutes = new Hono<AppEnv>()
     const key = c.req.valid('header')[IDEMPOTENCY_HEADER]
     const { taskQuota, idempotencyKeysPerUser } = limits(c.env)
     if (key === undefined) {
-      const task = await repo.insertTask(c.var.db, c.var.user.id, input, now(), taskQuota)
+      const task = await repo.insertTask(c.get('db'), c.get('user').id, input, now(), taskQuota)
       if (!task) throw quotaExceeded(taskQuota)
       return withEtag(c, task, 201, { Location: `/tasks/${task.id}` })
     }
     const fingerprint = await requestFingerprint(input)
     const bounds = { quota: taskQuota, keyBudget: idempotencyKeysPerUser }
-    const result = await insertTaskOnce(c.var.db, c.var.user.id, { key, fingerprint }, input, now(), bounds)
+    const result = await insertTaskOnce(c.get('db'), c.get('user').id, { key, fingerprint }, input, now(), bounds)
     if (result.outcome === 'key-reused') throw idempotencyKeyReused()
     if (result.outcome === 'over-quota') throw quotaExceeded(taskQuota)
     if (result.outcome === 'over-key-budget') {
@@ -160,17 +161,19 @@ export const taskRoutes = new Hono<AppEnv>()
   // Deletes the caller's completed tasks (each leaves a tombstone for the sync feed).
   .delete('/', queryParams(bulkDeleteQuery), async (c) => {
     const { tombstonesPerUser } = limits(c.env)
-    return c.json({ deleted: await repo.deleteCompletedTasks(c.var.db, c.var.user.id, tombstonesPerUser) })
+    return c.json({ deleted: await repo.deleteCompletedTasks(c.get('db'), c.get('user').id, tombstonesPerUser) })
   })
 
   .get('/changes', queryParams(changesQuery), async (c) => {
     const { since, limit } = c.req.valid('query')
-    return c.json(await changesSince(c.var.db, c.var.user.id, since, limit))
+    return c.json(await changesSince(c.get('db'), c.get('user').id, since, limit))
   })
 
   .get('/:id', taskId, queryParams(noQuery), conditionalHeaders, async (c) => {
     const { id } = c.req.valid('param')
-    const task = await owned(c.var.db, c.var.user.id, id, await repo.getTask(c.var.db, c.var.user.id, id))
+    const db = c.get('db')
+    const userId = c.get('user').id
+    const task = await owned(db, userId, id, await repo.getTask(db, userId, id))
     const outcome = evaluateRead(c.req.valid('header'), task.version)
     if (outcome === 'failed') throw preconditionFailed()
     if (outcome === 'not-modified') return c.body(null, 304, { ETag: etagOf(task.version) })
@@ -189,7 +192,8 @@ export const taskRoutes = new Hono<AppEnv>()
 
   .delete('/:id', taskId, queryParams(noQuery), conditionalHeaders, async (c) => {
     const { id } = c.req.valid('param')
-    const { db, user } = c.var
+    const db = c.get('db')
+    const user = c.get('user')
     const { tombstonesPerUser } = limits(c.env)
     await owned(db, user.id, id, await repo.deleteTask(db, user.id, id, tombstonesPerUser, c.req.valid('header')))
     return c.body(null, 204)

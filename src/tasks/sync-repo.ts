@@ -35,7 +35,7 @@ export async function readChanges(
   { after, tombstonesAfter, limit }: ChangesOptions,
 ): Promise<ChangesRead> {
   const statements = [
-    db.prepare('SELECT seq, horizon FROM task_sync WHERE user_id = ?1').bind(userId),
+    db.prepare('SELECT seq, horizon FROM task_counts WHERE user_id = ?1').bind(userId),
     db
       .prepare(`SELECT ${COLUMNS}, seq FROM tasks WHERE user_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3`)
       .bind(userId, after, limit),
@@ -80,9 +80,9 @@ export async function purgeTombstones(db: D1Database, now: number): Promise<numb
         db.prepare('SELECT count(*) AS n FROM task_tombstones WHERE deleted_at < ?1').bind(cutoff),
         db
           .prepare(
-            `UPDATE task_sync
+            `UPDATE task_counts
            SET horizon = max(horizon, (SELECT max(seq) FROM task_tombstones AS t
-                                       WHERE t.user_id = task_sync.user_id AND t.deleted_at < ?1))
+                                       WHERE t.user_id = task_counts.user_id AND t.deleted_at < ?1))
            WHERE user_id IN (SELECT user_id FROM task_tombstones WHERE deleted_at < ?1)`,
           )
           .bind(cutoff),

@@ -13,6 +13,7 @@ import {
   COLUMNS,
   conditionTerms,
   NEXT_NUMBER,
+  NEXT_SEQ,
   pick,
   type TaskRef,
   toggleStatement,
@@ -163,8 +164,8 @@ async function writeSeries(
       db
         .prepare(
           `INSERT INTO tasks (id, user_id, title, description, priority, due_at, tags, created_at, updated_at,
-                              recurrence, time_zone, series_start, remind_at, number)
-           SELECT ?4, ?1, ${values.join(', ')}, ${NEXT_NUMBER}
+                              recurrence, time_zone, series_start, remind_at, number, seq)
+           SELECT ?4, ?1, ${values.join(', ')}, ${NEXT_NUMBER}, ${NEXT_SEQ}
            WHERE coalesce((SELECT n FROM task_counts WHERE user_id = ?1), 0) < ?5
              AND EXISTS (SELECT 1 FROM tasks WHERE user_id = ?1 AND id = ?2 AND version = ?3
                          AND next_task_id IS NULL${unchanged.join('')})`,
