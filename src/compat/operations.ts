@@ -27,6 +27,9 @@ const apiTaskList = z
 
 const deleted = z.strictObject({ message: z.literal('Task deleted') })
 
+/** What every write of one task answers: the update, the patch and the three toggles. */
+const written = { status: 200, description: 'The task as it now is.', schema: apiTask, headers: ['ETag'] } as const
+
 type Entry = Omit<OperationSpec, 'tag' | 'operationId'> & { name: string }
 
 const ENTRIES: Record<string, Entry> = {
@@ -51,12 +54,12 @@ const ENTRIES: Record<string, Entry> = {
     name: 'UpdateTask',
     summary: 'Change some fields of a task',
     description: 'Every field optional, as the frontends use it; an empty body changes nothing.',
-    success: { status: 200, description: 'The task as it now is.', schema: apiTask, headers: ['ETag'] },
+    success: written,
   },
   'PATCH /{id}': {
     name: 'PatchTask',
     summary: 'Change some fields of a task (the same as PUT)',
-    success: { status: 200, description: 'The task as it now is.', schema: apiTask, headers: ['ETag'] },
+    success: written,
   },
   'DELETE /{id}': {
     name: 'DeleteTask',
@@ -67,17 +70,17 @@ const ENTRIES: Record<string, Entry> = {
     name: 'ToggleTask',
     summary: 'Toggle completion',
     description: 'No body (or `{}`) flips `completed`; `{"completed": true|false}` sets it.',
-    success: { status: 200, description: 'The task as it now is.', schema: apiTask, headers: ['ETag'] },
+    success: written,
   },
   'PATCH /{id}/toggle': {
     name: 'ToggleTaskPatch',
     summary: 'Toggle completion (the same as PATCH .../complete)',
-    success: { status: 200, description: 'The task as it now is.', schema: apiTask, headers: ['ETag'] },
+    success: written,
   },
   'POST /{id}/toggle': {
     name: 'ToggleTaskPost',
     summary: 'Toggle completion (the same as PATCH .../complete)',
-    success: { status: 200, description: 'The task as it now is.', schema: apiTask, headers: ['ETag'] },
+    success: written,
   },
 }
 
