@@ -9,15 +9,19 @@ import { env } from 'cloudflare:workers'
 import { beforeAll, describe, expect, it } from 'vitest'
 import type { Task } from '../src/tasks/model'
 import type { ChangesPage } from '../src/tasks/sync'
-import { countingDb, request, type SignedIn, signIn } from './helpers'
+import { countingDb, type RequestOptions, request, type SignedIn, signIn } from './helpers'
 
 const MIGRATION = '0011_tasks_without_rowid.sql'
 const db = env.REBUILD_DB
 
-const api = (user: SignedIn, path: string, init: { method?: string; body?: unknown; headers?: HeadersInit } = {}) =>
+const api = (user: SignedIn, path: string, init: Omit<RequestOptions, 'token' | 'env'> = {}) =>
   request(path, { ...init, token: user.token, env: { DB: db } })
 
-async function create(user: SignedIn, body: Record<string, unknown>, headers?: HeadersInit): Promise<Task> {
+async function create(
+  user: SignedIn,
+  body: Record<string, unknown>,
+  headers: Record<string, string> = {},
+): Promise<Task> {
   const res = await api(user, '/tasks', { method: 'POST', body, headers })
   expect(res.status).toBe(201)
   return res.json<Task>()
