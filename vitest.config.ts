@@ -19,9 +19,13 @@ export default defineConfig(async ({ mode }) => {
       cloudflareTest({
         wrangler: { configPath: './wrangler.toml' },
         miniflare: {
-          // Empty databases beside DB, for test/migrations.test.ts and test/sync-migration.test.ts
-          // to migrate step by step, each its own.
-          d1Databases: { MIGRATIONS_DB: 'migrations-test', MIGRATION_DB: 'sync-migration-test' },
+          // Empty databases beside DB, for test/migrations.test.ts, test/sync-migration.test.ts and
+          // test/rebuild-migration.test.ts to migrate step by step, each its own.
+          d1Databases: {
+            MIGRATIONS_DB: 'migrations-test',
+            MIGRATION_DB: 'sync-migration-test',
+            REBUILD_DB: 'rebuild-migration-test',
+          },
           ratelimits,
           // Every setting is fixed here, so that a developer's .dev.vars cannot change what tests see.
           bindings: {

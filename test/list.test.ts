@@ -1,7 +1,8 @@
 /**
  * GET /tasks sorts and filters: what each one lists, in which order, what it refuses, and the
  * attacks on it (SQL in any parameter, another user's tasks, cursors moved between listings).
- * Tasks are written straight into D1, so every sort value, tie and missing due date is chosen.
+ * Tasks are written straight into D1, so every sort value, tie and missing due date is chosen
+ * (createdAt and updatedAt follow the order of the writes, not the timestamps written here).
  */
 import { env } from 'cloudflare:workers'
 import fc from 'fast-check'
@@ -124,12 +125,16 @@ function referenceOrder(sort: string): (a: Task, b: Task) => number {
   const sign = descending ? -1 : 1
   return (a, b) => {
     if (field === 'dueAt' && (a.dueAt === null) !== (b.dueAt === null)) return a.dueAt === null ? 1 : -1
+    // createdAt and updatedAt are the order of creation and of the last write (src/tasks/list-repo.ts,
+    // SORTS), not of the timestamps seeded here: these tasks are written once, so both are their number.
     const value =
       field === 'priority'
         ? PRIORITIES.indexOf(a.priority) - PRIORITIES.indexOf(b.priority)
         : field === 'title'
           ? byCodePoint(nocase(a.title), nocase(b.title))
-          : byCodePoint(a[field] ?? '', b[field] ?? '')
+          : field === 'dueAt'
+            ? byCodePoint(a.dueAt ?? '', b.dueAt ?? '')
+            : a.number - b.number
     return sign * (value !== 0 ? value : byCodePoint(a.id, b.id))
   }
 }
@@ -222,12 +227,17 @@ describe('sort', () => {
     ])
   })
 
-  it('orders by creation and update time both ways; newest created first by default', async () => {
-    await insert(user.id, [
-      { title: 'first, updated last', updatedAt: '2026-09-01T00:00:00.000Z' },
-      { title: 'second', updatedAt: '2026-08-01T00:00:00.000Z' },
-      { title: 'third, updated first', updatedAt: '2026-07-01T00:00:00.000Z' },
+  it('orders by creation and by last write both ways; newest created first by default', async () => {
+    const tasks = await insert(user.id, [
+      { title: 'first, updated last' },
+      { title: 'second' },
+      { title: 'third, updated first' },
     ])
+    for (const task of [...tasks].reverse()) {
+      expect((await user.request(`/tasks/${task.id}`, { method: 'PATCH', body: { title: task.title } })).status).toBe(
+        200,
+      )
+    }
     const created = ['first, updated last', 'second', 'third, updated first']
     expect(titles(await listAll(user, ''))).toEqual([...created].reverse())
     expect(titles(await listAll(user, 'sort=-createdAt'))).toEqual([...created].reverse())
@@ -492,6 +502,9 @@ describe('cursor', () => {
     const cases: [string, (json: Record<string, unknown>) => unknown][] = [
       ['sort=createdAt', (j) => ({ ...j, v: 'yesterday' })],
       ['sort=createdAt', (j) => ({ ...j, v: null })],
+      ['sort=createdAt', (j) => ({ ...j, v: 0 })],
+      ['sort=createdAt', (j) => ({ ...j, v: 1.5 })],
+      ['sort=-updatedAt', (j) => ({ ...j, v: -1 })],
       ['sort=-updatedAt', (j) => ({ ...j, v: '2026-01-01T00:00:00Z' })],
       ['sort=dueAt', (j) => ({ ...j, v: 1767225600000 })],
       ['sort=-dueAt', (j) => ({ ...j, v: '~' })],

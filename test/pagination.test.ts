@@ -57,25 +57,28 @@ describe('GET /tasks', () => {
     expect((await page('limit=100')).items).toHaveLength(3)
   })
 
-  it('orders tasks created in the same millisecond by id, without skipping or repeating', async () => {
+  it('orders tasks created in the same millisecond as they were created, without skipping or repeating', async () => {
     const at = '2026-03-01T00:00:00.000Z'
+    const ids = Array.from({ length: 7 }, () => crypto.randomUUID())
     await env.DB.batch(
-      Array.from({ length: 7 }, () =>
+      ids.map((id) =>
         env.DB.prepare(
           `INSERT INTO tasks (id, user_id, title, created_at, updated_at, number)
            VALUES (?1, ?2, ?3, ?4, ?4, coalesce((SELECT last_number FROM task_counts WHERE user_id = ?2), 0) + 1)`,
-        ).bind(crypto.randomUUID(), user.id, 'same time', at),
+        ).bind(id, user.id, 'same time', at),
       ),
     )
-    const seen: string[] = []
-    let cursor: string | null = null
-    do {
-      const p: Page = await page(`limit=2${cursor ? `&cursor=${cursor}` : ''}`)
-      seen.push(...p.items.map((t) => t.id))
-      cursor = p.nextCursor
-    } while (cursor)
-    expect(seen).toHaveLength(7)
-    expect(seen).toEqual([...seen].sort().reverse())
+    for (const query of ['', 'sort=updatedAt&']) {
+      const seen: string[] = []
+      let cursor: string | null = null
+      do {
+        const p: Page = await page(`${query}limit=2${cursor ? `&cursor=${cursor}` : ''}`)
+        seen.push(...p.items.map((t) => t.id))
+        cursor = p.nextCursor
+      } while (cursor)
+      // Newest first by default, oldest written first by updatedAt: equal timestamps tie nothing.
+      expect(seen, query).toEqual(query ? ids : [...ids].reverse())
+    }
   })
 
   it('stays correct while tasks are added and deleted between pages', async () => {

@@ -12,7 +12,7 @@ import { limits } from '../limits'
 import { Problem } from '../problem'
 import { encodeCursor } from '../tasks/cursor'
 import { isTaskId } from '../tasks/id'
-import { listTasks } from '../tasks/list-repo'
+import { listPage } from '../tasks/list-repo'
 import type { Task } from '../tasks/model'
 import type { VersionCondition } from '../tasks/preconditions'
 import type { TaskRef } from '../tasks/repo'
@@ -223,12 +223,8 @@ export function tasksServer(c: Context<AppEnv>): McpServer {
     },
     run(c, async (args, user) => {
       const { limit, sort, filter, listing, from } = listingOf(args)
-      const rows = await listTasks(user.db, user.id, { limit: limit + 1, sort, filter, from, now: now() })
-      const next = rows[limit]
-      return {
-        tasks: rows.slice(0, limit),
-        next_cursor: next ? encodeCursor({ value: next[sort.field], id: next.id }, listing) : null,
-      }
+      const page = await listPage(user.db, user.id, { limit, sort, filter, from, now: now() })
+      return { tasks: page.tasks, next_cursor: page.next && encodeCursor(page.next, listing) }
     }),
   )
 

@@ -10,8 +10,11 @@ import { decodeOpaque, encodeOpaque } from '../opaque'
 import { isTaskId } from './id'
 
 export interface Cursor {
-  /** The next page's first task's value of the sorted field: a string, or null for no due date. */
-  value: string | null
+  /**
+   * The next page's first task's place in the sort: its number (createdAt) or sequence number
+   * (updatedAt), or its value of the sorted field (a string, or null for no due date).
+   */
+  value: string | number | null
   id: string
 }
 
@@ -43,12 +46,14 @@ export function encodeCursor(position: Cursor, listing: string): string {
 }
 
 /**
- * The position, or why the cursor is refused. The value is only known to be a string or null here;
+ * The position, or why the cursor is refused. The value is only known to be a string, number or null here;
  * what it must look like depends on the sort, which the caller checks.
  */
 export function decodeCursor(raw: string, listing: string): Cursor | string {
   const { v, i, k } = decodeOpaque(raw) ?? {}
-  if (!(typeof v === 'string' || v === null) || typeof i !== 'string' || !isTaskId(i)) return 'is not a valid cursor'
+  if (!(typeof v === 'string' || typeof v === 'number' || v === null) || typeof i !== 'string' || !isTaskId(i)) {
+    return 'is not a valid cursor'
+  }
   if (k !== digest(listing)) return 'was made for a different sort or filters; start again without a cursor'
   return { value: v, id: i }
 }

@@ -1,6 +1,6 @@
 /**
  * The SQL for a page of the user's tasks: every filter and sort, each served by an index
- * (migrations/0003_list_indexes.sql). `user_id = ?1` is in every statement; values are bound, and
+ * (migrations/0003_list_indexes.sql, 0011_tasks_without_rowid.sql). `user_id = ?1` is in every statement; values are bound, and
  * column names come only from the SORTS allow-list and row.ts.
  */
 import { type Db, d1 } from '../db'
@@ -23,18 +23,24 @@ export interface ListOptions {
 }
 
 interface SortKey {
-  /** The column after user_id in this sort's index (migrations/0003_list_indexes.sql). */
+  /** The column after user_id in this sort's index (migrations/0003_list_indexes.sql, 0011). */
   column: string
   /** Added to ORDER BY and to the cursor's bound value, so both compare as the index does. */
   collate: '' | ' COLLATE NOCASE'
-  /** A cursor's value (the task's field, as the API shows it) as `column` holds it. */
-  position: (value: string | null) => string | number
+  /** A cursor's value as `column` holds it. */
+  position: (value: Cursor['value']) => string | number
+  /** The cursor's value for a row: the sorted field as the API shows it, or the column itself. */
+  value: (row: ListRow) => Cursor['value']
 }
+
+/** A row of a page: a task, and its sequence number, which the updatedAt cursor carries. */
+type ListRow = TaskRow & { seq: number }
 
 const key = (column: string, options: Partial<Omit<SortKey, 'column'>> = {}): SortKey => ({
   column,
   collate: '',
   position: (value) => value!,
+  value: (row) => row[column as keyof ListRow] as Cursor['value'],
   ...options,
 })
 const bothWays = (sortKey: SortKey) => ({ asc: sortKey, desc: sortKey })
@@ -44,20 +50,27 @@ const bothWays = (sortKey: SortKey) => ({ asc: sortKey, desc: sortKey })
  * The generated columns stand in for expressions an index range cannot seek on (see the migration).
  */
 const SORTS: Record<SortField, { asc: SortKey; desc: SortKey }> = {
-  createdAt: bothWays(key('created_at')),
-  updatedAt: bothWays(key('updated_at')),
+  // The order the database created and last wrote the tasks in, which is what the timestamps record,
+  // without their ties or clock skew (migrations/0011): served by the number and sequence indexes.
+  createdAt: bothWays(key('number')),
+  updatedAt: bothWays(key('seq')),
   // No due date sorts after every date ascending ('~'), before every date descending (''): last both ways.
   dueAt: {
-    asc: key('due_nulls_high', { position: (value) => value ?? '~' }),
-    desc: key('due_nulls_low', { position: (value) => value ?? '' }),
+    asc: key('due_nulls_high', { position: (value) => value ?? '~', value: (row) => row.due_at }),
+    desc: key('due_nulls_low', { position: (value) => value ?? '', value: (row) => row.due_at }),
   },
-  priority: bothWays(key('priority_rank', { position: (value) => PRIORITIES.indexOf(value as Task['priority']) })),
+  priority: bothWays(
+    key('priority_rank', {
+      position: (value) => PRIORITIES.indexOf(value as Task['priority']),
+      value: (row) => row.priority,
+    }),
+  ),
   title: bothWays(key('title', { collate: ' COLLATE NOCASE' })),
 }
 
 /**
  * The SELECT for one page, served by the sort's index (or, newest first with ?completed=, by the
- * (user_id, completed, created_at, id) one). A filter on the sorted field narrows the index range;
+ * (user_id, completed, number) one). A filter on the sorted field narrows the index range;
  * the other filters are checked on each row the range yields, so a page reads further the rarer
  * its matches are, at most through the caller's own tasks.
  */
@@ -106,20 +119,44 @@ function listStatement(userId: string, { limit, sort, filter, from, now, offset 
         : `(${column}, id) ${op} (${bind(position(from.value))}${collate}, ${bind(from.id)})`,
     )
   }
-  const sql = `SELECT ${COLUMNS} FROM tasks WHERE ${where.join(' AND ')}
+  const sql = `SELECT ${COLUMNS}, seq FROM tasks WHERE ${where.join(' AND ')}
                ORDER BY ${column}${collate} ${direction}, id ${direction} LIMIT ${bind(limit)}${offset ? ` OFFSET ${bind(offset)}` : ''}`
   return { sql, params }
 }
 
-export async function listTasks(db: Db, userId: string, options: ListOptions): Promise<Task[]> {
+async function listRows(db: Db, userId: string, options: ListOptions): Promise<ListRow[]> {
   const { sql, params } = listStatement(userId, options)
   const { results } = await d1(() =>
     db
       .prepare(sql)
       .bind(...params)
-      .all<TaskRow>(),
+      .all<ListRow>(),
   )
-  return results.map(toTask)
+  return results
+}
+
+/** Up to `limit` of the user's tasks, from `offset` on (the /api routes page by offset). */
+export async function listTasks(db: Db, userId: string, options: ListOptions): Promise<Task[]> {
+  return (await listRows(db, userId, options)).map(toTask)
+}
+
+/**
+ * One page of `limit` tasks from the cursor `from`, and where the next page starts (null on the
+ * last one). One row more than the page is read: it tells whether there is a next page, and is
+ * that page's first task, which is what the cursor points at.
+ */
+export async function listPage(
+  db: Db,
+  userId: string,
+  options: ListOptions,
+): Promise<{ tasks: Task[]; next: Cursor | null }> {
+  const rows = await listRows(db, userId, { ...options, limit: options.limit + 1 })
+  const peek = rows[options.limit]
+  const { value } = SORTS[options.sort.field][options.sort.descending ? 'desc' : 'asc']
+  return {
+    tasks: rows.slice(0, options.limit).map(toTask),
+    next: peek ? { value: value(peek), id: peek.id } : null,
+  }
 }
 
 /**
@@ -140,7 +177,7 @@ export async function listTasksWithTotal(
     db.batch([db.prepare(page.sql).bind(...page.params), db.prepare(count.sql).bind(...count.params)]),
   )
   return {
-    tasks: (rows!.results as TaskRow[]).map(toTask),
+    tasks: (rows!.results as ListRow[]).map(toTask),
     total: (counted!.results[0] as { n: number } | undefined)?.n ?? 0,
   }
 }

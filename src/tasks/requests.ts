@@ -141,14 +141,12 @@ const MAX_SEARCH_LENGTH = 100
 // A title cursor carries up to LIMITS.title.max characters, each up to 6 bytes once JSON-escaped, in base64.
 const MAX_CURSOR_LENGTH = 2048
 
-// What a cursor carries: a timestamp as the API returns it.
-const instant = z.string().regex(INSTANT)
-
 /** What a cursor's value must look like under each sort; anything else is a tampered cursor. */
 const cursorValue = {
-  createdAt: instant,
-  updatedAt: instant,
-  dueAt: instant.nullable(),
+  // A task number and a sequence number (src/tasks/list-repo.ts, SORTS).
+  createdAt: z.int().min(1),
+  updatedAt: z.int().min(0),
+  dueAt: z.string().regex(INSTANT).nullable(),
   priority: fields.priority,
   title: fields.title,
 } satisfies Record<SortField, z.ZodType>
@@ -165,7 +163,8 @@ export const listQuery = z
       .default('-createdAt')
       .describe(
         'Field to sort by, ascending, or descending with a leading "-"; ties by id in the same direction. ' +
-          'Default -createdAt (newest first). priority sorts by rank (low < medium < high), title ' +
+          'Default -createdAt (newest first). createdAt and updatedAt are the order in which tasks were ' +
+          'created and last written. priority sorts by rank (low < medium < high), title ' +
           'case-insensitively (ASCII letters), and tasks without dueAt come last in both directions.',
       ),
     completed: single()

@@ -27,7 +27,7 @@ import { utf8Body } from '../utf8-body'
 import { headerParams, jsonBody, queryParams } from '../validation'
 import { encodeCursor } from './cursor'
 import { isTaskId, TASK_ID } from './id'
-import { listTasks } from './list-repo'
+import { listPage } from './list-repo'
 import type { Task } from './model'
 import { conditionalHeaders, etagOf, evaluateRead, type VersionCondition } from './preconditions'
 import * as repo from './repo'
@@ -127,12 +127,8 @@ export const taskRoutes = new Hono<AppEnv>()
 
   .get('/', queryParams(listQuery), async (c) => {
     const { limit, sort, filter, listing, from } = c.req.valid('query')
-    // One row more than the page: it tells whether there is a next page and where it starts.
-    const rows = await listTasks(c.get('db'), c.get('user').id, { limit: limit + 1, sort, filter, from, now: now() })
-    const next = rows[limit]
-    const nextCursor = next ? encodeCursor({ value: next[sort.field], id: next.id }, listing) : null
-    const items = rows.slice(0, limit)
-    return c.json({ items, nextCursor }, 200)
+    const page = await listPage(c.get('db'), c.get('user').id, { limit, sort, filter, from, now: now() })
+    return c.json({ items: page.tasks, nextCursor: page.next && encodeCursor(page.next, listing) }, 200)
   })
 
   .post('/', queryParams(noQuery), headerParams(idempotencyHeaders), utf8Body, jsonBody(taskInput), async (c) => {
