@@ -46,8 +46,8 @@ export function encodeCursor(position: Cursor, listing: string): string {
 }
 
 /**
- * The position, or why the cursor is refused. The value is only known to be a string, number or null here;
- * what it must look like depends on the sort, which the caller checks.
+ * The position, or why the cursor is refused. The value is only known to be a string, number or
+ * null here; what it must look like depends on the sort, which the caller checks.
  */
 export function decodeCursor(raw: string, listing: string): Cursor | string {
   const { v, i, k } = decodeOpaque(raw) ?? {}

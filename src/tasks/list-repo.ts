@@ -1,7 +1,7 @@
 /**
  * The SQL for a page of the user's tasks: every filter and sort, each served by an index
- * (migrations/0003_list_indexes.sql, 0011_tasks_without_rowid.sql). `user_id = ?1` is in every statement; values are bound, and
- * column names come only from the SORTS allow-list and row.ts.
+ * (migrations/0003_list_indexes.sql, 0011_tasks_without_rowid.sql). `user_id = ?1` is in every
+ * statement; values are bound, and column names come only from the SORTS allow-list and row.ts.
  */
 import { type Db, d1 } from '../db'
 import type { Cursor } from './cursor'
