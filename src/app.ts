@@ -1,11 +1,11 @@
 /** Builds the Hono app: global middleware, routes, and the one error renderer. */
 import { Hono } from 'hono'
-import { requestId } from 'hono/request-id'
 import { getPath } from 'hono/utils/url'
 import { accountRoutes } from './account/routes'
 import { compatRoutes } from './compat/routes'
 import { cors } from './cors'
 import type { AppEnv } from './env'
+import { setUnlessSet } from './headers'
 import { resourceMetadata } from './mcp/metadata'
 import { mcpRoutes } from './mcp/routes'
 import { observe } from './observability'
@@ -22,16 +22,15 @@ const routingPath = (request: Request) => {
 
 // One chain, so that its type (AppType) carries every route's input and output to hono/client.
 export const app = new Hono<AppEnv>({ getPath: routingPath })
-  .use(requestId())
   .use(observe)
 
-  // Set before the handler runs: hono puts them into whichever response is made, the error
-  // renderer's included. Set after, each c.header() would copy the finished Response once more.
+  // On whichever response is made, the error renderer's included (see setUnlessSet).
   .use(async (c, next) => {
-    c.header('X-Content-Type-Options', 'nosniff')
-    // Responses carry one user's data; no shared cache may keep them.
-    c.header('Cache-Control', 'no-store')
     await next()
+    const { headers } = c.res
+    setUnlessSet(headers, 'X-Content-Type-Options', 'nosniff')
+    // Responses carry one user's data; no shared cache may keep them.
+    setUnlessSet(headers, 'Cache-Control', 'no-store')
   })
 
   .use(cors)

@@ -316,9 +316,8 @@ export const requireUser = createMiddleware<AppEnv>(async (c, next) => {
   const { auth } = getConfig(c.env)
   if ('error' in auth) throw serverMisconfigured()
   const token = bearerToken(c.req.header('Authorization'))
-  // The spelling is checked before the memory is asked: it holds only tokens that passed it.
-  const header = protectedHeader(token)
-
+  // The memory holds only tokens that passed protectedHeader(), whose verdict depends on nothing
+  // but the token's text: a remembered token would pass it again, so a hit does not re-decode it.
   const known = await recall(auth, token)
   if (known) {
     try {
@@ -330,6 +329,7 @@ export const requireUser = createMiddleware<AppEnv>(async (c, next) => {
     return next()
   }
 
+  const header = protectedHeader(token)
   let verified: Verified
   // An HS* token never meets a public key, and an asymmetric one never meets the secret.
   const alg = header.alg

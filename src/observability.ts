@@ -60,17 +60,26 @@ export const timeAuth = <T>(timing: Timing, operation: () => Promise<T>) => time
 
 const ms = (n: number) => Math.round(n * 10) / 10
 
+/** A client's own X-Request-Id is kept when it is this (hono's requestId() rule); otherwise a UUID replaces it. */
+const WELL_FORMED_REQUEST_ID = /^[\w\-=]{1,255}$/
+
+/**
+ * The request id (`c.var.requestId`, the X-Request-Id response header), the Server-Timing header
+ * and the request log line. Both headers go on the finished response's own headers (see
+ * setUnlessSet): no copy of the Response, unlike a late c.header().
+ */
 export const observe = createMiddleware<AppEnv>(async (c, next) => {
   const started = performance.now()
   const timing: Timing = { authMs: 0, dbMs: 0 }
   c.set('timing', timing)
+  const incoming = c.req.header('X-Request-Id')
+  const requestId = incoming !== undefined && WELL_FORMED_REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID()
+  c.set('requestId', requestId)
   await next()
   const totalMs = performance.now() - started
-  // The finished response's own headers: no copy of the Response, unlike a late c.header().
-  c.res.headers.set(
-    'Server-Timing',
-    `auth;dur=${ms(timing.authMs)}, db;dur=${ms(timing.dbMs)}, total;dur=${ms(totalMs)}`,
-  )
+  const { headers } = c.res
+  headers.set('X-Request-Id', requestId)
+  headers.set('Server-Timing', `auth;dur=${ms(timing.authMs)}, db;dur=${ms(timing.dbMs)}, total;dur=${ms(totalMs)}`)
   const { status } = c.res
   if (status < 400 && Math.random() >= getConfig(c.env).logSampleRate) return
   const user = c.get('user')

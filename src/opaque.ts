@@ -7,11 +7,17 @@
 const encoder = new TextEncoder()
 const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
 
-export const encodeOpaque = (value: Record<string, unknown>): string =>
-  btoa(String.fromCharCode(...encoder.encode(JSON.stringify(value))))
-    .replace(/\+/g, '-')
-    .replace(/\//g, '_')
-    .replace(/=+$/, '')
+/** Uint8Array.prototype.toBase64 (TC39's base64 proposal, in workerd's V8); not yet in TypeScript's es2024 lib. */
+type ToBase64 = (options: { alphabet: 'base64url'; omitPadding: true }) => string
+
+/**
+ * The platform's own encoder, a few times cheaper than btoa() over a string of char codes and three
+ * replaces, for the same text (a cursor on every list page, a token on every sync page).
+ */
+export const encodeOpaque = (value: Record<string, unknown>): string => {
+  const bytes = encoder.encode(JSON.stringify(value)) as Uint8Array & { toBase64: ToBase64 }
+  return bytes.toBase64({ alphabet: 'base64url', omitPadding: true })
+}
 
 /** The object a token holds, or undefined for anything that is not one of ours in form. */
 export function decodeOpaque(raw: string): Record<string, unknown> | undefined {

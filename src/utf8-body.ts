@@ -27,19 +27,24 @@ const notUtf8Charset = () =>
   )
 
 /**
- * Refuses a body that is not UTF-8, before any validator reads it. The bytes it reads stay cached
- * on the request, so the JSON validator parses exactly what was checked here.
+ * Refuses a body that is not UTF-8, before any validator reads it. The text it decodes becomes the
+ * request's cached text, so the JSON validator parses exactly what was checked here, without
+ * hono decoding the bytes a second time through a new Response.
  */
 export const utf8Body = annotate(
   createMiddleware(async (c, next) => {
     const charset = charsetOf(c.req.header('Content-Type'))
     if (charset !== undefined && charset !== 'utf-8') throw notUtf8Charset()
     const bytes = await c.req.arrayBuffer()
+    let text: string
     try {
-      strictUtf8.decode(bytes)
+      text = strictUtf8.decode(bytes)
     } catch {
       throw invalidRequest('The request body is not valid UTF-8.')
     }
+    // hono keeps each cached body as the promise its readers await; its type says the value.
+    const cache: { text?: Promise<string> } = c.req.bodyCache as never
+    cache.text = Promise.resolve(text)
     await next()
   }),
   { bodyProblems: ['invalid-request', 'unsupported-media-type'] },
