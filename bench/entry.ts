@@ -10,6 +10,7 @@ const D1_NOOP_PATH = '/__bench/d1'
 const LIMITER_NOOP_PATH = '/__bench/limiter'
 const STUB_D1_HEADER = 'x-bench-d1'
 const METER_HEADER = 'x-bench-meter'
+const IN_PROCESS_PATH = '/__bench/in-process'
 
 /** What D1 would return for one stored task: the same row for every statement. */
 const ROW = {
@@ -121,7 +122,34 @@ async function meteredFetch(request: Request, env: Env, ctx: ExecutionContext): 
   return new Response(response.body, { status: response.status, headers })
 }
 
-export default {
+/** What `--in-process` runs: one request, `times` times, inside this isolate. */
+interface InProcess {
+  method: string
+  path: string
+  headers: Record<string, string>
+  body?: string
+  times: number
+}
+
+/**
+ * The request `times` times through this module's own fetch (the floor's no-op included), with no
+ * HTTP: the worker's own CPU, without workerd reading the request and writing the response.
+ */
+async function inProcess(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
+  const { method, path, headers, body, times } = await request.json<InProcess>()
+  const url = new URL(path, request.url).href
+  for (let i = 0; i < times; i++) {
+    const response = await bench.fetch(
+      new Request(url, { method, headers, ...(body !== undefined && { body }) }),
+      env,
+      ctx,
+    )
+    await response.arrayBuffer()
+  }
+  return new Response(null, { status: 204 })
+}
+
+const bench = {
   async fetch(request, env, ctx) {
     // The floor: the cheapest answer the runtime can give, with no routing, middleware or body.
     if (request.url.endsWith(NOOP_PATH)) return new Response(null, { status: 204 })
@@ -137,6 +165,9 @@ export default {
     }
     // Once per endpoint, outside the timed load: a new env per request would defeat the config cache.
     if (request.headers.has(METER_HEADER)) return meteredFetch(request, env, ctx)
+    if (request.url.endsWith(IN_PROCESS_PATH)) return inProcess(request, env, ctx)
     return worker.fetch(request, stubbed(env, request.headers.has(STUB_D1_HEADER)), ctx)
   },
 } satisfies ExportedHandler<Env>
+
+export default bench

@@ -2,9 +2,11 @@
 // loaded by autocannon in a second process. Prints req/s, p50, p99, workerd's CPU per request and
 // both as ratios to a no-op route, and the rows D1 reads and writes per request, for each endpoint;
 // writes bench/results.json. `--profile` also records a V8 CPU profile of workerd per endpoint
-// through the inspector and prints its top entries. See docs/performance.md.
+// through the inspector and prints its top entries; `--in-process` also runs each app request in a
+// loop inside workerd, without HTTP. See docs/performance.md.
 //
-//   npm run bench -- [--duration 5] [--warmup 1] [--connections 8] [--rounds 1] [--only list,get:app] [--profile]
+//   npm run bench -- [--duration 5] [--warmup 1] [--connections 8] [--rounds 1] [--only list,get:app]
+//                    [--profile] [--in-process]
 import { execFile, execFileSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { availableParallelism, cpus, tmpdir } from 'node:os'
@@ -23,6 +25,7 @@ const { values: opts } = parseArgs({
     only: { type: 'string' },
     rounds: { type: 'string', default: '1' },
     profile: { type: 'boolean', default: false },
+    'in-process': { type: 'boolean', default: false },
   },
 })
 
@@ -40,6 +43,8 @@ const STUB_D1_HEADER = 'x-bench-d1'
 const METER_HEADER = 'x-bench-meter'
 /** Entries of each CPU profile printed. */
 const PROFILE_TOP = 15
+/** Requests per in-process loop (`--in-process`): enough for workerd's CPU ticks (10 ms) to be fine-grained. */
+const IN_PROCESS_TIMES = 5000
 
 const stateDir = mkdtempSync(path.join(tmpdir(), 'tasks-bench-'))
 const wrangler = path.join(root, 'node_modules/wrangler/bin/wrangler.js')
@@ -202,6 +207,7 @@ try {
 
   printTable(results)
   printRows(rows)
+  const inProcess = opts['in-process'] ? await runInProcess(base, endpoints, results) : undefined
   if (opts.profile)
     console.log('\nCPU/req was measured with the profiler attached: compare it only with other --profile runs.')
   const report = {
@@ -219,12 +225,63 @@ try {
     profiled: opts.profile,
     results,
     rows,
+    ...(inProcess && { inProcess }),
   }
   writeFileSync(path.join(root, 'bench/results.json'), `${JSON.stringify(report, null, 2)}\n`)
   console.log('\nwrote bench/results.json')
 } finally {
   await mf?.dispose()
   rmSync(stateDir, { recursive: true, force: true })
+}
+
+/**
+ * Each row without local D1 (the floor, /health, /me and the stub-D1 rows), IN_PROCESS_TIMES times in
+ * a loop inside workerd (bench/entry.ts), once per round: the worker's own CPU per request, without
+ * workerd reading the request and writing the response. Beside it, the HTTP row's CPU over its floor.
+ */
+async function runInProcess(base, endpoints, results) {
+  const selected = endpoints.filter((e) => !e.name.includes('floor') || e.name === 'floor')
+  const loop = async ({ method, path: urlPath, headers, body }, times) => {
+    const res = await fetch(`${base}/__bench/in-process`, {
+      method: 'POST',
+      body: JSON.stringify({ method, path: urlPath, headers, body, times }),
+    })
+    if (res.status !== 204) throw new Error(`in-process loop answered ${res.status}`)
+  }
+  const runs = Object.fromEntries(selected.map((e) => [e.name, []]))
+  for (const e of selected) await loop(e, IN_PROCESS_TIMES / 5) // warm-up
+  for (let n = 0; n < Number(opts.rounds); n++) {
+    for (const e of selected) {
+      const before = workerdCpu()
+      await loop(e, IN_PROCESS_TIMES)
+      runs[e.name].push(((workerdCpu() - before) * 1e6) / IN_PROCESS_TIMES)
+    }
+  }
+  const median = (values) => values.sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)]
+  const floor = median(runs.floor)
+  const httpFloor = results.find((r) => r.name === 'floor')?.workerdCpuMicrosPerRequest
+  const table = selected.map((e) => {
+    const http = results.find((r) => r.name === e.name)?.workerdCpuMicrosPerRequest
+    return {
+      name: e.name,
+      label: e.label,
+      cpuMicrosPerRequest: round(median(runs[e.name]), 1),
+      overFloorMicros: round(median(runs[e.name]) - floor, 1),
+      ...(http && httpFloor && { httpOverFloorMicros: http - httpFloor }),
+    }
+  })
+  console.log(`\nIn workerd without HTTP (${IN_PROCESS_TIMES} requests in a loop, median of ${opts.rounds}):`)
+  printMarkdown(
+    ['endpoint', 'CPU/req', 'over the floor', 'over the floor, HTTP'],
+    table.map((r) => [
+      r.label,
+      `${r.cpuMicrosPerRequest} µs`,
+      `${r.overFloorMicros} µs`,
+      r.httpOverFloorMicros === undefined ? '' : `${r.httpOverFloorMicros} µs`,
+    ]),
+    new Set([0]),
+  )
+  return table
 }
 
 /** The benched user's tasks and everyone else's, one INSERT … SELECT per user set. */
