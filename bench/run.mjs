@@ -202,12 +202,12 @@ try {
     }
     rounds.push(results)
   }
-  profiler?.close()
   const results = endpoints.map((_, i) => medianRound(rounds.map((results) => results[i])))
 
   printTable(results)
   printRows(rows)
-  const inProcess = opts['in-process'] ? await runInProcess(base, endpoints, results) : undefined
+  const inProcess = opts['in-process'] ? await runInProcess(base, endpoints, results, profiler) : undefined
+  profiler?.close()
   if (opts.profile)
     console.log('\nCPU/req was measured with the profiler attached: compare it only with other --profile runs.')
   const report = {
@@ -238,8 +238,9 @@ try {
  * Each row without local D1 (the floor, /health, /me and the stub-D1 rows), IN_PROCESS_TIMES times in
  * a loop inside workerd (bench/entry.ts), once per round: the worker's own CPU per request, without
  * workerd reading the request and writing the response. Beside it, the HTTP row's CPU over its floor.
+ * With --profile, each loop is profiled once more, before the measured rounds.
  */
-async function runInProcess(base, endpoints, results) {
+async function runInProcess(base, endpoints, results, profiler) {
   const selected = endpoints.filter((e) => !e.name.includes('floor') || e.name === 'floor')
   const loop = async ({ method, path: urlPath, headers, body }, times) => {
     const res = await fetch(`${base}/__bench/in-process`, {
@@ -250,6 +251,12 @@ async function runInProcess(base, endpoints, results) {
   }
   const runs = Object.fromEntries(selected.map((e) => [e.name, []]))
   for (const e of selected) await loop(e, IN_PROCESS_TIMES / 5) // warm-up
+  if (profiler) {
+    for (const e of selected) {
+      const named = { name: `${e.name}.in-process`, label: `${e.label}, in process` }
+      await profiler.around(named, () => loop(e, IN_PROCESS_TIMES))
+    }
+  }
   for (let n = 0; n < Number(opts.rounds); n++) {
     for (const e of selected) {
       const before = workerdCpu()
