@@ -241,7 +241,7 @@ try {
  * With --profile, each loop is profiled once more, before the measured rounds.
  */
 async function runInProcess(base, endpoints, results, profiler) {
-  const selected = endpoints.filter((e) => !e.name.includes('floor') || e.name === 'floor')
+  const selected = endpoints.filter((e) => ['floor', 'health', 'me'].includes(e.name) || e.name.endsWith(':app'))
   const loop = async ({ method, path: urlPath, headers, body }, times) => {
     const res = await fetch(`${base}/__bench/in-process`, {
       method: 'POST',
