@@ -41,7 +41,7 @@ export class DatabaseError extends Error {
  * still unanswered after this is a stuck connection, and the client is better served by a 503 with
  * Retry-After than by a request held open until the runtime gives up on it.
  */
-const D1_TIMEOUT_MS = 10_000
+export const D1_TIMEOUT_MS = 10_000
 
 /** Runs one D1 round trip; any failure, synchronous or not, and no answer in time become a DatabaseError. */
 export async function d1<T>(operation: () => Promise<T>, timeoutMs = D1_TIMEOUT_MS): Promise<T> {
