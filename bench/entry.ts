@@ -139,13 +139,12 @@ async function inProcess(request: Request, env: Env, ctx: ExecutionContext): Pro
   const { method, path, headers, body, times } = await request.json<InProcess>()
   const url = new URL(path, request.url).href
   // As an HTTP client sends it: without Content-Length, hono's bodyLimit would stream and copy the body.
-  const length = body === undefined ? {} : { 'Content-Length': String(new TextEncoder().encode(body).length) }
+  const init =
+    body === undefined
+      ? { method, headers }
+      : { method, headers: { ...headers, 'Content-Length': String(new TextEncoder().encode(body).length) }, body }
   for (let i = 0; i < times; i++) {
-    const response = await bench.fetch(
-      new Request(url, { method, headers: { ...headers, ...length }, ...(body !== undefined && { body }) }),
-      env,
-      ctx,
-    )
+    const response = await bench.fetch(new Request(url, init), env, ctx)
     await response.arrayBuffer()
   }
   return new Response(null, { status: 204 })
