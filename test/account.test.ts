@@ -7,8 +7,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest'
 import { EXPORT_PAGE_SIZE } from '../src/account/export'
 import { ERASED } from '../src/account/repo'
 import { D1_TIMEOUT_MS } from '../src/db'
-import type { ChangesPage } from '../src/tasks/sync'
-import { countingDb, expectProblem, nowSeconds, request, type SignedIn, signIn, signJwt } from './helpers'
+import { countingDb, expectProblem, feed, nowSeconds, request, type SignedIn, signIn, signJwt } from './helpers'
 
 afterEach(() => vi.restoreAllMocks())
 
@@ -53,12 +52,6 @@ async function seed(user: SignedIn) {
   expect((await user.request(`/tasks/${doomed.id}`, { method: 'DELETE' })).status).toBe(204)
   const rows = await rowsOf(user.id)
   for (const table of TABLES) expect(rows[table], table).toBeGreaterThan(0)
-}
-
-const syncToken = async (user: SignedIn, since?: string) => {
-  const res = await user.request(`/tasks/changes${since ? `?since=${since}` : ''}`)
-  expect(res.status).toBe(200)
-  return res.json<ChangesPage>()
 }
 
 describe('DELETE /me', () => {
@@ -128,11 +121,11 @@ describe('DELETE /me', () => {
   it('answers old sync tokens 410 afterwards, even once the account is used again, and a new sync starts from nothing', async () => {
     const user = await signIn()
     await seed(user)
-    const old = await syncToken(user)
-    const later = await syncToken(user, old.token)
+    const old = await feed(user)
+    const later = await feed(user, old.token)
     expect((await user.request('/me', { method: 'DELETE' })).status).toBe(204)
 
-    expect(await syncToken(user)).toMatchObject({ tasks: [], deleted: [], hasMore: false })
+    expect(await feed(user)).toMatchObject({ tasks: [], deleted: [], hasMore: false })
     for (const token of [old.token, later.token]) {
       expect((await expectProblem(await user.request(`/tasks/changes?since=${token}`), 410)).type).toBe(
         '/problems/sync-token-expired',
@@ -143,7 +136,7 @@ describe('DELETE /me', () => {
     for (let i = 0; i < 3; i++) await user.createTask({ title: `more ${i}` })
     for (const token of [old.token, later.token])
       await expectProblem(await user.request(`/tasks/changes?since=${token}`), 410)
-    const resync = await syncToken(user)
+    const resync = await feed(user)
     expect(resync.tasks.map((t) => t.title)).toEqual([fresh.title, 'more 0', 'more 1', 'more 2'])
     expect((await user.request('/tasks')).status).toBe(200)
     // The Idempotency-Key of before is free again: nothing of the old account replays.

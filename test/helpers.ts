@@ -3,6 +3,7 @@ import { env, exports } from 'cloudflare:workers'
 import { expect } from 'vitest'
 import { app } from '../src/app'
 import type { Task } from '../src/tasks/model'
+import type { ChangesPage } from '../src/tasks/sync'
 
 export const BASE = 'https://tasks.test'
 
@@ -116,6 +117,17 @@ export async function signIn(claims: Record<string, unknown> = {}) {
   }
 }
 export type SignedIn = Awaited<ReturnType<typeof signIn>>
+
+/** One page of `who`'s sync feed (GET /tasks/changes), which must succeed; `env` replaces bindings. */
+export async function feed(who: SignedIn, since?: string, limit?: number, env?: Partial<Env>): Promise<ChangesPage> {
+  const query = new URLSearchParams({
+    ...(since !== undefined && { since }),
+    ...(limit !== undefined && { limit: String(limit) }),
+  })
+  const res = await who.request(`/tasks/changes?${query}`, env ? { env } : {})
+  expect(res.status, await res.clone().text()).toBe(200)
+  return res.json<ChangesPage>()
+}
 
 export interface StoredTask {
   id: string

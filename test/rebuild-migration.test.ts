@@ -8,8 +8,7 @@ import { applyD1Migrations } from 'cloudflare:test'
 import { env } from 'cloudflare:workers'
 import { beforeAll, describe, expect, it } from 'vitest'
 import type { Task } from '../src/tasks/model'
-import type { ChangesPage } from '../src/tasks/sync'
-import { countingDb, type RequestOptions, request, type SignedIn, signIn } from './helpers'
+import { countingDb, feed, type RequestOptions, request, type SignedIn, signIn } from './helpers'
 
 const MIGRATION = '0011_tasks_without_rowid.sql'
 const db = env.REBUILD_DB
@@ -27,11 +26,7 @@ async function create(
   return res.json<Task>()
 }
 
-async function changes(user: SignedIn, since?: string): Promise<ChangesPage> {
-  const res = await api(user, `/tasks/changes${since ? `?since=${since}` : ''}`)
-  expect(res.status).toBe(200)
-  return res.json<ChangesPage>()
-}
+const changes = (user: SignedIn, since?: string) => feed(user, since, undefined, { DB: db })
 
 /** Everything the migration copies or must leave alone, as stored. */
 async function snapshot() {

@@ -7,9 +7,8 @@ import { applyD1Migrations } from 'cloudflare:test'
 import { env } from 'cloudflare:workers'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { userPseudonym } from '../src/hash'
-import type { ChangesPage } from '../src/tasks/sync'
 import { encodeToken } from '../src/tasks/sync-token'
-import { request, type SignedIn, signIn } from './helpers'
+import { feed, request, type SignedIn, signIn } from './helpers'
 
 const MIGRATION = '0010_one_write_per_task.sql'
 const db = env.MIGRATION_DB
@@ -44,11 +43,7 @@ const oldSync = async (userId: string) =>
     horizon: number
   }>())!
 
-const changes = async (user: SignedIn, since: string) => {
-  const res = await request(`/tasks/changes?since=${since}`, { token: user.token, env: { DB: db } })
-  expect(res.status).toBe(200)
-  return res.json<ChangesPage>()
-}
+const changes = (user: SignedIn, since: string) => feed(user, since, undefined, { DB: db })
 
 let user: SignedIn
 let other: SignedIn

@@ -3,11 +3,11 @@ import { env } from 'cloudflare:workers'
 import { beforeEach, describe, expect, it } from 'vitest'
 import worker from '../src/index'
 import type { Task } from '../src/tasks/model'
-import type { ChangesPage } from '../src/tasks/sync'
 import {
   base64url,
   countingDb,
   expectProblem,
+  feed,
   fromBase64url,
   invalidNames,
   request,
@@ -19,16 +19,6 @@ let user: SignedIn
 beforeEach(async () => {
   user = await signIn()
 })
-
-async function feed(who: SignedIn, since?: string, limit?: number): Promise<ChangesPage> {
-  const query = new URLSearchParams({
-    ...(since !== undefined && { since }),
-    ...(limit !== undefined && { limit: String(limit) }),
-  })
-  const res = await who.request(`/tasks/changes?${query}`)
-  expect(res.status, await res.clone().text()).toBe(200)
-  return res.json<ChangesPage>()
-}
 
 const patch = (who: SignedIn, id: string, body: unknown) => who.request(`/tasks/${id}`, { method: 'PATCH', body })
 const remove = (who: SignedIn, id: string) => who.request(`/tasks/${id}`, { method: 'DELETE' })
