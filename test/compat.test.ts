@@ -3,7 +3,7 @@ import { env } from 'cloudflare:workers'
 import { beforeEach, describe, expect, it } from 'vitest'
 import { type ApiTask, apiTask } from '../src/compat/task'
 import type { Task } from '../src/tasks/model'
-import { countingDb, expectProblem, request, type SignedIn, signIn, storedTask } from './helpers'
+import { countingDb, expectProblem, feed, request, type SignedIn, signIn, storedTask } from './helpers'
 
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/
 /** For tests that make dozens of requests: well within the default alone, not on a busy machine. */
@@ -327,14 +327,14 @@ describe('the completion toggle', () => {
 
   it('flips completed without a body, keeping completed_at, the version, the ETag and the sync feed as PATCH does', async () => {
     await create()
-    const { token } = await (await user.request('/tasks/changes')).json<{ token: string }>()
+    const { token } = await feed(user)
     const done = await toggle('/api/tasks/1/complete')
     expect(done.status).toBe(200)
     expect(done.headers.get('ETag')).toBe('"v2"')
     const task = await done.json<ApiTask>()
     expect(task).toMatchObject({ id: 1, completed: true, completed_at: task.updated_at })
     expect(await storedByNumber(user.id, 1)).toMatchObject({ completed: 1, completed_at: task.updated_at, version: 2 })
-    const changes = await (await user.request(`/tasks/changes?since=${token}`)).json<{ tasks: Task[] }>()
+    const changes = await feed(user, token)
     expect(changes.tasks.map((t) => [t.number, t.completed])).toEqual([[1, true]])
 
     const reopened = await toggle(`/api/${user.id}/tasks/1/complete`)
