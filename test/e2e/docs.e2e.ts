@@ -58,6 +58,8 @@ describe.skipIf(!executablePath)('the API reference at /docs, in Chromium', () =
   async function operation(page: Page, operationId: string) {
     const op = page.locator(`.opblock[id$="-${operationId}"]`)
     if ((await op.locator('.opblock-body').count()) === 0) await op.locator('.opblock-summary-control').click()
+    // Swagger UI opens the block in a later render: wait for it, or a read right after the click sees the summary only.
+    await op.locator('.opblock-body').waitFor()
     return op
   }
 
@@ -181,7 +183,8 @@ describe.skipIf(!executablePath)('the API reference at /docs, in Chromium', () =
       const problemRows = await page.locator('.info table tbody tr').allTextContents()
       expect(problemRows).toHaveLength(doc['x-problem-types'].length)
       for (const { type } of doc['x-problem-types']) expect(problemRows.join('\n')).toContain(type)
-      expect(await (await operation(page, 'createTask')).textContent()).toContain('idempotency-key')
+      const createTask = await operation(page, 'createTask')
+      await expect.poll(() => createTask.textContent()).toContain('idempotency-key')
       expect(
         requests.every((url) => url.startsWith(`${dev!.url}/`)),
         requests.join('\n'),
