@@ -6,7 +6,7 @@
 // loop inside workerd, without HTTP. See docs/performance.md.
 //
 //   npm run bench -- [--duration 5] [--warmup 1] [--connections 8] [--rounds 1] [--only list,get:app]
-//                    [--profile] [--in-process]
+//                    [--profile] [--in-process [--in-process-times 5000]]
 import { execFile, execFileSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { availableParallelism, cpus, tmpdir } from 'node:os'
@@ -26,6 +26,7 @@ const { values: opts } = parseArgs({
     rounds: { type: 'string', default: '1' },
     profile: { type: 'boolean', default: false },
     'in-process': { type: 'boolean', default: false },
+    'in-process-times': { type: 'string', default: '5000' },
   },
 })
 
@@ -44,7 +45,7 @@ const METER_HEADER = 'x-bench-meter'
 /** Entries of each CPU profile printed. */
 const PROFILE_TOP = 15
 /** Requests per in-process loop (`--in-process`): enough for workerd's CPU ticks (10 ms) to be fine-grained. */
-const IN_PROCESS_TIMES = 5000
+const IN_PROCESS_TIMES = Number(opts['in-process-times'])
 
 const stateDir = mkdtempSync(path.join(tmpdir(), 'tasks-bench-'))
 const wrangler = path.join(root, 'node_modules/wrangler/bin/wrangler.js')

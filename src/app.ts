@@ -5,13 +5,13 @@ import { accountRoutes } from './account/routes'
 import { compatRoutes } from './compat/routes'
 import { cors } from './cors'
 import type { AppEnv } from './env'
-import { setUnlessSet } from './headers'
 import { resourceMetadata } from './mcp/metadata'
 import { mcpRoutes } from './mcp/routes'
 import { observe } from './observability'
 import { documentation } from './openapi/routes'
 import { methodNotAllowed, onError, onNotFound } from './problem'
 import { publicKeyRoutes, subscriptionRoutes } from './push/routes'
+import { commonHeaders, json } from './respond'
 import { taskRoutes } from './tasks/routes'
 
 /** The request's path for routing; the /api routes answer with or without a trailing slash, as FastAPI's did. */
@@ -23,19 +23,11 @@ const routingPath = (request: Request) => {
 // One chain, so that its type (AppType) carries every route's input and output to hono/client.
 export const app = new Hono<AppEnv>({ getPath: routingPath })
   .use(observe)
-
-  // On whichever response is made, the error renderer's included (see setUnlessSet).
-  .use(async (c, next) => {
-    await next()
-    const { headers } = c.res
-    setUnlessSet(headers, 'X-Content-Type-Options', 'nosniff')
-    // Responses carry one user's data; no shared cache may keep them.
-    setUnlessSet(headers, 'Cache-Control', 'no-store')
-  })
-
+  // On whichever response is made, the error renderer's included.
+  .use(commonHeaders)
   .use(cors)
 
-  .get('/health', (c) => c.json({ status: 'ok' as const }, 200))
+  .get('/health', (c) => json(c, { status: 'ok' as const }, 200))
   .all('/health', () => {
     throw methodNotAllowed(['GET', 'HEAD'])
   })

@@ -2,14 +2,13 @@
  * A fork of hono's cors(), kept because hono's costs two extra copies of every Response (measured
  * with `npm run bench`): it touches c.res before the handler and sets Vary with c.header() after
  * it. This one sends the same headers for our options (the origins in CORS_ORIGINS): a preflight's
- * before it answers, every other response's on the finished response itself, the error renderer's
- * included, where a handler's own value wins (setUnlessSet in src/headers.ts). The exposed headers
- * come from src/headers.ts.
+ * before it answers, every other response's as common headers (src/respond.ts), the error
+ * renderer's included, where a handler's own value wins. The exposed headers come from src/headers.ts.
  */
 import { createMiddleware } from 'hono/factory'
 import { getConfig } from './config'
 import type { AppEnv } from './env'
-import { BOOKMARK_HEADER, RESPONSE_HEADERS, setUnlessSet } from './headers'
+import { BOOKMARK_HEADER, RESPONSE_HEADERS } from './headers'
 
 const ALLOW_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'].join(',')
 const ALLOW_HEADERS = [
@@ -41,13 +40,12 @@ export const cors = createMiddleware<AppEnv>(async (c, next) => {
     c.header('Vary', 'Origin, Access-Control-Request-Headers')
     return c.body(null, 204)
   }
-  await next()
-  const { headers } = c.res
-  const set = (name: string, value: string) => setUnlessSet(headers, name, value)
-  if (allowOrigin) grant(allowOrigin, set)
-  set('Access-Control-Expose-Headers', EXPOSE_HEADERS)
+  const common = c.get('commonHeaders')
+  if (allowOrigin) grant(allowOrigin, (name, value) => (common[name] = value))
+  common['Access-Control-Expose-Headers'] = EXPOSE_HEADERS
   // Which origin is granted depends on the request's Origin: caches must keep them apart.
-  set('Vary', 'Origin')
+  common.Vary = 'Origin'
+  await next()
 })
 
 /** The headers that grant `allowOrigin`, each through `set`. */

@@ -16,8 +16,10 @@ export interface Grant {
   clientId: string
 }
 
-/** Time spent waiting, per request, for Server-Timing and the request log (src/observability.ts). */
+/** Time spent waiting, per request, for Server-Timing and the request log (src/observability.ts, src/respond.ts). */
 export interface Timing {
+  /** performance.now() when the request arrived. */
+  startedAt: number
   authMs: number
   dbMs: number
 }
@@ -35,5 +37,7 @@ export interface AppEnv {
     /** The request's D1 session (src/session.ts); the repo runs every statement on it. */
     db: Db
     timing: Timing
+    /** The headers every response gets (src/respond.ts), gathered by the global middleware. */
+    commonHeaders: Record<string, string>
   }
 }

@@ -56,10 +56,8 @@ export type ResponseHeader = keyof typeof RESPONSE_HEADERS
 
 /**
  * Sets a header on a finished response unless its handler set one: the handler's own value wins,
- * as it would over a c.header() made before the handler ran. Global middleware sets its headers
- * this way, after the handler, because a response hono builds with no headers prepared before the
- * handler costs less to make (one Headers object fewer, and a plain init object) than one built
- * from a Headers object that every request filled in first.
+ * as it would over a c.header() made before the handler ran. src/respond.ts puts the common
+ * headers on a response it did not build this way.
  */
 export function setUnlessSet(headers: Headers, name: string, value: string): void {
   if (!headers.has(name)) headers.set(name, value)

@@ -1,5 +1,6 @@
 /**
- * A Server-Timing header (auth, db, total) on every response, and one structured JSON log line for
+ * The waits a Server-Timing header reports on every response (auth, db, total; set in
+ * src/respond.ts), and one structured JSON log line for
  * what Workers' own invocation logs cannot know (our request id, the route pattern, the waits, the
  * user's pseudonym): for every refused or failed request, and for a sample of successful ones
  * (REQUEST_LOG_SAMPLE_RATE), since writing a log line costs more CPU than a request to /health.
@@ -64,22 +65,17 @@ const ms = (n: number) => Math.round(n * 10) / 10
 const WELL_FORMED_REQUEST_ID = /^[\w\-=]{1,255}$/
 
 /**
- * The request id (`c.var.requestId`, the X-Request-Id response header), the Server-Timing header
- * and the request log line. Both headers go on the finished response's own headers (see
- * setUnlessSet): no copy of the Response, unlike a late c.header().
+ * The request id (`c.var.requestId`, the X-Request-Id response header), the waits Server-Timing
+ * reports (`c.var.timing`; both headers are set with the other common ones, in src/respond.ts) and
+ * the request log line.
  */
 export const observe = createMiddleware<AppEnv>(async (c, next) => {
-  const started = performance.now()
-  const timing: Timing = { authMs: 0, dbMs: 0 }
+  const timing: Timing = { startedAt: performance.now(), authMs: 0, dbMs: 0 }
   c.set('timing', timing)
   const incoming = c.req.header('X-Request-Id')
   const requestId = incoming !== undefined && WELL_FORMED_REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID()
   c.set('requestId', requestId)
   await next()
-  const totalMs = performance.now() - started
-  const { headers } = c.res
-  headers.set('X-Request-Id', requestId)
-  headers.set('Server-Timing', `auth;dur=${ms(timing.authMs)}, db;dur=${ms(timing.dbMs)}, total;dur=${ms(totalMs)}`)
   const { status } = c.res
   if (status < 400 && Math.random() >= getConfig(c.env).logSampleRate) return
   const user = c.get('user')
@@ -87,11 +83,11 @@ export const observe = createMiddleware<AppEnv>(async (c, next) => {
     JSON.stringify({
       level: status >= 500 ? 'error' : 'info',
       message: 'request',
-      requestId: c.get('requestId'),
+      requestId,
       method: c.req.method,
       route: routePath(c),
       status,
-      durationMs: ms(totalMs),
+      durationMs: ms(performance.now() - timing.startedAt),
       authMs: ms(timing.authMs),
       dbMs: ms(timing.dbMs),
       ...(user && { user: await userPseudonym(user.id) }),

@@ -8,6 +8,7 @@ import { HTTPException } from 'hono/http-exception'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
 import { DatabaseError } from './db'
 import type { AppEnv } from './env'
+import { respond } from './respond'
 
 /** One invalid input: `pointer` (JSON Pointer into the body) or `parameter` (query), per RFC 9457. */
 export type InvalidParam = { pointer: string; detail: string } | { parameter: string; detail: string }
@@ -216,7 +217,7 @@ function renderProblem(c: Context<AppEnv>, problem: Problem, status = problem.st
     ...(problem.errors && { errors: problem.errors }),
     requestId: c.get('requestId'),
   }
-  return c.body(JSON.stringify(body), status, {
+  return respond(c, JSON.stringify(body), status, {
     ...problem.headers,
     'Content-Type': 'application/problem+json',
   })

@@ -4,6 +4,7 @@ import { requireSessionToken } from '../auth'
 import type { AppEnv } from '../env'
 import { methodNotAllowed } from '../problem'
 import { rateLimit } from '../ratelimit'
+import { empty, json } from '../respond'
 import { d1Session } from '../session'
 import { noQuery } from '../tasks/requests'
 import { queryParams } from '../validation'
@@ -14,13 +15,13 @@ import { eraseUser } from './repo'
 export const accountRoutes = new Hono<AppEnv>()
   .get('/', rateLimit, queryParams(noQuery), (c) => {
     const { id, email, name } = c.get('user')
-    return c.json({ sub: id, email, name }, 200)
+    return json(c, { sub: id, email, name }, 200)
   })
 
   // Erases everything stored for the caller. Idempotent: an account with nothing stored is erased already.
   .delete('/', rateLimit, requireSessionToken, d1Session, queryParams(noQuery), async (c) => {
     await eraseUser(c.get('db'), c.get('user').id)
-    return c.body(null, 204)
+    return empty(c, 204)
   })
 
   .all('/', rateLimit, () => {

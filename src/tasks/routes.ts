@@ -22,6 +22,7 @@ import {
   quotaExceeded,
 } from '../problem'
 import { rateLimit } from '../ratelimit'
+import { empty, json } from '../respond'
 import { d1Session } from '../session'
 import { utf8Body } from '../utf8-body'
 import { headerParams, jsonBody, queryParams } from '../validation'
@@ -90,7 +91,7 @@ async function owned<T>(db: Db, userId: string, id: string, result: T | null): P
 }
 
 const withEtag = (c: Context<AppEnv>, task: Task, status: 200 | 201 = 200, headers: Record<string, string> = {}) =>
-  c.json(task, status, { ...headers, ETag: etagOf(task.version) })
+  json(c, task, status, { ...headers, ETag: etagOf(task.version) })
 
 const now = () => new Date().toISOString()
 
@@ -128,7 +129,7 @@ export const taskRoutes = new Hono<AppEnv>()
   .get('/', queryParams(listQuery), async (c) => {
     const { limit, sort, filter, listing, from } = c.req.valid('query')
     const page = await listPage(c.get('db'), c.get('user').id, { limit, sort, filter, from, now: now() })
-    return c.json({ items: page.tasks, nextCursor: page.next && encodeCursor(page.next, listing) }, 200)
+    return json(c, { items: page.tasks, nextCursor: page.next && encodeCursor(page.next, listing) }, 200)
   })
 
   .post('/', queryParams(noQuery), headerParams(idempotencyHeaders), utf8Body, jsonBody(taskInput), async (c) => {
@@ -157,12 +158,12 @@ export const taskRoutes = new Hono<AppEnv>()
   // Deletes the caller's completed tasks (each leaves a tombstone for the sync feed).
   .delete('/', queryParams(bulkDeleteQuery), async (c) => {
     const { tombstonesPerUser } = limits(c.env)
-    return c.json({ deleted: await repo.deleteCompletedTasks(c.get('db'), c.get('user').id, tombstonesPerUser) })
+    return json(c, { deleted: await repo.deleteCompletedTasks(c.get('db'), c.get('user').id, tombstonesPerUser) }, 200)
   })
 
   .get('/changes', queryParams(changesQuery), async (c) => {
     const { since, limit } = c.req.valid('query')
-    return c.json(await changesSince(c.get('db'), c.get('user').id, since, limit))
+    return json(c, await changesSince(c.get('db'), c.get('user').id, since, limit), 200)
   })
 
   .get('/:id', taskId, queryParams(noQuery), conditionalHeaders, async (c) => {
@@ -172,7 +173,7 @@ export const taskRoutes = new Hono<AppEnv>()
     const task = await owned(db, userId, id, await repo.getTask(db, userId, id))
     const outcome = evaluateRead(c.req.valid('header'), task.version)
     if (outcome === 'failed') throw preconditionFailed()
-    if (outcome === 'not-modified') return c.body(null, 304, { ETag: etagOf(task.version) })
+    if (outcome === 'not-modified') return empty(c, 304, { ETag: etagOf(task.version) })
     return withEtag(c, task)
   })
 
@@ -192,7 +193,7 @@ export const taskRoutes = new Hono<AppEnv>()
     const user = c.get('user')
     const { tombstonesPerUser } = limits(c.env)
     await owned(db, user.id, id, await repo.deleteTask(db, user.id, id, tombstonesPerUser, c.req.valid('header')))
-    return c.body(null, 204)
+    return empty(c, 204)
   })
 
   .all('/', () => {
