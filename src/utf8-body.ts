@@ -4,8 +4,7 @@
  * in another charset is a 415 and bytes that are not UTF-8 are a 400. A leading byte order mark is
  * ignored, as RFC 8259 allows: it is not part of the text.
  */
-import { createMiddleware } from 'hono/factory'
-import { annotate } from './openapi/annotate'
+import type { Context } from 'hono'
 import { invalidRequest, Problem } from './problem'
 
 // ignoreBOM: false means the decoder consumes a leading BOM rather than keeping it as text.
@@ -27,25 +26,16 @@ const notUtf8Charset = () =>
   )
 
 /**
- * Refuses a body that is not UTF-8, before any validator reads it. The text it decodes becomes the
- * request's cached text, so the JSON validator parses exactly what was checked here, without
- * hono decoding the bytes a second time through a new Response.
+ * The request body as text: a 415 when its Content-Type names another charset than UTF-8, a 400
+ * when its bytes are not UTF-8.
  */
-export const utf8Body = annotate(
-  createMiddleware(async (c, next) => {
-    const charset = charsetOf(c.req.header('Content-Type'))
-    if (charset !== undefined && charset !== 'utf-8') throw notUtf8Charset()
-    const bytes = await c.req.arrayBuffer()
-    let text: string
-    try {
-      text = strictUtf8.decode(bytes)
-    } catch {
-      throw invalidRequest('The request body is not valid UTF-8.')
-    }
-    // hono keeps each cached body as the promise its readers await; its type says the value.
-    const cache: { text?: Promise<string> } = c.req.bodyCache as never
-    cache.text = Promise.resolve(text)
-    await next()
-  }),
-  { bodyProblems: ['invalid-request', 'unsupported-media-type'] },
-)
+export async function utf8Text(c: Context): Promise<string> {
+  const charset = charsetOf(c.req.header('Content-Type'))
+  if (charset !== undefined && charset !== 'utf-8') throw notUtf8Charset()
+  const bytes = await c.req.arrayBuffer()
+  try {
+    return strictUtf8.decode(bytes)
+  } catch {
+    throw invalidRequest('The request body is not valid UTF-8.')
+  }
+}

@@ -1,7 +1,7 @@
 /** /tasks: thin handlers from validated input to the repo. Every route requires a user. */
-import { type Context, Hono } from 'hono'
+import { type Context, Hono, type MiddlewareHandler } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
-import { validator } from 'hono/validator'
+import { createMiddleware } from 'hono/factory'
 import * as z from 'zod'
 import type { Db } from '../db'
 import type { AppEnv } from '../env'
@@ -24,7 +24,6 @@ import {
 import { rateLimit } from '../ratelimit'
 import { empty, json } from '../respond'
 import { d1Session } from '../session'
-import { utf8Body } from '../utf8-body'
 import { headerParams, jsonBody, queryParams } from '../validation'
 import { encodeCursor } from './cursor'
 import { isTaskId, TASK_ID } from './id'
@@ -48,12 +47,19 @@ import { writeTask } from './write-repo'
 
 const MAX_BODY_BYTES = 16 * 1024
 
+/**
+ * The path's task id, or a 404 (an id no task can have). Not hono's validator('param'), which
+ * decodes every path parameter into a new object for the one read here; typed as it.
+ */
+const validateTaskId = createMiddleware<AppEnv>(async (c, next) => {
+  const id = c.req.param('id') ?? ''
+  if (!isTaskId(id)) throw notFound('No task has this id.')
+  c.req.addValidatedData('param', { id })
+  await next()
+})
+type TaskIdParam = { param: { id: string } }
 const taskId = annotate(
-  validator('param', (params) => {
-    const id = params.id ?? ''
-    if (!isTaskId(id)) throw notFound('No task has this id.')
-    return { id }
-  }),
+  validateTaskId as unknown as MiddlewareHandler<AppEnv, string, { in: TaskIdParam; out: TaskIdParam }>,
   {
     input: {
       target: 'param',
@@ -132,7 +138,7 @@ export const taskRoutes = new Hono<AppEnv>()
     return json(c, { items: page.tasks, nextCursor: page.next && encodeCursor(page.next, listing) }, 200)
   })
 
-  .post('/', queryParams(noQuery), headerParams(idempotencyHeaders), utf8Body, jsonBody(taskInput), async (c) => {
+  .post('/', queryParams(noQuery), headerParams(idempotencyHeaders), jsonBody(taskInput), async (c) => {
     const input = c.req.valid('json')
     const key = c.req.valid('header')[IDEMPOTENCY_HEADER]
     const { taskQuota, idempotencyKeysPerUser } = limits(c.env)
@@ -177,12 +183,12 @@ export const taskRoutes = new Hono<AppEnv>()
     return withEtag(c, task)
   })
 
-  .put('/:id', taskId, queryParams(noQuery), conditionalHeaders, utf8Body, jsonBody(taskInput), async (c) => {
+  .put('/:id', taskId, queryParams(noQuery), conditionalHeaders, jsonBody(taskInput), async (c) => {
     const { id } = c.req.valid('param')
     return withEtag(c, await written(c, id, c.req.valid('json')))
   })
 
-  .patch('/:id', taskId, queryParams(noQuery), conditionalHeaders, utf8Body, jsonBody(taskPatch), async (c) => {
+  .patch('/:id', taskId, queryParams(noQuery), conditionalHeaders, jsonBody(taskPatch), async (c) => {
     const { id } = c.req.valid('param')
     return withEtag(c, await written(c, id, c.req.valid('json')))
   })

@@ -51,6 +51,29 @@ describe('/me/push-subscriptions', () => {
     expect(await stored(user.id)).toEqual([{ endpoint: browser.json.endpoint, ...renewed.json.keys }])
   })
 
+  it('refuses a body in another charset (415) or not in UTF-8 (400), as every JSON body, and stores nothing', async () => {
+    const user = await signIn()
+    const browser = await browserSubscription(chromeEndpoint())
+    const text = JSON.stringify(browser.json)
+    const latin1 = new TextEncoder().encode(text)
+    // The auth key's first character as ISO-8859-1's é (0xE9): not UTF-8.
+    const at = text.indexOf(browser.json.keys.auth)
+    const notUtf8 = new Uint8Array([...latin1.slice(0, at), 0xe9, ...latin1.slice(at + 1)])
+    const send = (body: Uint8Array, contentType: string) =>
+      user.request('/me/push-subscriptions', {
+        method: 'POST',
+        body: new Blob([body]).stream(),
+        headers: { 'Content-Type': contentType },
+        env: pushOn,
+      })
+    const charset = await expectProblem(await send(latin1, 'application/json; charset=iso-8859-1'), 415)
+    expect(charset.detail).toMatch(/UTF-8/)
+    const bytes = await expectProblem(await send(notUtf8, 'application/json'), 400)
+    expect(bytes.detail).toMatch(/UTF-8/)
+    expect(await stored(user.id)).toEqual([])
+    expect((await send(latin1, 'application/json; charset=utf-8')).status).toBe(201)
+  })
+
   it.each([
     'https://push.attacker.example/x',
     'http://fcm.googleapis.com/fcm/send/x',
