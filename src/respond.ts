@@ -26,23 +26,20 @@ const ms = (n: number) => Math.round(n * 10) / 10
 export const serverTiming = (timing: Timing) =>
   `auth;dur=${ms(timing.authMs)}, db;dur=${ms(timing.dbMs)}, total;dur=${ms(performance.now() - timing.startedAt)}`
 
-/** Set by the observer, never by a handler: these replace a handler's own. */
-const observed = (c: Context<AppEnv>) => ({
-  'X-Request-Id': c.get('requestId'),
-  'Server-Timing': serverTiming(c.get('timing')),
-})
-
 /** A response with the common headers, then `headers` (which win over them), then the observed ones. */
 export function respond<U extends StatusCode>(
   c: Context<AppEnv>,
   body: BodyInit | null,
   status: U,
   headers?: Record<string, string>,
+  contentType?: string,
 ): Response {
-  const response = new Response(body, {
-    status,
-    headers: { ...c.get('commonHeaders'), ...headers, ...observed(c) },
-  })
+  const all: Record<string, string> = { ...c.get('commonHeaders') }
+  if (contentType !== undefined) all['Content-Type'] = contentType
+  if (headers !== undefined) for (const name in headers) all[name] = headers[name]!
+  all['X-Request-Id'] = c.get('requestId')
+  all['Server-Timing'] = serverTiming(c.get('timing'))
+  const response = new Response(body, { status, headers: all })
   complete.add(response)
   return response
 }
@@ -54,7 +51,7 @@ export const json = <T extends JSONValue | object | InvalidJSONValue, U extends 
   status: U,
   headers?: Record<string, string>,
 ) =>
-  respond(c, JSON.stringify(value), status, { 'Content-Type': 'application/json', ...headers }) as Response &
+  respond(c, JSON.stringify(value), status, headers, 'application/json') as Response &
     TypedResponse<JSONParsed<T>, U, 'json'>
 
 /** respond() without a body (204, 304), typed as c.body(null)'s result. */
@@ -75,5 +72,6 @@ export const commonHeaders = createMiddleware<AppEnv>(async (c, next) => {
   if (complete.has(c.res)) return
   const { headers } = c.res
   for (const [name, value] of Object.entries(c.get('commonHeaders'))) setUnlessSet(headers, name, value)
-  for (const [name, value] of Object.entries(observed(c))) headers.set(name, value)
+  headers.set('X-Request-Id', c.get('requestId'))
+  headers.set('Server-Timing', serverTiming(c.get('timing')))
 })
