@@ -25,6 +25,15 @@ const notUtf8Charset = () =>
     'The request body must be application/json in UTF-8; send charset=utf-8 or no charset.',
   )
 
+/** The bytes as text, or undefined when they are not UTF-8. A leading byte order mark is dropped. */
+export function decodeUtf8(bytes: ArrayBuffer): string | undefined {
+  try {
+    return strictUtf8.decode(bytes)
+  } catch {
+    return undefined
+  }
+}
+
 /**
  * The request body as text: a 415 when its Content-Type names another charset than UTF-8, a 400
  * when its bytes are not UTF-8.
@@ -32,10 +41,7 @@ const notUtf8Charset = () =>
 export async function utf8Text(c: Context): Promise<string> {
   const charset = charsetOf(c.req.header('Content-Type'))
   if (charset !== undefined && charset !== 'utf-8') throw notUtf8Charset()
-  const bytes = await c.req.arrayBuffer()
-  try {
-    return strictUtf8.decode(bytes)
-  } catch {
-    throw invalidRequest('The request body is not valid UTF-8.')
-  }
+  const text = decodeUtf8(await c.req.arrayBuffer())
+  if (text === undefined) throw invalidRequest('The request body is not valid UTF-8.')
+  return text
 }

@@ -399,6 +399,39 @@ describe('the completion toggle', () => {
   })
 })
 
+describe('bodies that are not UTF-8', () => {
+  // "café" with its é as ISO-8859-1 (0xE9): leniently decoded, it would be stored as U+FFFD.
+  const latin1 = (json: string) => {
+    const bytes = new TextEncoder().encode(json)
+    const at = json.indexOf('é')
+    const head = new TextEncoder().encode(json.slice(0, at)).length
+    return new Blob([bytes.slice(0, head), new Uint8Array([0xe9]), bytes.slice(head + 2)]).stream()
+  }
+  const send = (method: string, path: string, json: string) =>
+    user.request(path, { method, body: latin1(json), headers: { 'Content-Type': 'application/json' } })
+
+  it('answers 422 as FastAPI does for a body it cannot decode, and stores nothing', async () => {
+    for (const path of forms()) {
+      const problem = await expectProblem(await send('POST', path, '{"title":"café"}'), 422)
+      expect(problem.detail).toMatch(/UTF-8/)
+      expect(problem.errors).toEqual([{ pointer: '#', detail: expect.stringMatching(/UTF-8/) }])
+    }
+    expect(await countOf(user.id)).toBe(0)
+  })
+
+  it('answers 422 on PUT, PATCH and the toggle, and leaves the task as it was', async () => {
+    await create({ title: 'before' })
+    for (const [method, path] of [
+      ['PUT', '/api/tasks/1'],
+      ['PATCH', '/api/tasks/1'],
+      ['PATCH', '/api/tasks/1/complete'],
+    ] as const) {
+      await expectProblem(await send(method, path, '{"title":"café","completed":true}'), 422)
+    }
+    expect(await storedByNumber(user.id, 1)).toMatchObject({ title: 'before', completed: 0, version: 1 })
+  })
+})
+
 describe('PUT and PATCH', () => {
   it('change only the fields given', async () => {
     await create({ title: 'Keep', description: 'kept', priority: 'low', tags: ['a'] })

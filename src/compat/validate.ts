@@ -14,6 +14,7 @@ import * as z from 'zod'
 import type { AppEnv } from '../env'
 import { annotate } from '../openapi/annotate'
 import { forbidden, type InvalidParam, notFound, unprocessable, unsupportedMediaType } from '../problem'
+import { decodeUtf8 } from '../utf8-body'
 
 const JSON_MEDIA_TYPE = /^application\/([\w.-]+\+)?json$/i
 const OWNER_KEYS = ['user_id', 'userId'] as const
@@ -74,7 +75,11 @@ export const apiBody = <T extends z.ZodType>(schema: T, { optional = false } = {
   annotate(
     (async (c, next) => {
       const contentType = c.req.header('Content-Type')
-      const text = await c.req.text()
+      // Strictly, as FastAPI decoded it: a byte that is not UTF-8 is a 422, never a stored U+FFFD.
+      const text = decodeUtf8(await c.req.arrayBuffer())
+      if (text === undefined) {
+        throw unprocessable('The request body is not valid UTF-8.', [{ pointer: '#', detail: 'is not valid UTF-8' }])
+      }
       let value: unknown = {}
       if (!(optional && text.trim() === '')) {
         if (contentType && !JSON_MEDIA_TYPE.test(contentType.split(';')[0]!.trim())) {

@@ -17,6 +17,7 @@ import type { AppEnv } from '../env'
 import { notFound, serverMisconfigured } from '../problem'
 import { rateLimitWith } from '../ratelimit'
 import { d1Session } from '../session'
+import { decodeUtf8 } from '../utf8-body'
 import { tasksServer } from './tools'
 
 /** The same bound as the REST API's: a tool call is a few fields, as a task is. */
@@ -56,8 +57,11 @@ export const mcpRoutes = new Hono<AppEnv>()
     }
     let parsedBody: unknown
     if (c.req.method === 'POST') {
+      // Strictly: a byte that is not UTF-8 would otherwise reach a tool as U+FFFD.
+      const text = decodeUtf8(await c.req.arrayBuffer())
+      if (text === undefined) return jsonRpcError(c, 400, PARSE_ERROR, 'The request body is not valid UTF-8.')
       try {
-        parsedBody = JSON.parse(await c.req.text())
+        parsedBody = JSON.parse(text)
       } catch {
         return jsonRpcError(c, 400, PARSE_ERROR, 'The request body is not valid JSON.')
       }

@@ -29,6 +29,17 @@ describe('malformed and unknown JSON-RPC', () => {
     expect(await taskCount(id)).toBe(0)
   })
 
+  it('answers a body that is not UTF-8 with a parse error (-32700), writing nothing', async () => {
+    const { id, token } = await signedIn()
+    const bytes = new TextEncoder().encode(JSON.stringify(addTaskCall(1, { title: 'café' })))
+    const at = bytes.indexOf(0xc3)
+    // The é as ISO-8859-1 (0xE9) instead of UTF-8 (0xC3 0xA9).
+    const body = new Blob([bytes.slice(0, at), new Uint8Array([0xe9]), bytes.slice(at + 2)]).stream()
+    const error = await expectRpcError(await rpc(token, body, { 'Content-Type': 'application/json' }), 400, -32700)
+    expect(error.message).toMatch(/UTF-8/)
+    expect(await taskCount(id)).toBe(0)
+  })
+
   it('answers JSON that is no JSON-RPC message with an invalid request (-32600)', async () => {
     const { token } = await signedIn()
     for (const body of [{ foo: 1 }, 'null', '42', '"text"', { jsonrpc: '1.0', id: 1, method: 'tools/list' }]) {
