@@ -26,7 +26,11 @@ const ms = (n: number) => Math.round(n * 10) / 10
 export const serverTiming = (timing: Timing) =>
   `auth;dur=${ms(timing.authMs)}, db;dur=${ms(timing.dbMs)}, total;dur=${ms(performance.now() - timing.startedAt)}`
 
-/** A response with the common headers, then `headers` (which win over them), then the observed ones. */
+/**
+ * A response with the common headers, then `headers` (which win over them), then the observed ones.
+ * Name a header as src/headers.ts and the common ones spell it: a plain object's keys are
+ * case-sensitive, and two spellings of one name would both be sent.
+ */
 export function respond<U extends StatusCode>(
   c: Context<AppEnv>,
   body: BodyInit | null,
