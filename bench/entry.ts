@@ -11,6 +11,7 @@ const LIMITER_NOOP_PATH = '/__bench/limiter'
 const STUB_D1_HEADER = 'x-bench-d1'
 const METER_HEADER = 'x-bench-meter'
 const IN_PROCESS_PATH = '/__bench/in-process'
+const REPLAY_HEADER = 'x-bench-replay'
 
 /** What D1 would return for one stored task: the same row for every statement. */
 const ROW = {
@@ -150,6 +151,33 @@ async function inProcess(request: Request, env: Env, ctx: ExecutionContext): Pro
   return new Response(null, { status: 204 })
 }
 
+/** A response as the app made it (stub D1), kept to be sent again. */
+interface Recorded {
+  status: number
+  headers: Record<string, string>
+  body: string
+}
+const recorded = new Map<string, Recorded>()
+
+/**
+ * What `--replay` runs: the first request goes to the app, every later one with the same method
+ * and URL gets the app's response again, built as src/respond.ts builds it (one plain header
+ * object), after its body is read. No routing, middleware or handler runs: what is left is workerd's
+ * own cost of a request and response of that shape, which no code of ours can remove.
+ */
+async function replay(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
+  const key = `${request.method} ${request.url}`
+  let known = recorded.get(key)
+  if (known) {
+    if (request.body) await request.arrayBuffer()
+  } else {
+    const response = await worker.fetch(request, stubbed(env, true), ctx)
+    known = { status: response.status, headers: Object.fromEntries(response.headers), body: await response.text() }
+    recorded.set(key, known)
+  }
+  return new Response(known.body, { status: known.status, headers: known.headers })
+}
+
 const bench = {
   async fetch(request, env, ctx) {
     // The floor: the cheapest answer the runtime can give, with no routing, middleware or body.
@@ -167,6 +195,7 @@ const bench = {
     // Once per endpoint, outside the timed load: a new env per request would defeat the config cache.
     if (request.headers.has(METER_HEADER)) return meteredFetch(request, env, ctx)
     if (request.url.endsWith(IN_PROCESS_PATH)) return inProcess(request, env, ctx)
+    if (request.headers.has(REPLAY_HEADER)) return replay(request, env, ctx)
     return worker.fetch(request, stubbed(env, request.headers.has(STUB_D1_HEADER)), ctx)
   },
 } satisfies ExportedHandler<Env>

@@ -6,7 +6,7 @@
 // loop inside workerd, without HTTP. See docs/performance.md.
 //
 //   npm run bench -- [--duration 5] [--warmup 1] [--connections 8] [--rounds 1] [--only list,get:app]
-//                    [--profile] [--in-process [--in-process-times 5000]]
+//                    [--profile] [--in-process [--in-process-times 5000]] [--replay]
 import { execFile, execFileSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { availableParallelism, cpus, tmpdir } from 'node:os'
@@ -27,6 +27,7 @@ const { values: opts } = parseArgs({
     profile: { type: 'boolean', default: false },
     'in-process': { type: 'boolean', default: false },
     'in-process-times': { type: 'string', default: '5000' },
+    replay: { type: 'boolean', default: false },
   },
 })
 
@@ -42,6 +43,8 @@ const CPU_TARGETS = { health: 2.0, me: 3.5, 'get:app': 3.5, 'update:app': 4.0, '
 const STUB_D1_HEADER = 'x-bench-d1'
 /** Sent on a request, makes bench/entry.ts report the rows D1 read and wrote for it (see there). */
 const METER_HEADER = 'x-bench-meter'
+/** Sent on a request, makes bench/entry.ts send the app's first response to it again (`--replay`, see there). */
+const REPLAY_HEADER = 'x-bench-replay'
 /** Entries of each CPU profile printed. */
 const PROFILE_TOP = 15
 /** Requests per in-process loop (`--in-process`): enough for workerd's CPU ticks (10 ms) to be fine-grained. */
@@ -157,6 +160,15 @@ try {
       label: `${e.label}, stub D1`,
       headers: { ...e.headers, [STUB_D1_HEADER]: '1' },
     })),
+    // workerd's own cost of each request and its response, with none of our code (bench/entry.ts).
+    ...(opts.replay
+      ? [{ name: 'health', label: 'GET /health', method: 'GET', path: '/health', headers: {} }, ...api].map((e) => ({
+          ...e,
+          name: `${e.name}:replay`,
+          label: `${e.label}, replayed`,
+          headers: { ...e.headers, [REPLAY_HEADER]: '1' },
+        }))
+      : []),
     ...api,
   ].filter((e) => {
     // The floor always runs: every ratio divides by it. `get` names both get rows, `get:app` one.
