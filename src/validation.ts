@@ -41,26 +41,24 @@ function describe(errors: InvalidParam[], what: string): string {
   return `Invalid ${what}: ${[...new Set(names)].join(', ')}.`
 }
 
-type Result = { success: true } | { success: false; error: z.core.$ZodError }
-type Refuse = (result: Result) => void
+/**
+ * The hook type the casts below give zValidator: one that returns nothing, so that no 400 body
+ * enters hono/client's response types (every refusal is a thrown problem).
+ */
+type Refuse = (result: { success: boolean }) => void
 
 /** What hono/client must send: a query or header part whose fields are all optional may be left out. */
 type Sent<T extends z.ZodType> = Record<never, never> extends z.input<T> ? z.input<T> | undefined : z.input<T>
 
-/** The hook for every validator: a 400 naming every invalid field, parameter or header. */
-const refuse =
-  (where: Where): Refuse =>
-  (result) => {
-    if (result.success) return
-    const errors = invalidParams(result.error, where)
-    throw invalidRequest(describe(errors, WHAT[where]), errors)
-  }
-
-/** Our schemas have no async refinements or transforms: the synchronous parse is the whole of it. */
+/**
+ * The schema's output for `value`, or a 400 naming every invalid field, parameter or header. Our
+ * schemas have no async refinements or transforms: the synchronous parse is the whole of it.
+ */
 function validated<T extends z.ZodType>(schema: T, value: unknown, where: Where): z.output<T> {
   const result = schema.safeParse(value)
-  refuse(where)(result)
-  return result.data as z.output<T>
+  if (result.success) return result.data
+  const errors = invalidParams(result.error, where)
+  throw invalidRequest(describe(errors, WHAT[where]), errors)
 }
 
 /**
