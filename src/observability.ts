@@ -61,6 +61,10 @@ export const timeAuth = <T>(timing: Timing, operation: () => Promise<T>) => time
 
 const ms = (n: number) => Math.round(n * 10) / 10
 
+/** The Server-Timing value: the waits so far. Workers' clocks advance only across I/O, so "so far" is the whole request. */
+export const serverTiming = (timing: Timing) =>
+  `auth;dur=${ms(timing.authMs)}, db;dur=${ms(timing.dbMs)}, total;dur=${ms(performance.now() - timing.startedAt)}`
+
 /** A client's own X-Request-Id is kept when it is this (hono's requestId() rule); otherwise a UUID replaces it. */
 const WELL_FORMED_REQUEST_ID = /^[\w\-=]{1,255}$/
 

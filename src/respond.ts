@@ -14,17 +14,12 @@ import type { Context, TypedResponse } from 'hono'
 import { createMiddleware } from 'hono/factory'
 import type { ContentfulStatusCode, StatusCode } from 'hono/utils/http-status'
 import type { InvalidJSONValue, JSONParsed, JSONValue } from 'hono/utils/types'
-import type { AppEnv, Timing } from './env'
+import type { AppEnv } from './env'
 import { setUnlessSet } from './headers'
+import { serverTiming } from './observability'
 
 /** Responses built by respond(): they carry every common header already. */
 const complete = new WeakSet<Response>()
-
-const ms = (n: number) => Math.round(n * 10) / 10
-
-/** Server-Timing: the waits so far. Workers' clocks advance only across I/O, so "so far" is the whole request. */
-export const serverTiming = (timing: Timing) =>
-  `auth;dur=${ms(timing.authMs)}, db;dur=${ms(timing.dbMs)}, total;dur=${ms(performance.now() - timing.startedAt)}`
 
 /**
  * A response with the common headers, then `headers` (which win over them), then the observed ones.
