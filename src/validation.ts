@@ -9,6 +9,9 @@ import { utf8Text } from './utf8-body'
 
 const JSON_MEDIA_TYPE = /^application\/([\w.-]+\+)?json$/i
 
+/** Whether a Content-Type names JSON (`application/json` or `application/*+json`), whatever its parameters. */
+export const isJsonMediaType = (contentType: string) => JSON_MEDIA_TYPE.test(contentType.split(';')[0]!.trim())
+
 const SERVER_FIELDS = new Set(['id', 'createdAt', 'updatedAt', 'completedAt', 'version', 'number'])
 const OWNER_FIELDS = new Set(['user_id', 'userId'])
 
@@ -69,8 +72,7 @@ function validated<T extends z.ZodType>(schema: T, value: unknown, where: Where)
  */
 export const jsonBody = <T extends z.ZodType>(schema: T) => {
   const validate = createMiddleware<AppEnv>(async (c, next) => {
-    const mediaType = (c.req.header('Content-Type') ?? '').split(';')[0]!.trim()
-    if (!JSON_MEDIA_TYPE.test(mediaType)) throw unsupportedMediaType()
+    if (!isJsonMediaType(c.req.header('Content-Type') ?? '')) throw unsupportedMediaType()
     const text = await utf8Text(c)
     let value: unknown
     try {

@@ -15,8 +15,8 @@ import type { AppEnv } from '../env'
 import { annotate } from '../openapi/annotate'
 import { forbidden, type InvalidParam, notFound, unprocessable, unsupportedMediaType } from '../problem'
 import { decodeUtf8 } from '../utf8-body'
+import { isJsonMediaType } from '../validation'
 
-const JSON_MEDIA_TYPE = /^application\/([\w.-]+\+)?json$/i
 const OWNER_KEYS = ['user_id', 'userId'] as const
 
 const otherUser = () => forbidden('The request names another user; a token can only act for its own user.')
@@ -82,7 +82,7 @@ export const apiBody = <T extends z.ZodType>(schema: T, { optional = false } = {
       }
       let value: unknown = {}
       if (!(optional && text.trim() === '')) {
-        if (contentType && !JSON_MEDIA_TYPE.test(contentType.split(';')[0]!.trim())) {
+        if (contentType && !isJsonMediaType(contentType)) {
           throw unsupportedMediaType()
         }
         try {
