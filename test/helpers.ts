@@ -186,7 +186,8 @@ export const invalidNames = (problem: Problem) =>
 /**
  * Wraps D1 so a test can count round trips (each first/all/run/raw, or one batch()) and the rows
  * D1 reports reading and writing (`meta.rows_read`, `meta.rows_written`). first() returns no meta, so the wrapper runs it as all()
- * and hands back the first row: the same statement, the same single round trip.
+ * and hands back the first row: the same statement, the same single round trip. Every statement
+ * run is recorded, those of a batch() too, so a budget test cannot miss them.
  */
 export function countingDb(db: D1Database) {
   // statements[i] ran with bindings[i]: enough to EXPLAIN exactly what a request ran.
@@ -202,8 +203,14 @@ export function countingDb(db: D1Database) {
     counter.rowsWritten += result.meta.rows_written
     return result
   }
-  const wrapStatement = (statement: D1PreparedStatement, sql: string, bound: unknown[] = []): D1PreparedStatement =>
-    new Proxy(statement, {
+  const record = (sql: string, bound: unknown[]) => {
+    counter.statements.push(sql)
+    counter.bindings.push(bound)
+  }
+  // What each wrapped statement is, for batch() to record.
+  const known = new WeakMap<D1PreparedStatement, { sql: string; bound: unknown[] }>()
+  const wrapStatement = (statement: D1PreparedStatement, sql: string, bound: unknown[] = []): D1PreparedStatement => {
+    const wrapped = new Proxy(statement, {
       get(target, prop) {
         if (prop === 'bind') return (...values: unknown[]) => wrapStatement(target.bind(...values), sql, values)
         const value = Reflect.get(target, prop, target)
@@ -211,8 +218,7 @@ export function countingDb(db: D1Database) {
         if (!['first', 'all', 'run', 'raw'].includes(String(prop))) return value.bind(target)
         return async (...args: unknown[]) => {
           counter.roundTrips++
-          counter.statements.push(sql)
-          counter.bindings.push(bound)
+          record(sql, bound)
           if (prop === 'all' || prop === 'run') return meter(await target[prop]())
           if (prop === 'first') {
             const row = meter(await target.all<Record<string, unknown>>()).results[0] ?? null
@@ -223,6 +229,9 @@ export function countingDb(db: D1Database) {
         }
       },
     })
+    known.set(wrapped, { sql, bound })
+    return wrapped
+  }
   // The app reads through a session (withSession); count its statements the same way.
   const wrap = <T extends D1Database | D1DatabaseSession>(target: T): T =>
     new Proxy(target, {
@@ -231,6 +240,10 @@ export function countingDb(db: D1Database) {
         if (prop === 'batch') {
           return async (statements: D1PreparedStatement[]) => {
             counter.roundTrips++
+            for (const statement of statements) {
+              const { sql, bound } = known.get(statement) ?? { sql: '(unwrapped)', bound: [] }
+              record(sql, bound)
+            }
             return (await t.batch(statements)).map(meter)
           }
         }

@@ -399,11 +399,15 @@ describe('task_id as the task number', () => {
       )
       expect((await rpcMessage(res)).result?.isError, name).toBeFalsy()
       expect(counter.roundTrips, name).toBe(1)
+      // Every statement the round trip ran, a batch's included: those that pick the task by number seek it.
       for (const [i, sql] of counter.statements.entries()) {
         const plan = await queryPlan(sql, ...counter.bindings[i]!)
-        expect(plan, sql).toMatch(/USING INDEX tasks_by_user_number \(user_id=\? AND number=\?\)/)
+        if (/\bnumber = \?2\b/.test(sql)) {
+          expect(plan, sql).toMatch(/USING (COVERING )?INDEX tasks_by_user_number \(user_id=\? AND number=\?\)/)
+        }
         expect(plan, sql).not.toMatch(/SCAN tasks/)
       }
+      expect(counter.statements.filter((sql) => /\bnumber = \?2\b/.test(sql)).length, name).toBeGreaterThan(0)
     }
   })
 })
