@@ -65,6 +65,12 @@ export const PROBLEM_TYPES = {
     title: 'Task quota exceeded',
     description: 'The user already stores as many tasks as the quota allows; nothing was written.',
   },
+  'write-conflict': {
+    status: 409,
+    title: 'Write conflict',
+    description:
+      'Other writes kept changing the task while this one was planned; nothing was written. Retry after `Retry-After` seconds.',
+  },
   'push-disabled': {
     status: 404,
     title: 'Push notifications are off',
@@ -159,6 +165,13 @@ export const preconditionFailed = () =>
   new Problem(
     'precondition-failed',
     'The task has changed since the version your If-Match or If-None-Match names. Fetch it again, then reapply your change.',
+  )
+export const writeConflict = () =>
+  new Problem(
+    'write-conflict',
+    'Other writes kept changing this task while yours was planned; nothing was written. Retry.',
+    undefined,
+    { 'Retry-After': '1' },
   )
 export const syncTokenExpired = () =>
   new Problem(

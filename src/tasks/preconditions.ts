@@ -116,3 +116,8 @@ export function evaluateRead(condition: VersionCondition, version: number): 'ok'
   if (condition.noneMatch !== undefined && names(condition.noneMatch, version)) return 'not-modified'
   return 'ok'
 }
+
+/** Whether a write's condition holds for a task at `version`, as the write's own WHERE terms decide it (repo.ts). */
+export const satisfies = (condition: VersionCondition, version: number): boolean =>
+  (condition.match === undefined || names(condition.match, version)) &&
+  (condition.noneMatch === undefined || (condition.noneMatch !== '*' && !names(condition.noneMatch, version)))

@@ -210,16 +210,24 @@ export function updateStatement(
  * (completed_at, version, sync), in one statement, so that two concurrent toggles flip it twice.
  * Only a task without a rule: completing a recurring one is a series write (write-repo.ts).
  */
-export function toggleStatement(db: Db, userId: string, ref: TaskRef, now: string): D1PreparedStatement {
+export function toggleStatement(
+  db: Db,
+  userId: string,
+  ref: TaskRef,
+  now: string,
+  condition: VersionCondition = {},
+): D1PreparedStatement {
   const [term, value] = pick(ref, 2)
+  const params: unknown[] = [userId, value, now]
+  const where = ['user_id = ?1', term, 'recurrence IS NULL', ...conditionTerms(condition, params)]
   // Every SET expression sees the row as it was: `completed = 0` is "was open".
   return db
     .prepare(
       `UPDATE tasks SET completed = 1 - completed, completed_at = CASE WHEN completed = 0 THEN ?3 END,
                         updated_at = ?3, version = version + 1, seq = ${NEXT_SEQ}
-       WHERE user_id = ?1 AND ${term} AND recurrence IS NULL RETURNING ${COLUMNS}`,
+       WHERE ${where.join(' AND ')} RETURNING ${COLUMNS}`,
     )
-    .bind(userId, value, now)
+    .bind(...params)
 }
 
 /**

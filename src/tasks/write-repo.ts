@@ -8,7 +8,7 @@
 import { type Db, d1 } from '../db'
 import { type SeriesFields, seriesStartAfter, successorOf, withDefaultWeekdays } from '../recurrence/successor'
 import type { Task } from './model'
-import type { VersionCondition } from './preconditions'
+import { satisfies, type VersionCondition } from './preconditions'
 import {
   COLUMNS,
   conditionTerms,
@@ -31,16 +31,23 @@ export type WriteResult =
   | { outcome: 'over-quota' }
   /** The write would leave a rule without a due date; nothing was written. */
   | { outcome: 'needs-due-date'; field: 'dueAt' | 'recurrence' }
+  /** Other writes changed the task between every read and write tried; nothing was written. */
+  | { outcome: 'raced' }
 
-type Stored = TaskRow & { series_start: string | null }
+/** A task as stored, with the column a series write plans from. */
+export type Stored = TaskRow & { series_start: string | null }
 
 // A concurrent write between the read and the batch sends the write round again, this often at most.
-const ATTEMPTS = 3
+export const ATTEMPTS = 3
 
 const readStored = (db: Db, userId: string, ref: TaskRef) => {
   const [term, value] = pick(ref, 2)
   return db.prepare(`SELECT ${COLUMNS}, series_start FROM tasks WHERE user_id = ?1 AND ${term}`).bind(userId, value)
 }
+
+/** The user's task `ref` as stored, for a write that must be planned from it (storedTask's row, writeStored). */
+export const readStoredTask = (db: Db, userId: string, ref: TaskRef): Promise<Stored | null> =>
+  d1(() => readStored(db, userId, ref).first<Stored>())
 
 /** Writes the changes to the user's task `ref` at `now`, creating a recurring task's successor if it completes it. */
 export async function writeTask(
@@ -69,52 +76,51 @@ export async function writeTask(
     if (stored === null || stored.recurrence === null || !couldMove) return { outcome: 'no-match' }
   }
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
-    stored ??= await d1(() => readStored(db, userId, ref).first<Stored>())
+    stored ??= await readStoredTask(db, userId, ref)
     if (stored === null) return { outcome: 'no-match' }
-    const result = await writeSeries(db, userId, stored, changes, now, condition, quota)
+    const result = await writeStored(db, userId, stored, changes, now, condition, quota)
     if (result !== 'raced') return result
     stored = null
   }
-  return { outcome: 'no-match' }
+  return { outcome: 'raced' }
 }
 
 /**
  * Flips the user's task `ref` between open and completed, as the PATCH of `completed` it stands for:
- * one statement for a task without a rule; a recurring task is written as that PATCH, at the
- * version just read, so that completing it creates its successor exactly once.
+ * one statement for a task without a rule. A recurring task is written as that PATCH from the row
+ * the same batch read, at its version, so that completing it creates its successor exactly once, in
+ * a second round trip; a concurrent write sends it round again with the row as it then is.
  */
 export async function toggleTask(
   db: Db,
   userId: string,
   ref: TaskRef,
   now: string,
+  condition: VersionCondition,
   quota: number,
 ): Promise<WriteResult> {
   const [before, toggled] = await d1(() =>
-    db.batch([readStored(db, userId, ref), toggleStatement(db, userId, ref, now)]),
+    db.batch([readStored(db, userId, ref), toggleStatement(db, userId, ref, now, condition)]),
   )
   const row = toggled!.results[0] as TaskRow | undefined
   if (row) return { outcome: 'written', task: toTask(row) }
-  for (let attempt = 0, stored = before!.results[0] as Stored | undefined; attempt < ATTEMPTS; attempt++) {
-    if (!stored) return { outcome: 'no-match' }
-    const result = await writeTask(
-      db,
-      userId,
-      stored.id,
-      { completed: stored.completed === 0 },
-      now,
-      { match: [stored.version] },
-      quota,
-    )
-    if (result.outcome !== 'no-match') return result
-    // Someone else wrote it meanwhile: flip what is stored now.
-    stored = (await d1(() => readStored(db, userId, ref).first<Stored>())) ?? undefined
+  let stored = (before!.results[0] as Stored | undefined) ?? null
+  for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+    // Gone, or the client's condition names another version: the statement's own refusal stands.
+    if (stored === null || !satisfies(condition, stored.version)) return { outcome: 'no-match' }
+    const flip = { completed: stored.completed === 0 }
+    const result = await writeStored(db, userId, stored, flip, now, { match: [stored.version] }, quota)
+    if (result !== 'raced') return result
+    stored = await readStoredTask(db, userId, ref)
   }
-  return { outcome: 'no-match' }
+  return { outcome: 'raced' }
 }
 
-/** One attempt at a write that may move a series, planned from `stored`; 'raced' when the task changed meanwhile. */
-async function writeSeries(
+/**
+ * One attempt at a write planned from `stored` (which may move a series): one round trip. 'raced'
+ * when the task changed since it was read, so that the caller reads it again and retries.
+ */
+export async function writeStored(
   db: Db,
   userId: string,
   stored: Stored,
@@ -190,7 +196,8 @@ async function writeSeries(
   const row = results.at(-2)!.results[0] as TaskRow | undefined
   if (row) return { outcome: 'written', task: toTask(row) }
   const after = results.at(-1)!.results[0] as { version: number; next_task_id: string | null; n: number } | undefined
-  if (!next || !after) return { outcome: 'no-match' }
+  if (!after) return { outcome: 'no-match' }
   if (after.version !== stored.version) return 'raced'
+  if (!next) return { outcome: 'no-match' }
   return after.next_task_id === null && after.n >= quota ? { outcome: 'over-quota' } : { outcome: 'no-match' }
 }

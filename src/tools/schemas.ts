@@ -1,6 +1,7 @@
 /**
- * The MCP tools' arguments and results. Each task field is validated by the same zod schema as
- * the REST API's (src/tasks/requests.ts), and results carry the task as src/tasks/model.ts describes it.
+ * The task tools' arguments and results (src/tools/tasks.ts), for MCP and chat alike. Each task
+ * field is validated by the same zod schema as the REST API's (src/tasks/requests.ts), and results
+ * carry the task as src/tasks/model.ts describes it.
  */
 import * as z from 'zod'
 import { PRIORITIES, task } from '../tasks/model'
@@ -8,7 +9,7 @@ import { MAX_PAGE_SIZE, SORT_FIELDS, taskInput, taskPatch } from '../tasks/reque
 
 const DEFAULT_LIST_SIZE = 20
 
-/** Accepted only so a model that passes its user's id is not refused; any other id is (src/mcp/tools.ts). */
+/** Accepted only so a model that passes its user's id is not refused; any other id is (src/tools/tasks.ts). */
 const userId = z
   .string()
   .optional()
