@@ -51,6 +51,19 @@ describe('design guarantees', () => {
     }
   })
 
+  it('lets no door reach a repo module: every task operation goes through the task service', () => {
+    // The doors: the REST API, the FastAPI-contract routes, MCP, the model tools, and chat.
+    const door = /^src\/(tasks\/routes\.ts|compat\/|mcp\/|tools\/|chat\/)/
+    const doors = files.filter(({ path }) => door.test(path))
+    expect(doors.map((f) => f.path)).toEqual(expect.arrayContaining(['src/tasks/routes.ts', 'src/compat/routes.ts']))
+    const reachRepo = /from '[./\w-]*\/([\w-]+-)?repo'/
+    expect(doors.filter(({ text }) => reachRepo.test(text)).map((f) => f.path)).toEqual([])
+    // And the service is what they call.
+    for (const path of ['src/tasks/routes.ts', 'src/compat/routes.ts', 'src/mcp/tools.ts']) {
+      expect(sources[`../${path}`], path).toMatch(/from '\.\.?\/(tasks\/)?service'/)
+    }
+  })
+
   it('never reads a user id from a request body, query or header', () => {
     expect(
       filesMatching(/(valid\('(json|query|header)'\)|req\.(query|header|json)\([^)]*\))\s*\.?\s*(user_?id|userId)/i),

@@ -5,9 +5,9 @@
  */
 import * as z from 'zod'
 import { FREQUENCIES, type Frequency, MAX_INTERVAL, type Recurrence } from '../recurrence/rule'
-import type { ListOptions } from '../tasks/list-repo'
 import { PRIORITIES } from '../tasks/model'
 import { type SortField, type TaskInput, type TaskPatch, taskInput, taskPatch } from '../tasks/requests'
+import type { ListOptions } from '../tasks/service'
 
 /** Most tasks one list response holds: what a list without `limit` returns at most. */
 export const MAX_LIST_SIZE = 1000

@@ -21,6 +21,9 @@ import { changesSince } from './sync'
 import type { SyncToken } from './sync-token'
 import { ATTEMPTS, readStoredTask, toggleTask, type WriteResult, writeStored, writeTask } from './write-repo'
 
+export type { ListOptions } from './list-repo'
+export type { TaskRef } from './repo'
+
 /** Which door a change came through. */
 export type Door = 'rest' | 'api' | 'mcp' | 'chat'
 

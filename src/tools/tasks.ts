@@ -12,9 +12,8 @@ import { isTaskId } from '../tasks/id'
 import type { Task } from '../tasks/model'
 import type { VersionCondition } from '../tasks/preconditions'
 import type { Refusal } from '../tasks/refusals'
-import type { TaskRef } from '../tasks/repo'
 import { listQuery, RECURRENCE_NEEDS_DUE_AT, type TaskPatch } from '../tasks/requests'
-import type { TaskService } from '../tasks/service'
+import type { TaskRef, TaskService } from '../tasks/service'
 import {
   addTaskArgs,
   completeTaskArgs,
