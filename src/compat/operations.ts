@@ -29,6 +29,8 @@ const deleted = z.strictObject({ message: z.literal('Task deleted') })
 
 /** What every write of one task answers: the update, the patch and the three toggles. */
 const written = { status: 200, description: 'The task as it now is.', schema: apiTask, headers: ['ETag'] } as const
+/** Completing a recurring task creates its successor; a write that kept losing races is retryable. */
+const writeProblems = ['quota-exceeded', 'write-conflict'] as const
 
 type Entry = Omit<OperationSpec, 'tag' | 'operationId'> & { name: string }
 
@@ -49,17 +51,20 @@ const ENTRIES: Record<string, Entry> = {
     name: 'GetTask',
     summary: 'Get one of your tasks',
     success: { status: 200, description: 'The task.', schema: apiTask, headers: ['ETag'] },
+    alsoSuccess: [{ status: 304, description: 'Your copy is current (`If-None-Match`); no body.', headers: ['ETag'] }],
   },
   'PUT /{id}': {
     name: 'UpdateTask',
     summary: 'Change some fields of a task',
     description: 'Every field optional, as the frontends use it; an empty body changes nothing.',
     success: written,
+    problems: writeProblems,
   },
   'PATCH /{id}': {
     name: 'PatchTask',
     summary: 'Change some fields of a task (the same as PUT)',
     success: written,
+    problems: writeProblems,
   },
   'DELETE /{id}': {
     name: 'DeleteTask',
@@ -71,16 +76,19 @@ const ENTRIES: Record<string, Entry> = {
     summary: 'Toggle completion',
     description: 'No body (or `{}`) flips `completed`; `{"completed": true|false}` sets it.',
     success: written,
+    problems: writeProblems,
   },
   'PATCH /{id}/toggle': {
     name: 'ToggleTaskPatch',
     summary: 'Toggle completion (the same as PATCH .../complete)',
     success: written,
+    problems: writeProblems,
   },
   'POST /{id}/toggle': {
     name: 'ToggleTaskPost',
     summary: 'Toggle completion (the same as PATCH .../complete)',
     success: written,
+    problems: writeProblems,
   },
 }
 

@@ -149,7 +149,7 @@ export const OPERATIONS: Record<string, OperationSpec> = {
     description:
       'Omitted optional fields return to their defaults. Completing a recurring task creates its next occurrence (`nextTaskId`).',
     success: { status: 200, description: 'The task as it now is.', schema: task, headers: ['ETag'] },
-    problems: [...OWNED, 'quota-exceeded'],
+    problems: [...OWNED, 'quota-exceeded', 'write-conflict'],
   },
   'PATCH /tasks/{id}': {
     operationId: 'updateTask',
@@ -158,7 +158,7 @@ export const OPERATIONS: Record<string, OperationSpec> = {
     description:
       'Any subset of the writable fields, at least one. Completing a recurring task creates its next occurrence (`nextTaskId`) in the same transaction, once.',
     success: { status: 200, description: 'The task as it now is.', schema: task, headers: ['ETag'] },
-    problems: [...OWNED, 'quota-exceeded'],
+    problems: [...OWNED, 'quota-exceeded', 'write-conflict'],
   },
   'DELETE /tasks/{id}': {
     operationId: 'deleteTask',
