@@ -64,6 +64,11 @@ describe('design guarantees', () => {
     }
   })
 
+  it('builds every response through src/respond.ts, with the common headers in one constructor', () => {
+    // The CORS preflight alone answers before any route, with headers of its own.
+    expect(filesMatching(/\bc\.(json|body|text|html)\(/)).toEqual(['src/cors.ts'])
+  })
+
   it('never reads a user id from a request body, query or header', () => {
     expect(
       filesMatching(/(valid\('(json|query|header)'\)|req\.(query|header|json)\([^)]*\))\s*\.?\s*(user_?id|userId)/i),

@@ -4,7 +4,7 @@ import { requireSessionToken } from '../auth'
 import type { AppEnv } from '../env'
 import { methodNotAllowed } from '../problem'
 import { rateLimit } from '../ratelimit'
-import { empty, json } from '../respond'
+import { empty, json, respond } from '../respond'
 import { d1Session } from '../session'
 import { noQuery } from '../tasks/requests'
 import { queryParams } from '../validation'
@@ -29,10 +29,13 @@ export const accountRoutes = new Hono<AppEnv>()
   })
 
   .get('/export', rateLimit, d1Session, queryParams(noQuery), (c) =>
-    c.body(exportStream(c.get('db'), c.get('user'), new Date().toISOString()), 200, {
-      'Content-Type': 'application/json',
-      'Content-Disposition': 'attachment; filename="tasks-export.json"',
-    }),
+    respond(
+      c,
+      exportStream(c.get('db'), c.get('user'), new Date().toISOString()),
+      200,
+      { 'Content-Disposition': 'attachment; filename="tasks-export.json"' },
+      'application/json',
+    ),
   )
 
   .all('/export', rateLimit, () => {

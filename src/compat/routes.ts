@@ -9,6 +9,7 @@ import { createMiddleware } from 'hono/factory'
 import type { AppEnv } from '../env'
 import { methodNotAllowed, preconditionFailed } from '../problem'
 import { rateLimit } from '../ratelimit'
+import { empty, json } from '../respond'
 import { d1Session } from '../session'
 import type { Task } from '../tasks/model'
 import { conditionalHeaders, etagOf, evaluateRead, type VersionCondition } from '../tasks/preconditions'
@@ -44,7 +45,7 @@ function update(tasks: TaskService, ref: TaskRef, changes: ApiChanges, condition
 }
 
 const withEtag = (c: Context<AppEnv>, task: Task, status: 200 | 201 = 200) =>
-  c.json(toApiTask(task, c.get('user').id), status, { ETag: etagOf(task.version) })
+  json(c, toApiTask(task, c.get('user').id), status, { ETag: etagOf(task.version) })
 
 const tasks = (c: Context<AppEnv>) => taskService(c, 'api')
 
@@ -88,10 +89,14 @@ function tasksApi(owner: MiddlewareHandler<AppEnv>) {
         const user = c.get('user')
         if (listFormat(c.env) === 'array') {
           const list = await tasks(c).list(options)
-          return c.json(list.map((task) => toApiTask(task, user.id)))
+          return json(
+            c,
+            list.map((task) => toApiTask(task, user.id)),
+            200,
+          )
         }
         const { tasks: list, total } = await tasks(c).listWithTotal(options)
-        return c.json({ tasks: list.map((task) => toApiTask(task, user.id)), total })
+        return json(c, { tasks: list.map((task) => toApiTask(task, user.id)), total }, 200)
       })
 
       .post('/', rateLimit, owner, limitBody, d1Session, ownerQuery, apiBody(createBody), async (c) => {
@@ -102,7 +107,7 @@ function tasksApi(owner: MiddlewareHandler<AppEnv>) {
         const task = done(await tasks(c).get(c.req.valid('param')))
         const read = evaluateRead(c.req.valid('header'), task.version)
         if (read === 'failed') throw preconditionFailed()
-        if (read === 'not-modified') return c.body(null, 304, { ETag: etagOf(task.version) })
+        if (read === 'not-modified') return empty(c, 304, { ETag: etagOf(task.version) })
         return withEtag(c, task)
       })
 
@@ -127,7 +132,7 @@ function tasksApi(owner: MiddlewareHandler<AppEnv>) {
         const outcome = await tasks(c).delete(c.req.valid('param'), c.req.valid('header'))
         if (outcome.kind !== 'ok') throw problemOf(outcome, needsDueDate)
         // A body, not a 204: some frontends call res.json() on every response.
-        return c.json({ message: 'Task deleted' as const })
+        return json(c, { message: 'Task deleted' as const }, 200)
       })
 
       .patch('/:id/complete', ...toggle, toggled)

@@ -9,6 +9,7 @@ import { SCOPES } from '../auth'
 import { getConfig } from '../config'
 import type { AppEnv } from '../env'
 import { methodNotAllowed, notFound, serverMisconfigured } from '../problem'
+import { json } from '../respond'
 
 export const METADATA_PATH = '/.well-known/oauth-protected-resource'
 
@@ -23,7 +24,8 @@ for (const path of [METADATA_PATH, `${METADATA_PATH}/mcp`]) {
     if ('error' in oauth) throw serverMisconfigured()
     if (oauth.mcpResource === undefined) throw notFound('There is no such resource.')
     if (c.req.method !== 'GET' && c.req.method !== 'HEAD') throw methodNotAllowed(['GET', 'HEAD'])
-    return c.json(
+    return json(
+      c,
       {
         resource: oauth.mcpResource,
         authorization_servers: oauth.issuer === undefined ? [] : [oauth.issuer],

@@ -16,6 +16,7 @@ import { getConfig } from '../config'
 import type { AppEnv } from '../env'
 import { notFound, serverMisconfigured } from '../problem'
 import { rateLimitWith } from '../ratelimit'
+import { json } from '../respond'
 import { d1Session } from '../session'
 import { decodeUtf8 } from '../utf8-body'
 import { tasksServer } from './tools'
@@ -28,7 +29,7 @@ const PARSE_ERROR = -32700
 const INVALID_REQUEST = -32600
 
 const jsonRpcError = (c: Context<AppEnv>, status: 400 | 413, code: number, message: string) =>
-  c.json({ jsonrpc: '2.0', id: null, error: { code, message } }, status)
+  json(c, { jsonrpc: '2.0', id: null, error: { code, message } }, status)
 
 /** /mcp exists only once MCP_RESOURCE_URL is set (the configuration check logs that it is off). */
 const enabled = createMiddleware<AppEnv>(async (c, next) => {

@@ -16,6 +16,7 @@ import {
   pushSubscriptionLimit,
 } from '../problem'
 import { rateLimit } from '../ratelimit'
+import { empty, json } from '../respond'
 import { d1Session } from '../session'
 import { noQuery } from '../tasks/requests'
 import { jsonBody, queryParams } from '../validation'
@@ -41,7 +42,7 @@ export const publicKeyRoutes = new Hono<AppEnv>()
     const { setting } = pushConfig(c.env)
     if ('off' in setting) throw pushDisabled()
     // The application server key for pushManager.subscribe({ applicationServerKey }).
-    return c.json({ publicKey: setting.vapid.publicKey ?? '' }, 200)
+    return json(c, { publicKey: setting.vapid.publicKey ?? '' }, 200)
   })
   .all('/public-key', () => {
     throw methodNotAllowed(['GET', 'HEAD'])
@@ -60,7 +61,7 @@ export const subscriptionRoutes = new Hono<AppEnv>()
   )
 
   .get('/', queryParams(noQuery), async (c) => {
-    return c.json({ items: await repo.listSubscriptions(c.get('db'), c.get('user').id) }, 200)
+    return json(c, { items: await repo.listSubscriptions(c.get('db'), c.get('user').id) }, 200)
   })
 
   .post('/', queryParams(noQuery), jsonBody(subscriptionInput), async (c) => {
@@ -82,7 +83,7 @@ export const subscriptionRoutes = new Hono<AppEnv>()
       MAX_SUBSCRIPTIONS_PER_USER,
     )
     if (result.outcome === 'over-limit') throw pushSubscriptionLimit(MAX_SUBSCRIPTIONS_PER_USER)
-    return c.json(result.subscription, result.outcome === 'created' ? 201 : 200)
+    return json(c, result.subscription, result.outcome === 'created' ? 201 : 200)
   })
 
   .delete('/', queryParams(subscriptionQuery), async (c) => {
@@ -90,7 +91,7 @@ export const subscriptionRoutes = new Hono<AppEnv>()
     if (!(await repo.deleteSubscription(c.get('db'), c.get('user').id, endpoint))) {
       throw notFound('You have no push subscription with this endpoint.')
     }
-    return c.body(null, 204)
+    return empty(c, 204)
   })
 
   .all('/', () => {
