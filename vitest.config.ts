@@ -19,8 +19,8 @@ export default defineConfig(async ({ mode }) => {
       cloudflareTest({
         wrangler: { configPath: './wrangler.toml' },
         miniflare: {
-          // Empty databases beside DB, for test/migrations.test.ts, test/sync-migration.test.ts and
-          // test/rebuild-migration.test.ts to migrate step by step, each its own.
+          // Empty databases beside DB, for test/migrations/migrations.test.ts, sync-migration.test.ts and
+          // rebuild.test.ts to migrate step by step, each its own.
           d1Databases: {
             MIGRATIONS_DB: 'migrations-test',
             MIGRATION_DB: 'sync-migration-test',

@@ -2,11 +2,11 @@ declare namespace Cloudflare {
   interface Env {
     /** Set in vitest.config.ts from migrations/. */
     TEST_MIGRATIONS: import('cloudflare:test').D1Migration[]
-    /** An empty database that test/sync-migration.test.ts migrates step by step (vitest.config.ts). */
+    /** An empty database that test/migrations/sync-migration.test.ts migrates step by step (vitest.config.ts). */
     MIGRATION_DB: D1Database
-    /** An empty database (vitest.config.ts) that test/migrations.test.ts migrates step by step. */
+    /** An empty database (vitest.config.ts) that test/migrations/migrations.test.ts migrates step by step. */
     MIGRATIONS_DB: D1Database
-    /** An empty database that test/rebuild-migration.test.ts migrates step by step (vitest.config.ts). */
+    /** An empty database that test/migrations/rebuild.test.ts migrates step by step (vitest.config.ts). */
     REBUILD_DB: D1Database
     /** Small limiters the rate-limit tests swap in (vitest.config.ts, the `ratelimit` project only). */
     TEST_FIVE_PER_MINUTE: RateLimit

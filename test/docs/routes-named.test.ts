@@ -91,3 +91,20 @@ describe('the docs name only what the app serves', () => {
     expect(wrong).toEqual([])
   })
 })
+
+// Keys only (nothing is loaded): every file under test/, named from the project's root; a glob
+// leaves out the file it is in.
+const testFiles = new Set(Object.keys(import.meta.glob('/test/**/*.ts')).map((path) => path.slice(1)))
+testFiles.add('test/docs/routes-named.test.ts')
+
+describe('the docs name only test files that exist', () => {
+  it('finds every test/... file a doc names', () => {
+    expect(testFiles.has('test/tasks/routes.test.ts')).toBe(true)
+    const missing: string[] = []
+    for (const { path: file, text } of docs) {
+      for (const [name] of text.matchAll(/\btest\/[\w/.-]+\.ts\b/g))
+        if (!testFiles.has(name)) missing.push(`${file}: ${name}`)
+    }
+    expect(missing).toEqual([])
+  })
+})

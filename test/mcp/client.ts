@@ -3,7 +3,7 @@
 import { env } from 'cloudflare:workers'
 import { Client, StreamableHTTPClientTransport, type VersionNegotiationMode } from '@modelcontextprotocol/client'
 import { expect } from 'vitest'
-import { BASE, fetchWorker, request, tokenFor } from '../helpers'
+import { BASE, fetchWorker, newUserId, request, tokenFor } from '../helpers'
 
 export const MCP_URL = `${BASE}/mcp`
 export const METADATA_URL = `${BASE}/.well-known/oauth-protected-resource/mcp`
@@ -30,6 +30,13 @@ export async function mcpClient(token: string, { env, mode = 'legacy' }: McpClie
   const client = new Client({ name: 'tasks-api-tests', version: '1.0.0' }, { versionNegotiation: { mode } })
   await client.connect(transport)
   return client
+}
+
+/** A new user with an MCP access token (`scope`, by default read and write) and a connected client. */
+export async function mcpUser(scope?: string) {
+  const id = newUserId()
+  const token = await mcpToken(id, scope)
+  return { id, token, client: await mcpClient(token) }
 }
 
 /** What a tool call returned, typed for the assertions. */

@@ -1,6 +1,6 @@
 import { env } from 'cloudflare:workers'
 import { beforeEach, describe, expect, it } from 'vitest'
-import { countingDb, expectProblem, invalidNames, request, type SignedIn, signIn } from './helpers'
+import { countingDb, expectProblem, invalidNames, request, type SignedIn, signIn } from '../helpers'
 
 let a: SignedIn
 let b: SignedIn

@@ -5,7 +5,7 @@
  */
 import { env } from 'cloudflare:workers'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { LIMITS, PRIORITIES } from '../src/tasks/model'
+import { LIMITS, PRIORITIES } from '../../src/tasks/model'
 
 let schema = ''
 

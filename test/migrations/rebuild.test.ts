@@ -7,8 +7,8 @@
 import { applyD1Migrations } from 'cloudflare:test'
 import { env } from 'cloudflare:workers'
 import { beforeAll, describe, expect, it } from 'vitest'
-import type { Task } from '../src/tasks/model'
-import { countingDb, feed, type RequestOptions, request, type SignedIn, signIn } from './helpers'
+import type { Task } from '../../src/tasks/model'
+import { countingDb, feed, type RequestOptions, request, type SignedIn, signIn } from '../helpers'
 
 const MIGRATION = '0011_tasks_without_rowid.sql'
 const db = env.REBUILD_DB
@@ -172,7 +172,7 @@ describe(`migrations/${MIGRATION} on data written by the schema before it`, () =
       env: { DB: counting },
     })
     expect(res.status).toBe(201)
-    // The rows test/rows-written.test.ts budgets for a create (docs/performance.md, "Rows written").
+    // The rows test/tasks/rows-written.test.ts budgets for a create (docs/performance.md, "Rows written").
     expect(counter.rowsWritten).toBe(9)
   })
 })

@@ -1,8 +1,8 @@
 /** Recurrence and reminders on the /api routes (src/compat/): the frontends' names for them, attacked. */
 import { env } from 'cloudflare:workers'
 import { beforeEach, describe, expect, it } from 'vitest'
-import { type ApiTask, apiTask } from '../src/compat/task'
-import { expectProblem, type SignedIn, signIn } from './helpers'
+import { type ApiTask, apiTask } from '../../src/compat/task'
+import { expectProblem, type SignedIn, signIn } from '../helpers'
 
 let user: SignedIn
 beforeEach(async () => {

@@ -6,9 +6,9 @@
 import { applyD1Migrations } from 'cloudflare:test'
 import { env } from 'cloudflare:workers'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { userPseudonym } from '../src/hash'
-import { encodeToken } from '../src/tasks/sync-token'
-import { feed, request, type SignedIn, signIn } from './helpers'
+import { userPseudonym } from '../../src/hash'
+import { encodeToken } from '../../src/tasks/sync-token'
+import { feed, request, type SignedIn, signIn } from '../helpers'
 
 const MIGRATION = '0010_one_write_per_task.sql'
 const db = env.MIGRATION_DB

@@ -5,8 +5,8 @@
 import { applyD1Migrations } from 'cloudflare:test'
 import { env } from 'cloudflare:workers'
 import { beforeAll, describe, expect, it } from 'vitest'
-import type { Task } from '../src/tasks/model'
-import { request, tokenFor } from './helpers'
+import type { Task } from '../../src/tasks/model'
+import { request, tokenFor } from '../helpers'
 
 const db = env.MIGRATIONS_DB
 const before = (name: string) => env.TEST_MIGRATIONS.filter((m) => m.name < name)

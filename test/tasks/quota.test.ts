@@ -1,6 +1,6 @@
 import { env } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
-import { expectProblem, type SignedIn, signIn } from './helpers'
+import { expectProblem, type SignedIn, signIn } from '../helpers'
 
 const countOf = async (userId: string) => {
   const row = await env.DB.prepare(

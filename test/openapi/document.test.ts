@@ -1,12 +1,12 @@
 /// <reference types="vite/client" />
 import { describe, expect, it } from 'vitest'
 import type * as z from 'zod'
-import { app } from '../src/app'
-import { annotationOf } from '../src/openapi/annotate'
-import { buildDocument, type OpenApiDocument, openApiPath } from '../src/openapi/document'
-import * as schemas from '../src/openapi/schemas'
-import * as model from '../src/tasks/model'
-import { invalidNames, request, signIn } from './helpers'
+import { app } from '../../src/app'
+import { annotationOf } from '../../src/openapi/annotate'
+import { buildDocument, type OpenApiDocument, openApiPath } from '../../src/openapi/document'
+import * as schemas from '../../src/openapi/schemas'
+import * as model from '../../src/tasks/model'
+import { invalidNames, request, signIn } from '../helpers'
 
 // biome-ignore lint/suspicious/noExplicitAny: the document is walked as untyped JSON
 type Json = Record<string, any>
@@ -107,7 +107,7 @@ describe('GET /openapi.json', () => {
       // Behaviour, not the annotation: an undocumented query parameter is refused as unknown,
       // and no documented one is.
       if (method !== 'GET' || path.includes('{') || op.security.length === 0) continue
-      // The /api routes ignore unknown parameters, as the FastAPI backend did (test/compat-list.test.ts).
+      // The /api routes ignore unknown parameters, as the FastAPI backend did (test/compat/list.test.ts).
       if (path.startsWith('/api/')) {
         expect((await user.request(`${path}?not_documented=1`)).status, path).toBe(200)
         continue

@@ -5,7 +5,7 @@
  */
 import { env } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
-import { signIn } from './helpers'
+import { signIn } from '../helpers'
 
 // Numbers relative to the user's horizon: a sequence starts at the moment of the first write (0007).
 const horizonOf = async (userId: string) =>

@@ -4,10 +4,10 @@
  */
 import { env } from 'cloudflare:workers'
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { EXPORT_PAGE_SIZE } from '../src/account/export'
-import { ERASED } from '../src/account/repo'
-import { D1_TIMEOUT_MS } from '../src/db'
-import { countingDb, expectProblem, feed, nowSeconds, request, type SignedIn, signIn, signJwt } from './helpers'
+import { EXPORT_PAGE_SIZE } from '../../src/account/export'
+import { ERASED } from '../../src/account/repo'
+import { D1_TIMEOUT_MS } from '../../src/db'
+import { countingDb, expectProblem, feed, nowSeconds, request, type SignedIn, signIn, signJwt } from '../helpers'
 
 afterEach(() => vi.restoreAllMocks())
 

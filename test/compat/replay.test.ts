@@ -5,7 +5,7 @@
  */
 import { env, exports } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
-import { BASE, expectProblem, newUserId, nowSeconds, request, signIn, signJwt } from './helpers'
+import { BASE, expectProblem, newUserId, nowSeconds, request, signIn, signJwt } from '../helpers'
 
 interface FrontendTask {
   id: number

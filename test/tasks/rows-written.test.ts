@@ -1,6 +1,6 @@
 import { env } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
-import { countingDb, request, type SignedIn, signIn } from './helpers'
+import { countingDb, request, type SignedIn, signIn } from '../helpers'
 
 /**
  * D1 bills rows written, and `meta.rows_written` counts every row a statement and its triggers

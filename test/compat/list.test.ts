@@ -1,9 +1,9 @@
 /** GET /api/.../tasks: the FastAPI list's parameters mapped onto the main API's filters and sorts. */
 import { env } from 'cloudflare:workers'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { MAX_LIST_SIZE } from '../src/compat/requests'
-import type { ApiTask } from '../src/compat/task'
-import { countingDb, expectProblem, invalidNames, queryPlan, request, type SignedIn, signIn } from './helpers'
+import { MAX_LIST_SIZE } from '../../src/compat/requests'
+import type { ApiTask } from '../../src/compat/task'
+import { countingDb, expectProblem, invalidNames, queryPlan, request, type SignedIn, signIn } from '../helpers'
 
 let user: SignedIn
 /** Titles in creation order. */

@@ -1,7 +1,7 @@
 import { env } from 'cloudflare:workers'
 import { beforeEach, describe, expect, it } from 'vitest'
-import type { Task } from '../src/tasks/model'
-import { expectProblem, invalidNames, type SignedIn, signIn } from './helpers'
+import type { Task } from '../../src/tasks/model'
+import { expectProblem, invalidNames, type SignedIn, signIn } from '../helpers'
 
 interface Page {
   items: Task[]

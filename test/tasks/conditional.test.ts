@@ -1,7 +1,7 @@
 import { env } from 'cloudflare:workers'
 import { beforeEach, describe, expect, it } from 'vitest'
-import type { Task } from '../src/tasks/model'
-import { countingDb, expectProblem, invalidNames, request, type SignedIn, signIn, storedTask } from './helpers'
+import type { Task } from '../../src/tasks/model'
+import { countingDb, expectProblem, invalidNames, request, type SignedIn, signIn, storedTask } from '../helpers'
 
 let user: SignedIn
 let task: Task

@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, it } from 'vitest'
-import type { Task } from '../src/tasks/model'
-import { expectProblem, invalidNames, type SignedIn, signIn, storedTask } from './helpers'
+import type { Task } from '../../src/tasks/model'
+import { expectProblem, invalidNames, type SignedIn, signIn, storedTask } from '../helpers'
 
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/
 

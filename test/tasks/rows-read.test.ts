@@ -1,8 +1,8 @@
 import { env } from 'cloudflare:workers'
 import { beforeAll, describe, expect, it } from 'vitest'
-import type { Task } from '../src/tasks/model'
-import type { ChangesPage } from '../src/tasks/sync'
-import { countingDb, queryPlan, request, type SignedIn, signIn } from './helpers'
+import type { Task } from '../../src/tasks/model'
+import type { ChangesPage } from '../../src/tasks/sync'
+import { countingDb, queryPlan, request, type SignedIn, signIn } from '../helpers'
 
 /**
  * D1 bills rows read, and a list that scans grows with the user's data. With 20,000 tasks spread

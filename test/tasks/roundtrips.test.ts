@@ -1,6 +1,6 @@
 import { env } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
-import { countingDb, request, signIn } from './helpers'
+import { countingDb, request, signIn } from '../helpers'
 
 /** Each success path costs one D1 round trip: RETURNING instead of read-after-write. */
 describe('D1 round trips per request', () => {

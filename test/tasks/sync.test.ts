@@ -1,8 +1,8 @@
 import { createExecutionContext, createScheduledController, waitOnExecutionContext } from 'cloudflare:test'
 import { env } from 'cloudflare:workers'
 import { beforeEach, describe, expect, it } from 'vitest'
-import worker from '../src/index'
-import type { Task } from '../src/tasks/model'
+import worker from '../../src/index'
+import type { Task } from '../../src/tasks/model'
 import {
   base64url,
   countingDb,
@@ -13,7 +13,7 @@ import {
   request,
   type SignedIn,
   signIn,
-} from './helpers'
+} from '../helpers'
 
 let user: SignedIn
 beforeEach(async () => {
