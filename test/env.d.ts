@@ -2,6 +2,8 @@ declare namespace Cloudflare {
   interface Env {
     /** Set in vitest.config.ts from migrations/. */
     TEST_MIGRATIONS: import('cloudflare:test').D1Migration[]
+    /** wrangler.toml as wrangler reads it: the top level and each [env.<name>] (vitest.config.ts). */
+    TEST_WRANGLER_CONFIG: unknown
     /** An empty database that test/sync-migration.test.ts migrates step by step (vitest.config.ts). */
     MIGRATION_DB: D1Database
     /** An empty database (vitest.config.ts) that test/migrations.test.ts migrates step by step. */
