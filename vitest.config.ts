@@ -36,6 +36,7 @@ export default defineConfig(async ({ mode }) => {
           // test/rebuild-migration.test.ts to migrate step by step, each its own.
           d1Databases: {
             MIGRATIONS_DB: 'migrations-test',
+            UPGRADE_DB: 'upgrade-test',
             MIGRATION_DB: 'sync-migration-test',
             REBUILD_DB: 'rebuild-migration-test',
           },

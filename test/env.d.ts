@@ -8,6 +8,8 @@ declare namespace Cloudflare {
     MIGRATION_DB: D1Database
     /** An empty database (vitest.config.ts) that test/migrations.test.ts migrates step by step. */
     MIGRATIONS_DB: D1Database
+    /** An empty database (vitest.config.ts) that test/migrations.test.ts fills, then migrates and times. */
+    UPGRADE_DB: D1Database
     /** An empty database that test/rebuild-migration.test.ts migrates step by step (vitest.config.ts). */
     REBUILD_DB: D1Database
     /** Small limiters the rate-limit tests swap in (vitest.config.ts, the `ratelimit` project only). */
