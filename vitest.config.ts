@@ -1,6 +1,7 @@
 import path from 'node:path'
 import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-plugin'
 import { defineConfig } from 'vitest/config'
+import { experimental_readRawConfig, unstable_readConfig } from 'wrangler'
 
 type RateLimits = Record<string, { namespace_id: string; simple: { limit: number; period: 60 } }>
 
@@ -12,6 +13,18 @@ export default defineConfig(async ({ mode }) => {
   const fast = mode === 'fast'
   // The same migrations `wrangler d1 migrations apply` runs: tests never get a schema of their own.
   const migrations = await readD1Migrations(path.join(import.meta.dirname, 'migrations'))
+  // wrangler.toml as wrangler reads it, at the top level and in each [env.<name>], for
+  // test/config.test.ts (workerd has no TOML parser, and this is wrangler's own reading).
+  const configPath = path.join(import.meta.dirname, 'wrangler.toml')
+  const wrangler = (env?: string) => JSON.parse(JSON.stringify(unstable_readConfig({ config: configPath, env })))
+  const environmentNames = Object.keys(experimental_readRawConfig({ config: configPath }).rawConfig.env ?? {})
+  const wranglerConfig = {
+    topLevel: wrangler(),
+    environments: Object.fromEntries(environmentNames.map((name) => [name, wrangler(name)])),
+  }
+  // Every var is blank (its default, src/config.ts) unless set below, so that neither a developer's
+  // .dev.vars nor a value in wrangler.toml changes what tests see.
+  const blankVars = Object.fromEntries(Object.keys(wranglerConfig.topLevel.vars).map((name) => [name, '']))
 
   /** A workerd project over wrangler.toml; `ratelimits` adds or replaces rate-limit bindings by name. */
   const workers = (name: string, include: string[], exclude: string[], ratelimits: RateLimits) => ({
@@ -23,33 +36,24 @@ export default defineConfig(async ({ mode }) => {
           // rebuild.test.ts to migrate step by step, each its own.
           d1Databases: {
             MIGRATIONS_DB: 'migrations-test',
+            UPGRADE_DB: 'upgrade-test',
             MIGRATION_DB: 'sync-migration-test',
             REBUILD_DB: 'rebuild-migration-test',
           },
           ratelimits,
-          // Every setting is fixed here, so that a developer's .dev.vars cannot change what tests see.
           bindings: {
+            ...blankVars,
             TEST_MIGRATIONS: migrations,
+            TEST_WRANGLER_CONFIG: wranglerConfig,
+            // Secrets are not vars: each is fixed here.
             BETTER_AUTH_SECRET: 'test-secret-that-is-long-enough-for-hs256-0123456789',
-            BETTER_AUTH_URL: '',
-            JWKS_URL: '',
-            JWT_ISSUER: '',
-            JWT_AUDIENCE: '',
-            JWT_CLOCK_SKEW_SECONDS: '60',
-            // /mcp is on for the tests; the REST API takes access tokens only where a test says so.
-            MCP_RESOURCE_URL: 'https://tasks.test/mcp',
-            API_RESOURCE_URL: '',
-            OAUTH_ISSUER: '',
-            CORS_ORIGINS: 'http://localhost:3000, https://app.example.com',
-            // The quota stays at its production default.
-            TASK_QUOTA: '10000',
-            // Every request logs, so that tests can read any request's line; sampling has its own tests.
-            REQUEST_LOG_SAMPLE_RATE: '1',
-            API_LIST_FORMAT: 'array',
             // Push is off unless a test turns it on with its own key pair.
             VAPID_PRIVATE_KEY: '',
-            VAPID_SUBJECT: '',
-            PUSH_SERVICE_HOSTS: '',
+            // /mcp is on for the tests; the REST API takes access tokens only where a test says so.
+            MCP_RESOURCE_URL: 'https://tasks.test/mcp',
+            CORS_ORIGINS: 'http://localhost:3000, https://app.example.com',
+            // Every request logs, so that tests can read any request's line; sampling has its own tests.
+            REQUEST_LOG_SAMPLE_RATE: '1',
           },
         },
       }),

@@ -1,35 +1,23 @@
-// Builds the static assets directory ([assets] in wrangler.toml): Swagger UI's files, copied from
-// node_modules so that nothing is ever loaded from a CDN, next to our page, initializer and _headers.
-// `npm run dev`, `npm test`, `npm run bench` and `npm run deploy` run it first.
+// Builds the static assets directory ([assets] in wrangler.toml), public/, gitignored: Swagger UI's
+// files, copied from node_modules so that nothing is ever loaded from a CDN, next to our page,
+// initializer, icon and _headers from docs-ui/. `wrangler dev` and `wrangler deploy` run it first
+// ([build] in wrangler.toml), however they are started, with the `node` on PATH: Node 20 will do.
 import { copyFileSync, mkdirSync, rmSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import swaggerUiDist from 'swagger-ui-dist'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
+const assets = path.join(root, 'public')
+const swagger = swaggerUiDist.getAbsoluteFSPath()
+const ours = path.join(root, 'docs-ui')
 
-/** The directory wrangler serves; generated, so gitignored. */
-export const assetsDir = path.join(root, 'public')
-
-/** Rebuilds `public/` from swagger-ui-dist and `docs-ui/`. */
-export function copyDocsUi() {
-  const swagger = swaggerUiDist.getAbsoluteFSPath()
-  const ours = path.join(root, 'docs-ui')
-  rmSync(assetsDir, { recursive: true, force: true })
-  mkdirSync(path.join(assetsDir, 'docs'), { recursive: true })
-  // Its licence and notices travel with the code (Apache-2.0).
-  for (const file of [
-    'swagger-ui-bundle.js',
-    'swagger-ui-bundle.js.LICENSE.txt',
-    'swagger-ui.css',
-    'LICENSE',
-    'NOTICE',
-  ])
-    copyFileSync(path.join(swagger, file), path.join(assetsDir, 'docs', file))
-  copyFileSync(path.join(ours, 'init.js'), path.join(assetsDir, 'docs', 'init.js'))
-  // Served at /docs: html_handling drops the extension.
-  copyFileSync(path.join(ours, 'docs.html'), path.join(assetsDir, 'docs.html'))
-  copyFileSync(path.join(ours, '_headers'), path.join(assetsDir, '_headers'))
-}
-
-if (process.argv[1] === fileURLToPath(import.meta.url)) copyDocsUi()
+rmSync(assets, { recursive: true, force: true })
+mkdirSync(path.join(assets, 'docs'), { recursive: true })
+// Its licence and notices travel with the code (Apache-2.0).
+for (const file of ['swagger-ui-bundle.js', 'swagger-ui-bundle.js.LICENSE.txt', 'swagger-ui.css', 'LICENSE', 'NOTICE'])
+  copyFileSync(path.join(swagger, file), path.join(assets, 'docs', file))
+for (const file of ['init.js', 'favicon.svg']) copyFileSync(path.join(ours, file), path.join(assets, 'docs', file))
+// Served at /docs: html_handling drops the extension.
+copyFileSync(path.join(ours, 'docs.html'), path.join(assets, 'docs.html'))
+copyFileSync(path.join(ours, '_headers'), path.join(assets, '_headers'))

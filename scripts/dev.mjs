@@ -12,7 +12,6 @@ import { spawn, spawnSync } from 'node:child_process'
 import http from 'node:http'
 import { createInterface } from 'node:readline'
 import { parseArgs } from 'node:util'
-import { copyDocsUi } from './copy-docs-ui.mjs'
 import { ensureDevVars, root } from './dev-vars.mjs'
 
 const wrangler = `${root}node_modules/wrangler/bin/wrangler.js`
@@ -26,8 +25,6 @@ const env = {
 const run = (args) => spawnSync(process.execPath, [wrangler, ...args], { cwd: root, env, stdio: 'inherit' })
 
 ensureDevVars()
-// The /docs page's static assets; wrangler dev refuses to start without the directory.
-copyDocsUi()
 
 const options = {
   'persist-to': { type: 'string' },

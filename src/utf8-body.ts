@@ -14,7 +14,7 @@ const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false })
 const CHARSET = /;\s*charset\s*=\s*(?:"([^"]*)"|([^;\s]*))/i
 
 /** The charset a Content-Type names, lower-cased; undefined when it names none. */
-export function charsetOf(contentType: string | undefined): string | undefined {
+function charsetOf(contentType: string | undefined): string | undefined {
   const match = CHARSET.exec(contentType ?? '')
   return match ? (match[1] ?? match[2] ?? '').toLowerCase() : undefined
 }

@@ -1,9 +1,9 @@
 /**
  * Input checks for the /api routes, as FastAPI answered them: a 422 whose `detail` is one readable
  * sentence (the frontends show `error.detail`) and whose `errors` lists every field. Not
- * @hono/zod-validator, as the main API uses: its JSON target refuses the missing or empty body a
- * toggle is sent with, and its hook sees the input only after parsing, too late to drop empty
- * parameters or to refuse another user's id before anything else.
+ * @hono/zod-validator, whose types the main API's validators take: its JSON target refuses the
+ * missing or empty body a toggle is sent with, and its hook sees the input only after parsing, too
+ * late to drop empty parameters or to refuse another user's id before anything else.
  *
  * A `user_id` (or `userId`) in the path, query or body is never an identity: it must be the
  * token's `sub` (then it is ignored, as it names the caller anyway) or the request is a 403.

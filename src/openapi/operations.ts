@@ -2,7 +2,7 @@
  * What the routes cannot say about themselves: a name, a summary, the success responses, and the
  * problems a handler raises on its own. Parameters, bodies, authentication and the problems of
  * their middleware come from the routes (src/openapi/annotate.ts). A route missing here, or an
- * entry with no route, stops the document from being built, and test/openapi.test.ts fails.
+ * entry with no route, stops the document from being built, and test/openapi/document.test.ts fails.
  */
 import type * as z from 'zod'
 import { COMPAT_OPERATIONS, COMPAT_SCHEMA_NAMES, type COMPAT_TAG } from '../compat/operations'

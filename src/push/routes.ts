@@ -5,6 +5,7 @@
  */
 import { Hono } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
+import { pushConfig } from '../config'
 import type { AppEnv } from '../env'
 import {
   invalidRequest,
@@ -20,7 +21,6 @@ import { empty, json } from '../respond'
 import { d1Session } from '../session'
 import { noQuery } from '../tasks/requests'
 import { jsonBody, queryParams } from '../validation'
-import { pushConfig } from './config'
 import { isAllowedEndpoint } from './endpoint'
 import * as repo from './repo'
 import { MAX_SUBSCRIPTIONS_PER_USER, subscriptionInput, subscriptionQuery } from './schema'

@@ -44,6 +44,6 @@ const toB64url = (bytes: Uint8Array) =>
     .replace(/=+$/, '')
 
 /** The SEC 1 uncompressed point (0x04 || x || y) browsers take as `applicationServerKey`. */
-export function publicKeyFromJwk(x: string, y: string): ApplicationServerKey {
+function publicKeyFromJwk(x: string, y: string): ApplicationServerKey {
   return toB64url(new Uint8Array([4, ...fromB64url(x), ...fromB64url(y)]))
 }

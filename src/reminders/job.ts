@@ -3,7 +3,7 @@
  * its task's owner. A run is bounded by PUSHES_PER_RUN, oldest reminders first; the rest wait for the
  * next run. Retries (429, 5xx) come first and are given up an hour after the first attempt.
  */
-import { pushConfig } from '../push/config'
+import { pushConfig } from '../config'
 import { isAllowedEndpoint } from '../push/endpoint'
 import { type Outcome, sendPush } from '../push/send'
 import {

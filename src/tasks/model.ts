@@ -1,7 +1,7 @@
 /**
  * The task: its zod schema is the one source of the `Task` type, of the response schema the OpenAPI
  * document shows, and of the limits the request schemas (requests.ts) enforce. The CHECK constraints
- * in migrations/ state the same limits in SQL; test/model.test.ts keeps the two equal.
+ * in migrations/ state the same limits in SQL; test/tasks/model.test.ts keeps the two equal.
  */
 import * as z from 'zod'
 import { FREQUENCIES, MAX_COUNT, MAX_INTERVAL, WEEKDAYS } from '../recurrence/rule'

@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest'
 import { EXPORT_PAGE_SIZE } from '../../src/account/export'
 import { ERASED } from '../../src/account/repo'
 import { D1_TIMEOUT_MS } from '../../src/db'
+import { limits } from '../../src/limits'
 import { countingDb, expectProblem, feed, nowSeconds, request, type SignedIn, signIn, signJwt } from '../helpers'
 
 afterEach(() => vi.restoreAllMocks())
@@ -71,7 +72,7 @@ describe('DELETE /me', () => {
     timeout: 120_000,
   }, async () => {
     const user = await signIn()
-    const quota = Number(env.TASK_QUOTA)
+    const quota = limits(env).taskQuota
     // Seeded in SQL, each with a reminder (a task_reminders row); the erasure's triggers then write
     // a tombstone and a counter update per task before the tombstones go too.
     await env.DB.prepare(

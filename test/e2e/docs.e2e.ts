@@ -115,7 +115,7 @@ describe.skipIf(!executablePath)('the API reference at /docs, in Chromium', () =
     const html = await page.text()
     const files = [...html.matchAll(/(?:src|href)="([^"]*)"/g)].map((m) => m[1]!)
     expect(files.sort()).toEqual([
-      '/docs/favicon-32x32.png',
+      '/docs/favicon.svg',
       '/docs/init.js',
       '/docs/swagger-ui-bundle.js',
       '/docs/swagger-ui.css',
@@ -127,6 +127,7 @@ describe.skipIf(!executablePath)('the API reference at /docs, in Chromium', () =
       ['/docs/init.js', 'text/javascript; charset=utf-8'],
       ['/docs/swagger-ui-bundle.js', 'text/javascript; charset=utf-8'],
       ['/docs/swagger-ui.css', 'text/css; charset=utf-8'],
+      ['/docs/favicon.svg', 'image/svg+xml'],
     ]) {
       const res = await fetch(`${dev!.url}${file}`)
       expect(res.status, file).toBe(200)

@@ -72,7 +72,7 @@ describe('per-user task quota (TASK_QUOTA)', () => {
     )
       .bind(user.id, new Date().toISOString(), crypto.randomUUID())
       .run()
-    const shipped = { TASK_QUOTA: '10000' } // wrangler.toml [vars]
+    const shipped = { TASK_QUOTA: '' } // as wrangler.toml ships it: the default (src/config.ts)
     expect((await create(user, shipped, 'the 10,000th')).status).toBe(201)
     await expectQuotaExceeded(await create(user, shipped, 'the 10,001st'), 10_000)
     expect(await countOf(user.id)).toEqual({ stored: 10_000, counted: 10_000 })
