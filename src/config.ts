@@ -1,7 +1,7 @@
 /**
  * Reads and validates configuration once per `env` object. Anything wrong with authentication
  * settings makes `auth` an error, and anything wrong with the quota or the rate-limit bindings makes
- * `limits` one; the HTTP layer (src/auth.ts, src/limits.ts) then fails protected routes closed with 500.
+ * `limits` one; the HTTP layer (src/auth/, src/limits.ts) then fails protected routes closed with 500.
  */
 
 const MIN_SECRET_LENGTH = 32

@@ -2,7 +2,7 @@ import { env } from 'cloudflare:workers'
 import { Hono } from 'hono'
 import { describe, expect, it, vi } from 'vitest'
 import { app } from '../src/app'
-import { requireUser, verifiedSubOf } from '../src/auth'
+import { requireCaller, verifiedSubOf } from '../src/auth'
 import type { AppEnv } from '../src/env'
 import type { Problem } from '../src/problem'
 import {
@@ -389,9 +389,9 @@ describe('time claims', () => {
 })
 
 describe('a validly signed token outside its time window', () => {
-  // requireUser alone, so the test sees the error it throws before onError renders it.
+  // requireCaller alone, so the test sees the error it throws before onError renders it.
   const probe = new Hono<AppEnv>()
-    .get('/', requireUser, (c) => c.json({ user: c.var.user.id }))
+    .get('/', requireCaller, (c) => c.json({ user: c.var.user.id }))
     .onError((error, c) => c.json({ status: (error as Problem).status, sub: verifiedSubOf(error) ?? null }))
   const probeWith = async (token: string) =>
     (await probe.request('/', { headers: { Authorization: `Bearer ${token}` } }, env)).json()
