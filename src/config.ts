@@ -165,6 +165,17 @@ function readOAuth(env: Raw<Env>, auth: Config['auth']): Config['oauth'] {
   if (!('error' in auth) && auth.jwksUrl !== undefined && (mcpResource || apiResource) && issuer === undefined) {
     return { error: 'access tokens need an issuer to check: set OAUTH_ISSUER (or BETTER_AUTH_URL)' }
   }
+  // A token whose aud names a resource is an access token (src/auth/classify.ts): were the session
+  // tokens' own audience a resource, every session token would be refused as one.
+  const sessionAudience = 'error' in auth ? undefined : auth.audience
+  for (const [name, value] of [
+    ['MCP_RESOURCE_URL', mcpResource],
+    ['API_RESOURCE_URL', apiResource],
+  ] as const) {
+    if (value !== undefined && value === sessionAudience) {
+      return { error: `${name} must differ from the audience of session tokens (JWT_AUDIENCE, or BETTER_AUTH_URL)` }
+    }
+  }
   if (mcpResource !== undefined && new URL(mcpResource).pathname !== '/mcp') {
     return { error: "MCP_RESOURCE_URL must be this worker's /mcp URL, e.g. https://tasks.example.com/mcp" }
   }

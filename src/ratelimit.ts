@@ -13,7 +13,7 @@
  */
 import type { Context, MiddlewareHandler } from 'hono'
 import { createMiddleware } from 'hono/factory'
-import { requireCaller, requireMethodScope, verifiedSubOf } from './auth'
+import { requireCaller, requireMethodScope, requireSessionToken, verifiedSubOf } from './auth'
 import type { AppEnv } from './env'
 import { limits } from './limits'
 import { timeAuth } from './observability'
@@ -56,6 +56,12 @@ export const rateLimitWith = (
 export const rateLimit = annotate(rateLimitWith(requireCaller, requireMethodScope), {
   authenticates: true,
   problems: ['unauthorized', 'rate-limited', 'server-misconfigured', 'service-unavailable'],
+})
+
+/** `rateLimit` for what only the user's own session token may do (src/auth/scopes.ts): 403 for an app's token. */
+export const rateLimitSessionOnly = annotate(rateLimitWith(requireCaller, requireSessionToken), {
+  authenticates: true,
+  problems: ['unauthorized', 'forbidden', 'rate-limited', 'server-misconfigured', 'service-unavailable'],
 })
 
 async function allowed(limiter: RateLimit, key: string): Promise<boolean> {

@@ -555,6 +555,13 @@ describe('configuration fails closed', () => {
     ],
     ['a secret shorter than 32 characters', { BETTER_AUTH_SECRET: 'short-secret' }, /shorter than 32/],
     ['an invalid clock skew', { JWT_CLOCK_SKEW_SECONDS: 'lots' }, /JWT_CLOCK_SKEW_SECONDS/],
+    // The resources tell access tokens from session tokens, so the REST API cannot run without them.
+    ['an MCP_RESOURCE_URL that is not a URL', { MCP_RESOURCE_URL: 'tasks.test/mcp' }, /MCP_RESOURCE_URL must be/],
+    [
+      "an API_RESOURCE_URL that is the session tokens' audience",
+      { JWT_AUDIENCE: 'https://tasks.test/', API_RESOURCE_URL: 'https://tasks.test/' },
+      /API_RESOURCE_URL must differ/,
+    ],
     ['an excessive clock skew', { JWT_CLOCK_SKEW_SECONDS: '86400' }, /JWT_CLOCK_SKEW_SECONDS/],
   ]
   for (const [what, override, reason] of cases) {

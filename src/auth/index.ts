@@ -4,5 +4,5 @@
  * (classify.ts, claims.ts) and made the request's user (middleware.ts).
  */
 export { verifiedSubOf } from './challenge'
-export { requireCaller, requireMcpAccess, requireSessionToken } from './middleware'
-export { requireMethodScope, SCOPES } from './scopes'
+export { requireCaller, requireMcpAccess } from './middleware'
+export { requireMethodScope, requireSessionToken, SCOPES } from './scopes'

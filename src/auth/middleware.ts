@@ -4,16 +4,17 @@
  * its raw claims.
  *
  * - `requireCaller`, the REST API (/tasks, /api, /me): session tokens and, when API_RESOURCE_URL is
- *   set, access tokens for it, whose scopes `requireMethodScope` (scopes.ts) then checks.
+ *   set, access tokens for it, whose scopes `requireMethodScope` (scopes.ts) then checks. Any other
+ *   access token (classify.ts) is a 401, never taken for a session.
  * - `requireMcpAccess`, /mcp: access tokens for MCP_RESOURCE_URL only.
- * - `requireSessionToken`, after `requireCaller`: what no scope grants, for session tokens only.
+ * - `requireSessionToken` (scopes.ts), after `requireCaller`: what no scope grants (DELETE /me,
+ *   GET /me/export), for session tokens only.
  */
 import type { Context } from 'hono'
 import { createMiddleware } from 'hono/factory'
 import { type AuthConfig, getConfig, type OAuthConfig } from '../config'
 import type { AppEnv } from '../env'
-import { annotate } from '../openapi/annotate'
-import { forbidden, Problem, serverMisconfigured } from '../problem'
+import { Problem, serverMisconfigured } from '../problem'
 import { bearerToken } from './bearer'
 import { invalidToken, pointToMetadata } from './challenge'
 import { asAccessToken, asSessionToken, type Caller, isAccessToken } from './classify'
@@ -46,17 +47,19 @@ async function authenticate(
 }
 
 /** The REST API: a session token, or an access token for API_RESOURCE_URL when it is set. */
-function restCaller(verified: Verified, auth: AuthConfig, oauth: OAuthConfig | { error: string }): Caller {
-  if (!isAccessToken(verified)) return asSessionToken(verified, auth)
-  if ('error' in oauth) throw serverMisconfigured()
-  if (oauth.apiResource === undefined) throw invalidToken()
+function restCaller(verified: Verified, auth: AuthConfig, oauth: OAuthConfig): Caller {
+  if (!isAccessToken(verified, oauth)) return asSessionToken(verified, auth)
+  if (oauth.apiResource === undefined) throw invalidToken('This API does not take OAuth access tokens.')
   return asAccessToken(verified, auth, oauth, oauth.apiResource)
 }
 
-/** Authentication for the REST API: 401 unless a token it takes names the caller. */
+/**
+ * Authentication for the REST API: 401 unless a token it takes names the caller. The OAuth
+ * configuration is needed even for a session token: its resources are what tell the two apart.
+ */
 export const requireCaller = createMiddleware<AppEnv>(async (c, next) => {
   const { auth, oauth } = getConfig(c.env)
-  if ('error' in auth) throw serverMisconfigured()
+  if ('error' in auth || 'error' in oauth) throw serverMisconfigured()
   await authenticate(c, auth, (verified) => restCaller(verified, auth, oauth))
   await next()
 })
@@ -73,23 +76,12 @@ export const requireMcpAccess = createMiddleware<AppEnv>(async (c, next) => {
   }
   const resource = oauth.mcpResource
   try {
-    await authenticate(c, auth, (verified) => asAccessToken(verified, auth, oauth, resource))
+    await authenticate(c, auth, (verified) => {
+      if (!isAccessToken(verified, oauth)) throw invalidToken('/mcp takes OAuth access tokens, not session tokens.')
+      return asAccessToken(verified, auth, oauth, resource)
+    })
   } catch (error) {
     throw error instanceof Problem && error.status === 401 ? pointToMetadata(error, oauth.mcpMetadataUrl) : error
   }
   await next()
 })
-
-/**
- * For what no scope grants, erasing the whole account: only the user's own session token. An app's
- * access token, whatever its scopes, is refused, so an app given the tasks cannot delete the user.
- */
-export const requireSessionToken = annotate(
-  createMiddleware<AppEnv>(async (c, next) => {
-    if (c.get('grant') !== undefined) {
-      throw forbidden("Erasing the account needs the user's own session token; an app's access token cannot do it.")
-    }
-    await next()
-  }),
-  { problems: ['forbidden'] },
-)
