@@ -2,10 +2,11 @@
 //   npm run token -- <sub> [--email e] [--name n] [--ttl 15m] [--iss url] [--aud url] [--scope "s1 s2"]
 // Signed HS256 with BETTER_AUTH_SECRET from .dev.vars (or the environment), like a Better Auth
 // server configured for shared-secret mode. iss/aud default to JWT_ISSUER/JWT_AUDIENCE when set.
-// With --scope it is an access token for an MCP client: give --aud the MCP_RESOURCE_URL
-// (docs/mcp.md), e.g. --aud http://localhost:8787/mcp --scope "tasks:read tasks:write".
+// With --scope it is an OAuth access token (typ at+jwt) for an MCP client or an app: give --aud the
+// MCP_RESOURCE_URL (docs/mcp.md), e.g. --aud http://localhost:8787/mcp --scope "tasks:read tasks:write",
+// or the API_RESOURCE_URL. The worker takes it only there, for its scopes, and never as a session.
+import { createHmac } from 'node:crypto'
 import { parseArgs } from 'node:util'
-import { sign } from 'hono/jwt'
 import { ensureDevVars } from './dev-vars.mjs'
 
 const usage =
@@ -49,7 +50,8 @@ if (!secret || secret.length < 32) fail('BETTER_AUTH_SECRET (in .dev.vars) must 
 const now = Math.floor(Date.now() / 1000)
 const iss = values.iss ?? (vars.JWT_ISSUER || undefined)
 const aud = values.aud ?? (vars.JWT_AUDIENCE || undefined)
-if (values.scope !== undefined && !aud) fail('--scope needs --aud: the resource the token is for (MCP_RESOURCE_URL)')
+if (values.scope !== undefined && !aud)
+  fail('--scope needs --aud: the resource the token is for (MCP_RESOURCE_URL or API_RESOURCE_URL)')
 const payload = {
   sub,
   ...(values.email && { email: values.email }),
@@ -61,4 +63,8 @@ const payload = {
   iat: now,
   exp: now + parseTtl(values.ttl),
 }
-console.log(await sign(payload, secret, 'HS256'))
+const base64url = (json) => Buffer.from(JSON.stringify(json)).toString('base64url')
+// RFC 9068's type for an access token, so nothing reading it can take it for a session JWT.
+const header = { alg: 'HS256', typ: values.scope === undefined ? 'JWT' : 'at+jwt' }
+const input = `${base64url(header)}.${base64url(payload)}`
+console.log(`${input}.${createHmac('sha256', secret).update(input).digest('base64url')}`)

@@ -3,7 +3,7 @@
  * meaning and default are declared here and nowhere else (wrangler.toml states every var as "", the
  * default). The environment is parsed once per `env` object, one part at a time, so that a mistake
  * fails only its part: anything wrong with authentication makes `auth` an error, with the quota or
- * the rate-limit bindings `limits`, and so on; the HTTP layer (src/auth.ts, src/limits.ts) then
+ * the rate-limit bindings `limits`, and so on; the HTTP layer (src/auth/, src/limits.ts) then
  * fails the routes that need that part closed with 500.
  *
  * A new setting is one line in its part below; test/config.test.ts then requires it in wrangler.toml
@@ -113,7 +113,7 @@ const PARTS = {
     MCP_RESOURCE_URL: setting(
       'var',
       "This worker's public /mcp URL: turns the MCP endpoint on; access tokens' aud must contain it.",
-      exactUrl('MCP_RESOURCE_URL').refine((value) => value === undefined || new URL(value).pathname === '/mcp', {
+      exactUrl('MCP_RESOURCE_URL').refine((value) => value === undefined || URL.parse(value)?.pathname === '/mcp', {
         error: "MCP_RESOURCE_URL must be this worker's /mcp URL, e.g. https://tasks.example.com/mcp",
       }),
     ),
@@ -386,6 +386,17 @@ function oauthConfig(
   const issuer = settings.OAUTH_ISSUER ?? (baseUrl && `${baseUrl}/api/auth`)
   if (!failed(auth) && auth.jwksUrl !== undefined && (mcpResource || apiResource) && issuer === undefined) {
     return { error: 'access tokens need an issuer to check: set OAUTH_ISSUER (or BETTER_AUTH_URL)' }
+  }
+  // A token whose aud names a resource is an access token (src/auth/classify.ts): were the session
+  // tokens' own audience a resource, every session token would be refused as one.
+  const sessionAudience = failed(auth) ? undefined : auth.audience
+  for (const [name, value] of [
+    ['MCP_RESOURCE_URL', mcpResource],
+    ['API_RESOURCE_URL', apiResource],
+  ] as const) {
+    if (value !== undefined && value === sessionAudience) {
+      return { error: `${name} must differ from the audience of session tokens (JWT_AUDIENCE, or BETTER_AUTH_URL)` }
+    }
   }
   const mcpMetadataUrl = mcpResource && `${new URL(mcpResource).origin}/.well-known/oauth-protected-resource/mcp`
   return { mcpResource, mcpMetadataUrl, apiResource, issuer }

@@ -1,7 +1,7 @@
 import type { RequestIdVariables } from 'hono/request-id'
 import type { Db } from './db'
 
-/** The caller, as proven by a verified token. Set only by src/auth.ts. */
+/** The caller, as proven by a verified token. Set only by src/auth/middleware.ts. */
 export interface User {
   /** The token's `sub`: every task query is scoped by it. */
   id: string
@@ -9,7 +9,7 @@ export interface User {
   name: string | null
 }
 
-/** What an OAuth access token grants besides its user. Set only by src/auth.ts; undefined for a session JWT. */
+/** What an OAuth access token grants besides its user. Set only by src/auth/middleware.ts; undefined for a session JWT. */
 export interface Grant {
   scopes: ReadonlySet<string>
   /** The OAuth client the user authorized (`azp`, else `client_id`). */

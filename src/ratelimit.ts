@@ -1,5 +1,5 @@
 /**
- * What stands in front of every protected route: authentication (src/auth.ts), then the abuse
+ * What stands in front of every protected route: authentication (src/auth/), then the abuse
  * limits, each a Workers Rate Limiting binding whose `simple` limit and period in wrangler.toml are
  * the limit in force (per `[env.*]`, e.g. raised in `[env.loadtest]`; see docs/ratelimits.md).
  *
@@ -13,7 +13,7 @@
  */
 import type { Context, MiddlewareHandler } from 'hono'
 import { createMiddleware } from 'hono/factory'
-import { requireCaller, requireMethodScope, verifiedSubOf } from './auth'
+import { requireCaller, requireMethodScope, requireSessionToken, verifiedSubOf } from './auth'
 import type { AppEnv } from './env'
 import { limits } from './limits'
 import { timeAuth } from './observability'
@@ -26,7 +26,7 @@ const RATE_LIMIT_PERIOD_SECONDS = 60
 const noop = async () => {}
 
 /**
- * The limits around `authenticate` (src/auth.ts), then `authorize` on the caller it set: a request
+ * The limits around `authenticate` (src/auth/), then `authorize` on the caller it set: a request
  * refused for its scope has counted against its user like any other.
  */
 export const rateLimitWith = (
@@ -52,10 +52,16 @@ export const rateLimitWith = (
     await next()
   })
 
-/** Authenticates the caller (src/auth.ts) and applies the rate limits; mount it on every protected route. */
+/** Authenticates the caller (src/auth/) and applies the rate limits; mount it on every protected route. */
 export const rateLimit = annotate(rateLimitWith(requireCaller, requireMethodScope), {
   authenticates: true,
   problems: ['unauthorized', 'rate-limited', 'server-misconfigured', 'service-unavailable'],
+})
+
+/** `rateLimit` for what only the user's own session token may do (src/auth/scopes.ts): 403 for an app's token. */
+export const rateLimitSessionOnly = annotate(rateLimitWith(requireCaller, requireSessionToken), {
+  authenticates: true,
+  problems: ['unauthorized', 'forbidden', 'rate-limited', 'server-misconfigured', 'service-unavailable'],
 })
 
 async function allowed(limiter: RateLimit, key: string): Promise<boolean> {

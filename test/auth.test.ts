@@ -2,7 +2,7 @@ import { env } from 'cloudflare:workers'
 import { Hono } from 'hono'
 import { describe, expect, it, vi } from 'vitest'
 import { app } from '../src/app'
-import { requireUser, verifiedSubOf } from '../src/auth'
+import { requireCaller, verifiedSubOf } from '../src/auth'
 import type { AppEnv } from '../src/env'
 import type { Problem } from '../src/problem'
 import {
@@ -389,9 +389,9 @@ describe('time claims', () => {
 })
 
 describe('a validly signed token outside its time window', () => {
-  // requireUser alone, so the test sees the error it throws before onError renders it.
+  // requireCaller alone, so the test sees the error it throws before onError renders it.
   const probe = new Hono<AppEnv>()
-    .get('/', requireUser, (c) => c.json({ user: c.var.user.id }))
+    .get('/', requireCaller, (c) => c.json({ user: c.var.user.id }))
     .onError((error, c) => c.json({ status: (error as Problem).status, sub: verifiedSubOf(error) ?? null }))
   const probeWith = async (token: string) =>
     (await probe.request('/', { headers: { Authorization: `Bearer ${token}` } }, env)).json()
@@ -555,6 +555,13 @@ describe('configuration fails closed', () => {
     ],
     ['a secret shorter than 32 characters', { BETTER_AUTH_SECRET: 'short-secret' }, /shorter than 32/],
     ['an invalid clock skew', { JWT_CLOCK_SKEW_SECONDS: 'lots' }, /JWT_CLOCK_SKEW_SECONDS/],
+    // The resources tell access tokens from session tokens, so the REST API cannot run without them.
+    ['an MCP_RESOURCE_URL that is not a URL', { MCP_RESOURCE_URL: 'tasks.test/mcp' }, /MCP_RESOURCE_URL must be/],
+    [
+      "an API_RESOURCE_URL that is the session tokens' audience",
+      { JWT_AUDIENCE: 'https://tasks.test/', API_RESOURCE_URL: 'https://tasks.test/' },
+      /API_RESOURCE_URL must differ/,
+    ],
     ['an excessive clock skew', { JWT_CLOCK_SKEW_SECONDS: '86400' }, /JWT_CLOCK_SKEW_SECONDS/],
   ]
   for (const [what, override, reason] of cases) {

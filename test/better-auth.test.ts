@@ -3,7 +3,7 @@
  * test/better-auth/global-setup.ts). The worker fetches their JWKS over loopback.
  */
 import { afterEach, describe, expect, inject, it, vi } from 'vitest'
-import { UNKNOWN_KID_BURST, UNKNOWN_KID_REFILL_MS } from '../src/jwks'
+import { UNKNOWN_KID_BURST, UNKNOWN_KID_REFILL_MS } from '../src/auth/key-set'
 import type { Task } from '../src/tasks/model'
 import { SHARED_SECRET } from './better-auth/instances'
 import { base64url, decodeJwtPart, expectProblem, request, signJwt } from './helpers'

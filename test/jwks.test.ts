@@ -3,7 +3,7 @@
  * it can sign tokens that pass the signature check and are refused only by the rule under test.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { KeySet, MAX_AGE_MS, UNKNOWN_KID_BURST, UNKNOWN_KID_REFILL_MS } from '../src/jwks'
+import { KeySet, MAX_AGE_MS, UNKNOWN_KID_BURST, UNKNOWN_KID_REFILL_MS } from '../src/auth/key-set'
 import { base64url, expectProblem, request } from './helpers'
 
 const ISSUER = 'https://auth.example.com'
@@ -155,7 +155,7 @@ function madeUpKidTokens(count: number, signature: string) {
   )
 }
 
-/** A key set for `env`'s URL, asked directly: the lookup requireUser makes, without the HTTP around it. */
+/** A key set for `env`'s URL, asked directly: the lookup verify.ts makes, without the HTTP around it. */
 const keySetOf = (env: Partial<Env>) => new KeySet(env.JWKS_URL!)
 
 describe('key rotation', () => {

@@ -1,5 +1,5 @@
 /**
- * src/auth.ts remembers the tokens it has verified, per isolate and configuration. These attack
+ * src/auth/verified-tokens.ts remembers the tokens it has verified, per isolate and configuration. These attack
  * that memory: a remembered token must still expire, must not survive a new configuration, and in
  * JWKS mode must not outlive the key that verified it.
  */

@@ -1,9 +1,8 @@
 /** /me: who the token names, and that user's whole account, erased or exported. */
 import { Hono } from 'hono'
-import { requireSessionToken } from '../auth'
 import type { AppEnv } from '../env'
 import { methodNotAllowed } from '../problem'
-import { rateLimit } from '../ratelimit'
+import { rateLimit, rateLimitSessionOnly } from '../ratelimit'
 import { empty, json, respond } from '../respond'
 import { d1Session } from '../session'
 import { noQuery } from '../tasks/requests'
@@ -19,7 +18,7 @@ export const accountRoutes = new Hono<AppEnv>()
   })
 
   // Erases everything stored for the caller. Idempotent: an account with nothing stored is erased already.
-  .delete('/', rateLimit, requireSessionToken, d1Session, queryParams(noQuery), async (c) => {
+  .delete('/', rateLimitSessionOnly, d1Session, queryParams(noQuery), async (c) => {
     await eraseUser(c.get('db'), c.get('user').id)
     return empty(c, 204)
   })
@@ -28,7 +27,8 @@ export const accountRoutes = new Hono<AppEnv>()
     throw methodNotAllowed(['GET', 'HEAD', 'DELETE'])
   })
 
-  .get('/export', rateLimit, d1Session, queryParams(noQuery), (c) =>
+  // The whole account in one response: what no scope grants, like erasing it.
+  .get('/export', rateLimitSessionOnly, d1Session, queryParams(noQuery), (c) =>
     respond(
       c,
       exportStream(c.get('db'), c.get('user'), new Date().toISOString()),

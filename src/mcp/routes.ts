@@ -92,7 +92,7 @@ export const mcpRoutes = new Hono<AppEnv>()
     const response = await handler.fetch(c.req.raw, {
       parsedBody,
       authInfo: {
-        // The token itself stays in src/auth.ts; the tools need only what it grants.
+        // The token itself stays in src/auth/; the tools need only what it grants.
         token: '',
         clientId: grant?.clientId ?? '',
         scopes: [...(grant?.scopes ?? [])],

@@ -1,5 +1,5 @@
 /**
- * The MCP server: the task tools of src/tools/tasks.ts, for the user src/auth.ts verified
+ * The MCP server: the task tools of src/tools/tasks.ts, for the user src/auth/ verified
  * (`c.var.user`), built afresh for each request.
  */
 import { type CallToolResult, McpServer, requireScopes } from '@modelcontextprotocol/server'

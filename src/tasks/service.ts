@@ -208,6 +208,6 @@ export class TaskService {
   }
 }
 
-/** The task service for the request's verified user (src/auth.ts), on its D1 session. */
+/** The task service for the request's verified user (src/auth/), on its D1 session. */
 export const taskService = (c: Context<AppEnv>, door: Door): TaskService =>
   new TaskService(c.get('db'), c.env, c.get('user').id, door)

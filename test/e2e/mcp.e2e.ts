@@ -73,6 +73,28 @@ describe('an MCP client against npm run dev', () => {
     await client.close()
   })
 
+  it('prints an at+jwt access token for --scope, which the REST API never takes as a session', async () => {
+    const readOnly = token('reader', secret, '--aud', RESOURCE, '--scope', 'tasks:read')
+    const header = JSON.parse(Buffer.from(readOnly.split('.')[0]!, 'base64url').toString('utf8'))
+    expect(header).toEqual({ alg: 'HS256', typ: 'at+jwt' })
+    const session = token('reader', secret)
+    for (const [method, path] of [
+      ['POST', '/tasks'],
+      ['POST', '/api/tasks'],
+      ['GET', '/me/export'],
+      ['DELETE', '/me'],
+    ] as const) {
+      const res = await fetch(`${dev!.url}${path}`, {
+        method,
+        headers: { Authorization: `Bearer ${readOnly}`, 'Content-Type': 'application/json' },
+        ...(method === 'POST' && { body: JSON.stringify({ title: 'planted' }) }),
+      })
+      expect(res.status, `${method} ${path}`).toBe(401)
+    }
+    const tasks = await fetch(`${dev!.url}/tasks`, { headers: { Authorization: `Bearer ${session}` } })
+    expect((await tasks.json()) as { items: unknown[] }).toMatchObject({ items: [] })
+  })
+
   it('answers a session token (no --aud, no --scope) 401 with the resource metadata pointer', async () => {
     const res = await fetch(`${dev!.url}/mcp`, {
       method: 'POST',

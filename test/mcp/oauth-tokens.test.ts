@@ -1,6 +1,6 @@
 /**
  * What Better Auth's OAuth provider really issues (test/better-auth/oauth-flow.ts ran the flow):
- * the claims src/auth.ts checks, read from the tokens rather than assumed.
+ * the claims src/auth/ checks, read from the tokens rather than assumed.
  */
 import { describe, expect, inject, it } from 'vitest'
 import { decodeJwtPart } from '../helpers'

@@ -1,6 +1,6 @@
 /**
- * Better Auth's public signing keys (its JWKS), cached per isolate. Only keys are handled here;
- * tokens are read and verified in auth.ts alone.
+ * One JWKS URL's published signing keys (Better Auth's). Only keys are handled here; keys.ts holds
+ * one KeySet per URL, and tokens are verified in verify.ts alone.
  *
  * - A busy isolate fetches the set at most once per MAX_AGE; a failed refresh of a stale set is
  *   retried after RETRY_STALE.
@@ -145,16 +145,4 @@ async function importVerifyKey(jwk: Jwk, alg: AsymmetricAlg): Promise<CryptoKey 
   } catch {
     return null
   }
-}
-
-const keySets = new Map<string, KeySet>()
-
-/** One key set per JWKS URL per isolate, whatever the env object looks like. */
-export function keySetFor(url: string): KeySet {
-  let keySet = keySets.get(url)
-  if (!keySet) {
-    keySet = new KeySet(url)
-    keySets.set(url, keySet)
-  }
-  return keySet
 }

@@ -1,0 +1,8 @@
+/**
+ * Authentication: the only place a token is read (bearer.ts), spelled and decoded (encoding.ts),
+ * verified (verify.ts, with the keys of keys.ts), classified as a session or an access token
+ * (classify.ts, claims.ts) and made the request's user (middleware.ts).
+ */
+export { verifiedSubOf } from './challenge'
+export { requireCaller, requireMcpAccess } from './middleware'
+export { requireMethodScope, requireSessionToken, SCOPES } from './scopes'
