@@ -50,6 +50,11 @@ export default defineConfig(async ({ mode }) => {
             VAPID_PRIVATE_KEY: '',
             VAPID_SUBJECT: '',
             PUSH_SERVICE_HOSTS: '',
+            // Events are logged; a webhook is on only where a test turns it on.
+            EVENT_RETENTION_DAYS: '90',
+            EVENTS_PER_USER: '',
+            WEBHOOK_URL: '',
+            WEBHOOK_SECRET: '',
           },
         },
       }),
