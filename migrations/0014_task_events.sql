@@ -3,7 +3,7 @@
 --   - Creates and updates are logged by the triggers below, reading NEW: no statement of the repos
 --     writes the event itself. Who made the change rides on the task row, in `changed_by`, which every
 --     write of the repos sets in its own INSERT or UPDATE (src/events/actor.ts): a JSON object with the
---     door, the OAuth client and whether the event is for webhook delivery.
+--     door, the OAuth client, whether the event is for webhook delivery, and the version it wrote.
 --   - Deletes are logged by the repos' own INSERT ... SELECT, run just before the DELETE in the same
 --     batch (src/events/repo.ts): a delete trigger would see only the door of the task's last write,
 --     and it would log the deletions of an account's erasure (DELETE /me), which must leave nothing.
@@ -99,8 +99,10 @@ BEGIN
       'recurrence', json(NEW.recurrence), 'timeZone', NEW.time_zone, 'nextTaskId', NEW.next_task_id,
       'nextTaskNumber', (SELECT s.number FROM tasks AS s WHERE s.user_id = NEW.user_id AND s.id = NEW.next_task_id),
       'remindAt', NEW.remind_at),
-    coalesce(NEW.changed_by ->> '$.door', 'system'),
-    NEW.changed_by ->> '$.client',
+    -- Only what this write set: a write that names no door (its changed_by is the previous write's,
+    -- for another version) is logged as the server's, not as the last writer's.
+    iif(NEW.changed_by ->> '$.version' IS NEW.version, coalesce(NEW.changed_by ->> '$.door', 'system'), 'system'),
+    iif(NEW.changed_by ->> '$.version' IS NEW.version, NEW.changed_by ->> '$.client', NULL),
     NEW.updated_at,
     iif(NEW.changed_by ->> '$.deliver', 'pending', NULL),
     iif(NEW.changed_by ->> '$.deliver', NEW.updated_at, NULL)

@@ -25,9 +25,10 @@ const EVENT_COLUMNS = 'user_id, seq, id, type, task_id, task_number, task, door,
 
 /**
  * The task.deleted events of the user's tasks that `where` (over the user as ?1 and `params`) picks,
- * by `actor` at `now`: run just before the DELETE with the same WHERE, in the same batch. Each takes
- * the sequence number its deletion's tombstone gets (the tombstone trigger counts on from the user's
- * last number, in the order of the tasks' numbers, which is the order the DELETE visits them).
+ * by `actor` at `now`: run just before the DELETE with the same WHERE, in the same batch. They take
+ * the sequence numbers the deletions' tombstones get (the tombstone trigger counts on from the
+ * user's last number), in the order of the tasks' numbers; a bulk delete's tombstones may take them
+ * in another order, so there the log and the sync feed number each deletion alike only as a set.
  */
 export function deletedEvents(
   db: Db,

@@ -38,6 +38,12 @@ export type TaskRef = string | { number: number }
 export const pick = (ref: TaskRef, param: number): [string, string | number] =>
   typeof ref === 'string' ? [`id = ?${param}`, ref] : [`number = ?${param}`, ref.number]
 
+/**
+ * What an UPDATE sets `changed_by` to (migrations/0014): its actor, bound at `placeholder`, and the
+ * version it writes, by which the event trigger tells this write's actor from an earlier write's.
+ */
+const changedByWrite = (placeholder: string) => `changed_by = json_set(${placeholder}, '$.version', version + 1)`
+
 /** The user's next task number (migrations/0006_task_numbers.sql), for any INSERT of a task. */
 export const NEXT_NUMBER = 'coalesce((SELECT last_number FROM task_counts WHERE user_id = ?1), 0) + 1'
 
@@ -193,7 +199,7 @@ export function updateStatement(
     'updated_at = ?3',
     'version = version + 1',
     `seq = ${NEXT_SEQ}`,
-    `changed_by = ${bind(changedBy(actor))}`,
+    changedByWrite(bind(changedBy(actor))),
   ]
   for (const field of WRITABLE) {
     const value = changes[field]
@@ -239,7 +245,7 @@ export function toggleStatement(
   return db
     .prepare(
       `UPDATE tasks SET completed = 1 - completed, completed_at = CASE WHEN completed = 0 THEN ?3 END,
-                        updated_at = ?3, version = version + 1, seq = ${NEXT_SEQ}, changed_by = ?4
+                        updated_at = ?3, version = version + 1, seq = ${NEXT_SEQ}, ${changedByWrite('?4')}
        WHERE ${where.join(' AND ')} RETURNING ${COLUMNS}`,
     )
     .bind(...params)
