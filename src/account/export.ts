@@ -23,7 +23,7 @@ const tasks =
 const events =
   (db: Db, userId: string): Pager =>
   async (after) => {
-    const { rows } = await listEvents(db, userId, after, EXPORT_PAGE_SIZE)
+    const rows = await listEvents(db, userId, after, EXPORT_PAGE_SIZE)
     return { json: rows.map((row) => JSON.stringify(toEvent(row))), last: rows.at(-1)?.seq }
   }
 

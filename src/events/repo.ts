@@ -51,10 +51,9 @@ export function deletedEvents(
 }
 
 /**
- * Up to `limit` of the user's events after sequence number `after`, oldest first; with `taskId` or
- * `taskNumber`, only that task's (which reads the user's log from `after` on: the log has no index by
- * task, which would be a second row written per change). One more row than `limit` says whether
- * there are more.
+ * Up to `limit` of the user's events after sequence number `after`, oldest first; with `task`, only
+ * that task's (which reads the user's log from `after` on: the log has no index by task, which would
+ * be a second row written per change).
  */
 export async function listEvents(
   db: Db,
@@ -62,9 +61,9 @@ export async function listEvents(
   after: number,
   limit: number,
   task?: { id: string } | { number: number },
-): Promise<{ rows: EventRow[]; hasMore: boolean }> {
+): Promise<EventRow[]> {
   const which = task === undefined ? '' : 'id' in task ? 'AND task_id = ?4' : 'AND task_number = ?4'
-  const params: unknown[] = [userId, after, limit + 1]
+  const params: unknown[] = [userId, after, limit]
   if (task !== undefined) params.push('id' in task ? task.id : task.number)
   const { results } = await d1(() =>
     db
@@ -74,7 +73,7 @@ export async function listEvents(
       .bind(...params)
       .all<EventRow>(),
   )
-  return { rows: results.slice(0, limit), hasMore: results.length > limit }
+  return results
 }
 
 /** An event to deliver, and how often delivery was tried. */
