@@ -195,12 +195,7 @@ export function updateStatement(
   const [term, value] = pick(ref, 2)
   const params: unknown[] = [userId, value, now]
   const bind = (value: unknown) => `?${params.push(value)}`
-  const sets = [
-    'updated_at = ?3',
-    'version = version + 1',
-    `seq = ${NEXT_SEQ}`,
-    changedByWrite(bind(changedBy(actor))),
-  ]
+  const sets = ['updated_at = ?3', 'version = version + 1', `seq = ${NEXT_SEQ}`, changedByWrite(bind(changedBy(actor)))]
   for (const field of WRITABLE) {
     const value = changes[field]
     if (value === undefined) continue

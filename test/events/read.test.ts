@@ -5,8 +5,8 @@
 import { createExecutionContext, createScheduledController, waitOnExecutionContext } from 'cloudflare:test'
 import { env } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
-import worker from '../../src/index'
 import type { TaskEvent } from '../../src/events/model'
+import worker from '../../src/index'
 import type { Task } from '../../src/tasks/model'
 import { expectProblem, nowSeconds, request, type SignedIn, signIn, signJwt } from '../helpers'
 
