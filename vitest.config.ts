@@ -54,6 +54,8 @@ export default defineConfig(async ({ mode }) => {
             CORS_ORIGINS: 'http://localhost:3000, https://app.example.com',
             // Every request logs, so that tests can read any request's line; sampling has its own tests.
             REQUEST_LOG_SAMPLE_RATE: '1',
+            // Events are logged; a webhook is on only where a test turns it on.
+            WEBHOOK_SECRET: '',
           },
         },
       }),

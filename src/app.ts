@@ -2,9 +2,11 @@
 import { Hono } from 'hono'
 import { getPath } from 'hono/utils/url'
 import { accountRoutes } from './account/routes'
+import { compatEventRoutes } from './compat/events'
 import { compatRoutes } from './compat/routes'
 import { cors } from './cors'
 import type { AppEnv } from './env'
+import { eventRoutes } from './events/routes'
 import { resourceMetadata } from './mcp/metadata'
 import { mcpRoutes } from './mcp/routes'
 import { observe } from './observability'
@@ -33,11 +35,14 @@ export const app = new Hono<AppEnv>({ getPath: routingPath })
   })
 
   .route('/me', accountRoutes)
+  // Before the task routes, whose /:id would take `events` for a task id.
+  .route('/tasks', eventRoutes)
   .route('/tasks', taskRoutes)
   .route('/push', publicKeyRoutes)
   .route('/me/push-subscriptions', subscriptionRoutes)
 
 // The FastAPI-contract adapter (src/compat/) has no typed client: hono/client users have /tasks.
+app.route('/api', compatEventRoutes)
 app.route('/api', compatRoutes)
 // Public and generated from the routes above (and itself), so outside the typed chain.
 app.route('/', documentation(app))

@@ -193,6 +193,28 @@ const PARTS = {
       text().transform((value) => readSampleRate(value ?? '0.01')),
     ),
   }),
+  events: z.object({
+    EVENT_RETENTION_DAYS: setting(
+      'var',
+      'Days a task event is kept; the hourly job purges older ones.',
+      wholeNumber(1, 3650, 90, 'EVENT_RETENTION_DAYS must be a whole number from 1 to 3650, or empty for the default'),
+    ),
+    EVENTS_PER_USER: setting(
+      'var',
+      'Most task events kept per user, the oldest purged first; blank: 2 x TASK_QUOTA.',
+      optionalWholeNumber(
+        1,
+        10_000_000,
+        'EVENTS_PER_USER must be a whole number from 1 to 10000000, or empty for the default',
+      ),
+    ),
+    WEBHOOK_URL: setting(
+      'var',
+      'The endpoint every task event is POSTed to, signed (Standard Webhooks); blank: none is sent.',
+      text(),
+    ),
+    WEBHOOK_SECRET: setting('secret', 'The webhook signing secret, whsec_ and 24 to 64 bytes in base64.', text()),
+  }),
   push: z.object({
     VAPID_PRIVATE_KEY: setting('secret', 'The Web Push signing key (a JWK) that `npm run vapid-keys` prints.', text()),
     VAPID_SUBJECT: setting(
@@ -300,6 +322,9 @@ export function getConfig(env: Env): Config {
 }
 
 type Part = keyof typeof PARTS
+
+/** The task events' settings, parsed by the schema, or the first thing wrong with them (src/events/config.ts). */
+export const eventSettings = (env: Env) => parse(env, 'events')
 
 /** One part's settings, or the first thing wrong with them. */
 function parse<P extends Part>(env: object, part: P): z.output<(typeof PARTS)[P]> | Failed {

@@ -3,6 +3,8 @@
  * function, listed here. Jobs run independently: one that fails is logged and does not keep the
  * others from running, and the invocation still fails afterwards, so Cloudflare records the error.
  */
+import { purgeOldEvents } from './events/purge'
+import { sweepUndelivered } from './events/queue'
 import { purgeExpiredIdempotencyKeys } from './idempotency/repo'
 import { sendDueReminders } from './reminders/job'
 import { purgeTombstones } from './tasks/sync-repo'
@@ -21,9 +23,13 @@ interface Schedule {
 }
 
 const minutely: Schedule = {
-  jobs: { reminders: (env, time) => sendDueReminders(env, time) },
-  done: 'reminders done',
-  failed: 'reminders failed',
+  jobs: {
+    reminders: (env, time) => sendDueReminders(env, time),
+    // Counts the users whose undelivered events it queued again.
+    events: (env, time) => sweepUndelivered(env, time),
+  },
+  done: 'minute job done',
+  failed: 'minute job failed',
   counted: 'sent',
 }
 
@@ -31,6 +37,7 @@ const hourly: Schedule = {
   jobs: {
     tombstones: (env, time) => purgeTombstones(env.DB, time),
     idempotencyKeys: (env, time) => purgeExpiredIdempotencyKeys(env.DB, new Date(time).toISOString()),
+    events: (env, time) => purgeOldEvents(env, time),
   },
   done: 'purge done',
   failed: 'purge failed',

@@ -2,7 +2,8 @@
  * The worst case of docs/security.md, measured: one account attacks for a simulated day (fake
  * time; the hourly purge runs on it) with the largest bodies and keys the API accepts, keeping
  * every table at its bound, and D1's own size (`meta.size_after`) never grows past QUOTA units of
- * UNIT_BYTES, a unit being one task, one Idempotency-Key record and one tombstone.
+ * UNIT_BYTES, a unit being one task, one Idempotency-Key record, one tombstone and the task events
+ * EVENTS_PER_USER keeps per task (two by default, src/events/config.ts).
  *
  * The quota is lowered so that a day fits in a test run; the bounds are per unit, so the default
  * worst case is TASK_QUOTA units of the same size.
@@ -10,12 +11,13 @@
 import { createExecutionContext, createScheduledController, waitOnExecutionContext } from 'cloudflare:test'
 import { env } from 'cloudflare:workers'
 import { afterEach, expect, it, vi } from 'vitest'
+import { QUOTA_MULTIPLE } from '../src/events/config'
 import worker from '../src/index'
 import { MAX_INTERVAL, WEEKDAYS } from '../src/recurrence/rule'
 import { request, signJwt } from './helpers'
 
-/** D1 bytes one unit (task + record + tombstone) may take at most, indexes and page slack included. */
-const UNIT_BYTES = 24 * 1024
+/** D1 bytes one unit (task + record + tombstone + its events) may take at most, indexes and page slack included. */
+const UNIT_BYTES = 40 * 1024
 const QUOTA = 40
 const LIMITS = { TASK_QUOTA: String(QUOTA) }
 const MINUTE = 60_000
@@ -47,20 +49,23 @@ const longestKey = (n: number) => `${n}-`.padEnd(255, 'k')
 
 const dbBytes = async () => (await env.DB.prepare('SELECT 1').run()).meta.size_after
 
+// The purges run on the same lowered quota the requests do: the event log's bound follows it.
+const purgeEnv = { ...env, ...LIMITS }
+
 async function purge(scheduledTime: number) {
   const ctx = createExecutionContext()
-  await worker.scheduled(createScheduledController({ scheduledTime, cron: '17 * * * *' }), env, ctx)
+  await worker.scheduled(createScheduledController({ scheduledTime, cron: '17 * * * *' }), purgeEnv, ctx)
   await waitOnExecutionContext(ctx)
 }
 
 async function stored(userId: string) {
-  const [tasks, records, tombstones] = await env.DB.batch(
-    ['tasks', 'idempotency_keys', 'task_tombstones'].map((table) =>
+  const [tasks, records, tombstones, events] = await env.DB.batch(
+    ['tasks', 'idempotency_keys', 'task_tombstones', 'task_events'].map((table) =>
       env.DB.prepare(`SELECT count(*) AS n FROM ${table} WHERE user_id = ?1`).bind(userId),
     ),
   )
   const n = (result: D1Result | undefined) => (result!.results[0] as { n: number }).n
-  return { tasks: n(tasks), records: n(records), tombstones: n(tombstones) }
+  return { tasks: n(tasks), records: n(records), tombstones: n(tombstones), events: n(events) }
 }
 
 it('keeps one attacking account within QUOTA units of storage for a simulated day', { timeout: 600_000 }, async () => {
@@ -102,12 +107,13 @@ it('keeps one attacking account within QUOTA units of storage for a simulated da
       expect(counts.tasks).toBeLessThanOrEqual(QUOTA)
       expect(counts.records).toBeLessThanOrEqual(QUOTA)
       expect(counts.tombstones).toBeLessThanOrEqual(QUOTA)
+      expect(counts.events).toBeLessThanOrEqual(QUOTA * QUOTA_MULTIPLE)
       grown = Math.max(grown, (await dbBytes()) - before)
     }
   }
   // Every bound was reached and held: the day ended with each table full, keyed creates refused
   // by the key budget first, then by the quota.
-  expect(await stored(sub)).toEqual({ tasks: QUOTA, records: QUOTA, tombstones: QUOTA })
+  expect(await stored(sub)).toMatchObject({ tasks: QUOTA, records: QUOTA, tombstones: QUOTA })
   expect(refused[429]).toBeGreaterThanOrEqual(QUOTA)
   expect(refused[409] + refused[429]).toBe(DAY_MINUTES / STEP - QUOTA)
   console.log(JSON.stringify({ unitBytes: Math.round(grown / QUOTA), grown, quota: QUOTA }))

@@ -1,49 +1,76 @@
 /**
- * GET /me/export: the caller's tasks as one JSON document, written a page at a time as the client
- * reads it, so memory holds one page however many tasks there are.
+ * GET /me/export: the caller's tasks and event log as one JSON document, written a page at a time as
+ * the client reads it, so memory holds one page however many tasks and events there are.
  */
 import type { Db } from '../db'
 import type { User } from '../env'
+import { toEvent } from '../events/model'
+import { listEvents } from '../events/repo'
 import { exportPage } from './repo'
 
 export const EXPORT_PAGE_SIZE = 500
 
+/** One page of a list: the items as JSON, and the position after the last. */
+type Pager = (after: number) => Promise<{ json: string[]; last: number | undefined }>
+
+const tasks =
+  (db: Db, userId: string): Pager =>
+  async (after) => {
+    const page = await exportPage(db, userId, after, EXPORT_PAGE_SIZE)
+    return { json: page.map(({ task }) => JSON.stringify(task)), last: page.at(-1)?.seq }
+  }
+
+const events =
+  (db: Db, userId: string): Pager =>
+  async (after) => {
+    const rows = await listEvents(db, userId, after, EXPORT_PAGE_SIZE)
+    return { json: rows.map((row) => JSON.stringify(toEvent(row))), last: rows.at(-1)?.seq }
+  }
+
 /**
- * `{"sub":…,"exportedAt":…,"tasks":[…]}`, in the order the tasks were last written. Each page is
- * read only when the client has taken the one before (a pull stream with no buffer ahead), so a
- * task changed while the export streams may appear twice, the later entry being its current state
- * (as in the sync feed). The status is sent before the first page is read, so a D1 failure midway
- * can only end the stream with an error: it is logged, and the client sees a body that does not parse.
+ * `{"sub":…,"exportedAt":…,"tasks":[…],"events":[…]}`: the tasks in the order they were last written,
+ * then the event log, oldest first. Each page is read only when the client has taken the one before
+ * (a pull stream with no buffer ahead), so a task changed while the export streams may appear twice,
+ * the later entry being its current state (as in the sync feed). The status is sent before the first
+ * page is read, so a D1 failure midway can only end the stream with an error: it is logged, and the
+ * client sees a body that does not parse.
  */
 export function exportStream(db: Db, user: User, now: string): ReadableStream<Uint8Array> {
   const encoder = new TextEncoder()
+  const lists: [string, Pager][] = [
+    ['tasks', tasks(db, user.id)],
+    ['events', events(db, user.id)],
+  ]
+  let list = -1
   let after = 0
-  let opened = false
   return new ReadableStream<Uint8Array>(
     {
       async pull(controller) {
-        if (!opened) {
-          opened = true
+        if (list === -1) {
+          list = 0
           controller.enqueue(encoder.encode(`{"sub":${JSON.stringify(user.id)},"exportedAt":"${now}","tasks":[`))
           return
         }
-        let page: Awaited<ReturnType<typeof exportPage>>
+        const [, pager] = lists[list]!
+        let page: Awaited<ReturnType<Pager>>
         try {
-          page = await exportPage(db, user.id, after, EXPORT_PAGE_SIZE)
+          page = await pager(after)
         } catch (error) {
           console.error(JSON.stringify({ level: 'error', message: 'export failed', error: String(error) }))
           controller.error(error)
           return
         }
-        const tasks = page.map(({ task }) => JSON.stringify(task)).join(',')
-        if (tasks) controller.enqueue(encoder.encode(after > 0 ? `,${tasks}` : tasks))
-        const last = page.at(-1)
-        if (page.length < EXPORT_PAGE_SIZE || !last) {
-          controller.enqueue(encoder.encode(']}'))
-          controller.close()
+        const items = page.json.join(',')
+        if (items) controller.enqueue(encoder.encode(after > 0 ? `,${items}` : items))
+        if (page.json.length === EXPORT_PAGE_SIZE && page.last !== undefined) {
+          after = page.last
           return
         }
-        after = last.seq
+        list++
+        after = 0
+        const next = lists[list]
+        controller.enqueue(encoder.encode(next ? `],"${next[0]}":[` : ']}'))
+        if (!next) controller.close()
       },
     },
     { highWaterMark: 0 },

@@ -14,6 +14,7 @@ export const ERASED = [
   'task_reminders',
   'idempotency_keys',
   'tasks',
+  'task_events',
   'task_tombstones',
   'task_counts',
 ] as const
@@ -21,8 +22,9 @@ export const ERASED = [
 /**
  * Deletes everything stored for the user, in one transaction: push retries and subscriptions,
  * reminders, Idempotency-Key records, tasks (whose triggers write tombstones and bump the
- * sequence), then the tombstones and the counter row (with the sequence) those triggers touched. Erasing
- * an account with nothing stored changes nothing.
+ * sequence), the event log (the erasure logs no deletions: only the repos' deletes do, src/events/),
+ * then the tombstones and the counter row (with the sequence) those triggers touched. Erasing an
+ * account with nothing stored changes nothing.
  */
 export async function eraseUser(db: Db, userId: string): Promise<void> {
   await d1(() => db.batch(ERASED.map((table) => db.prepare(`DELETE FROM ${table} WHERE user_id = ?1`).bind(userId))))

@@ -3,6 +3,7 @@
  * and the purge of expired records.
  */
 import { type Db, d1 } from '../db'
+import type { Actor } from '../events/model'
 import type { Task, TaskFields } from '../tasks/model'
 import { insertStatement } from '../tasks/repo'
 import { newTask, type TaskRow, toTask } from '../tasks/row'
@@ -56,21 +57,22 @@ export async function insertTaskOnce(
   { key, fingerprint }: IdempotencyKey,
   input: TaskFields,
   now: string,
+  actor: Actor,
   { quota, keyBudget }: CreateBounds,
 ): Promise<OnceResult> {
   const task = newTask(input, crypto.randomUUID(), now)
   const body = JSON.stringify(task)
   const cutoff = idempotencyCutoff(now)
   const keyIsFree = {
-    sql: `NOT EXISTS (SELECT 1 FROM idempotency_keys WHERE user_id = ?1 AND key = ?15 AND created_at > ?16)
-          AND coalesce((SELECT idempotency_keys FROM task_counts WHERE user_id = ?1), 0) < ?17`,
+    sql: `NOT EXISTS (SELECT 1 FROM idempotency_keys WHERE user_id = ?1 AND key = ?16 AND created_at > ?17)
+          AND coalesce((SELECT idempotency_keys FROM task_counts WHERE user_id = ?1), 0) < ?18`,
     params: [key, cutoff, keyBudget],
   }
   const [, inserted, , record, budget] = await d1(() =>
     db.batch([
       // Served by idempotency_keys_by_user_created: reads only the expired records, usually none.
       db.prepare('DELETE FROM idempotency_keys WHERE user_id = ?1 AND created_at <= ?2').bind(userId, cutoff),
-      insertStatement(db, userId, task.id, input, now, quota, keyIsFree),
+      insertStatement(db, userId, task.id, input, now, actor, quota, keyIsFree),
       db
         .prepare(
           `INSERT INTO idempotency_keys (user_id, key, request_hash, task_id, status, response_body, created_at)

@@ -6,6 +6,7 @@
  */
 import type * as z from 'zod'
 import { COMPAT_OPERATIONS, COMPAT_SCHEMA_NAMES, type COMPAT_TAG } from '../compat/operations'
+import { EVENT_OPERATIONS, EVENT_SCHEMA_NAMES } from '../events/operations'
 import type { ResponseHeader } from '../headers'
 import type { ProblemSlug } from '../problem'
 import { task } from '../tasks/model'
@@ -54,6 +55,7 @@ export const SCHEMA_NAMES = new Map<z.ZodType, string>([
   [problem, 'Problem'],
   [me, 'Me'],
   ...COMPAT_SCHEMA_NAMES,
+  ...EVENT_SCHEMA_NAMES,
 ])
 
 const OWNED: readonly ProblemSlug[] = ['forbidden', 'not-found']
@@ -210,5 +212,6 @@ export const OPERATIONS: Record<string, OperationSpec> = {
     summary: 'This document',
     success: { status: 200, description: 'The OpenAPI 3.1 document.', schema: openApiDocument },
   },
+  ...EVENT_OPERATIONS,
   ...COMPAT_OPERATIONS,
 }

@@ -6,6 +6,8 @@
  * create in src/idempotency/repo.ts.
  */
 import { type Db, d1 } from '../db'
+import { type Actor, changedBy } from '../events/model'
+import { deletedEvents } from '../events/repo'
 import type { Task, TaskFields } from './model'
 import type { VersionCondition, Versions } from './preconditions'
 import type { TaskInput, TaskPatch } from './requests'
@@ -23,7 +25,7 @@ export const COLUMNS = Object.values(COLUMN_OF)
   .map((column) => (column === 'next_task_number' ? NEXT_TASK_NUMBER : column))
   .join(', ')
 
-/** One more condition on an insert, over the user (?1) and its own parameters, which start at ?15. */
+/** One more condition on an insert, over the user (?1) and its own parameters, which start at ?16. */
 export interface InsertCondition {
   sql: string
   params: unknown[]
@@ -35,6 +37,12 @@ export type TaskRef = string | { number: number }
 /** The WHERE term and bound value that pick `ref` among the user's tasks (always with `user_id = ?1`). */
 export const pick = (ref: TaskRef, param: number): [string, string | number] =>
   typeof ref === 'string' ? [`id = ?${param}`, ref] : [`number = ?${param}`, ref.number]
+
+/**
+ * What an UPDATE sets `changed_by` to (migrations/0014): its actor, bound at `placeholder`, and the
+ * version it writes, by which the event trigger tells this write's actor from an earlier write's.
+ */
+const changedByWrite = (placeholder: string) => `changed_by = json_set(${placeholder}, '$.version', version + 1)`
 
 /** The user's next task number (migrations/0006_task_numbers.sql), for any INSERT of a task. */
 export const NEXT_NUMBER = 'coalesce((SELECT last_number FROM task_counts WHERE user_id = ?1), 0) + 1'
@@ -50,7 +58,7 @@ export const NEXT_SEQ = `coalesce(nullif((SELECT seq FROM task_counts WHERE user
  * The one INSERT of a task: it inserts nothing once the user stores `quota` tasks, nor when `and`
  * (the Idempotency-Key's, src/idempotency/repo.ts) is false. The task's number is the user's next
  * one, taken in the same statement, so concurrent creates get distinct, consecutive numbers (the
- * schema refuses any other).
+ * schema refuses any other). Its event, by `actor`, is written by the insert's trigger (migrations/0014).
  */
 export function insertStatement(
   db: Db,
@@ -58,6 +66,7 @@ export function insertStatement(
   id: string,
   input: TaskFields,
   now: string,
+  actor: Actor,
   quota: number,
   and?: InsertCondition,
 ): D1PreparedStatement {
@@ -65,8 +74,8 @@ export function insertStatement(
   return db
     .prepare(
       `INSERT INTO tasks (id, user_id, title, description, completed, priority, due_at, tags, created_at, updated_at,
-                          completed_at, recurrence, time_zone, series_start, remind_at, number, seq)
-       SELECT ?2, ?1, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, CASE WHEN ?5 = 1 THEN ?9 END, ?11, ?12, ?13, ?14, ${NEXT_NUMBER}, ${NEXT_SEQ}
+                          completed_at, recurrence, time_zone, series_start, remind_at, number, seq, changed_by)
+       SELECT ?2, ?1, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, CASE WHEN ?5 = 1 THEN ?9 END, ?11, ?12, ?13, ?14, ${NEXT_NUMBER}, ${NEXT_SEQ}, ?15
        WHERE coalesce((SELECT n FROM task_counts WHERE user_id = ?1), 0) < ?10${and ? ` AND ${and.sql}` : ''}
        RETURNING ${COLUMNS}`,
     )
@@ -86,6 +95,7 @@ export function insertStatement(
       // A new rule starts its series at the task's due date.
       rule && input.dueAt,
       input.remindAt,
+      changedBy(actor),
       ...(and?.params ?? []),
     )
 }
@@ -99,9 +109,12 @@ export async function insertTask(
   userId: string,
   input: TaskFields,
   now: string,
+  actor: Actor,
   quota: number,
 ): Promise<Task | null> {
-  const row = await d1(() => insertStatement(db, userId, crypto.randomUUID(), input, now, quota).first<TaskRow>())
+  const row = await d1(() =>
+    insertStatement(db, userId, crypto.randomUUID(), input, now, actor, quota).first<TaskRow>(),
+  )
   return row && toTask(row)
 }
 
@@ -167,6 +180,7 @@ export interface WriteExtras {
 /**
  * The one UPDATE of a task: the given fields (PATCH) or all of them (PUT), and the version bumped,
  * returning the task; it matches nothing when no task of the user's with this id meets the condition.
+ * Its event, by `actor`, is written by the update's trigger (migrations/0014).
  */
 export function updateStatement(
   db: Db,
@@ -174,13 +188,14 @@ export function updateStatement(
   ref: TaskRef,
   changes: TaskPatch | TaskInput,
   now: string,
+  actor: Actor,
   condition: VersionCondition = {},
   extras: WriteExtras = {},
 ): D1PreparedStatement {
   const [term, value] = pick(ref, 2)
   const params: unknown[] = [userId, value, now]
   const bind = (value: unknown) => `?${params.push(value)}`
-  const sets = ['updated_at = ?3', 'version = version + 1', `seq = ${NEXT_SEQ}`]
+  const sets = ['updated_at = ?3', 'version = version + 1', `seq = ${NEXT_SEQ}`, changedByWrite(bind(changedBy(actor)))]
   for (const field of WRITABLE) {
     const value = changes[field]
     if (value === undefined) continue
@@ -215,16 +230,17 @@ export function toggleStatement(
   userId: string,
   ref: TaskRef,
   now: string,
+  actor: Actor,
   condition: VersionCondition = {},
 ): D1PreparedStatement {
   const [term, value] = pick(ref, 2)
-  const params: unknown[] = [userId, value, now]
+  const params: unknown[] = [userId, value, now, changedBy(actor)]
   const where = ['user_id = ?1', term, 'recurrence IS NULL', ...conditionTerms(condition, params)]
   // Every SET expression sees the row as it was: `completed = 0` is "was open".
   return db
     .prepare(
       `UPDATE tasks SET completed = 1 - completed, completed_at = CASE WHEN completed = 0 THEN ?3 END,
-                        updated_at = ?3, version = version + 1, seq = ${NEXT_SEQ}
+                        updated_at = ?3, version = version + 1, seq = ${NEXT_SEQ}, ${changedByWrite('?4')}
        WHERE ${where.join(' AND ')} RETURNING ${COLUMNS}`,
     )
     .bind(...params)
@@ -257,21 +273,25 @@ function trimTombstones(db: Db, userId: string, cap: number): D1PreparedStatemen
 
 /**
  * The id, number and title of the user's task `ref` that is now gone; null when no task of the user's with
- * this ref meets the condition. Its tombstone counts against `tombstoneCap` in the same transaction.
+ * this ref meets the condition. Its event (by `actor` at `now`) is written just before it, and its
+ * tombstone counts against `tombstoneCap`, in the same transaction.
  */
 export async function deleteTask(
   db: Db,
   userId: string,
   ref: TaskRef,
+  now: string,
+  actor: Actor,
   tombstoneCap: number,
   condition: VersionCondition = {},
 ): Promise<{ id: string; number: number; title: string } | null> {
   const [term, value] = pick(ref, 2)
   const params: unknown[] = [userId, value]
-  const where = ['user_id = ?1', term, ...conditionTerms(condition, params)]
-  const [deleted] = await d1(() =>
+  const where = ['user_id = ?1', term, ...conditionTerms(condition, params)].join(' AND ')
+  const [, deleted] = await d1(() =>
     db.batch([
-      db.prepare(`DELETE FROM tasks WHERE ${where.join(' AND ')} RETURNING id, number, title`).bind(...params),
+      deletedEvents(db, where, params, now, actor),
+      db.prepare(`DELETE FROM tasks WHERE ${where} RETURNING id, number, title`).bind(...params),
       ...trimTombstones(db, userId, tombstoneCap),
     ]),
   )
@@ -280,14 +300,22 @@ export async function deleteTask(
 
 /**
  * Deletes all of the user's completed tasks, in one transaction with the count of what it deletes
- * (D1's `changes` would also count the rows the tombstone triggers write) and the trim of the
- * tombstones to `tombstoneCap`.
+ * (D1's `changes` would also count the rows the tombstone triggers write), their events (by `actor`
+ * at `now`) and the trim of the tombstones to `tombstoneCap`.
  */
-export async function deleteCompletedTasks(db: Db, userId: string, tombstoneCap: number): Promise<number> {
+export async function deleteCompletedTasks(
+  db: Db,
+  userId: string,
+  now: string,
+  actor: Actor,
+  tombstoneCap: number,
+): Promise<number> {
+  const completed = 'user_id = ?1 AND completed = 1'
   const [counted] = await d1(() =>
     db.batch([
-      db.prepare('SELECT count(*) AS n FROM tasks WHERE user_id = ?1 AND completed = 1').bind(userId),
-      db.prepare('DELETE FROM tasks WHERE user_id = ?1 AND completed = 1').bind(userId),
+      db.prepare(`SELECT count(*) AS n FROM tasks WHERE ${completed}`).bind(userId),
+      deletedEvents(db, completed, [userId], now, actor),
+      db.prepare(`DELETE FROM tasks WHERE ${completed}`).bind(userId),
       ...trimTombstones(db, userId, tombstoneCap),
     ]),
   )

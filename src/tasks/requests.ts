@@ -126,7 +126,7 @@ export type TaskPatch = z.output<typeof taskPatch>
 const single = () =>
   z.string({ error: (issue) => (Array.isArray(issue.input) ? 'must be given only once' : undefined) })
 
-const limit = single()
+export const limit = single()
   .regex(/^\d{1,3}$/, `must be a whole number from 1 to ${MAX_PAGE_SIZE}`)
   .transform(Number)
   .refine((n) => n >= 1 && n <= MAX_PAGE_SIZE, `must be a whole number from 1 to ${MAX_PAGE_SIZE}`)

@@ -41,7 +41,7 @@ const validateTaskId = createMiddleware<AppEnv>(async (c, next) => {
   await next()
 })
 type TaskIdParam = { param: { id: string } }
-const taskId = annotate(
+export const taskId = annotate(
   validateTaskId as unknown as MiddlewareHandler<AppEnv, string, { in: TaskIdParam; out: TaskIdParam }>,
   {
     input: {

@@ -3,11 +3,15 @@
  * routes (src/compat/), the MCP tools and the assistant's tools (src/tools/). A door validates its
  * own wire shape, calls one method here with the verified user, and maps the typed outcome to its
  * own answer with an exhaustive switch. No door runs a statement itself: whatever must happen on
- * every change of a task is added here, once.
+ * every change of a task is added here, once. Each change is logged as an event in its own
+ * transaction (src/events/); once it has committed, the event is queued for the webhook.
  */
 import type { Context } from 'hono'
 import type { Db } from '../db'
 import type { AppEnv } from '../env'
+import { delivering } from '../events/config'
+import type { Actor } from '../events/model'
+import { enqueueEvents } from '../events/queue'
 import { type CreateBounds, type IdempotencyKey, insertTaskOnce } from '../idempotency/repo'
 import { limits } from '../limits'
 import { type ListOptions, listPage, listTasks, listTasksWithTotal } from './list-repo'
@@ -67,13 +71,27 @@ const now = () => new Date().toISOString()
 
 /** The task operations of one verified user, through one door. */
 export class TaskService {
+  /** Who the changes are by, as their events record it. */
+  private readonly actor: Actor
+
   constructor(
     private readonly db: Db,
     private readonly env: Env,
     /** The verified token's `sub`: every statement is scoped by it. */
     readonly userId: string,
     readonly door: Door,
-  ) {}
+    /** The OAuth client of an access token; null for a session token. */
+    clientId: string | null = null,
+    /** Keeps work going after the response: the queueing of a change's events. */
+    private readonly waitUntil: (work: Promise<unknown>) => void = () => {},
+  ) {
+    this.actor = { door, clientId, deliver: delivering(env) }
+  }
+
+  /** After a change committed: its events go to the webhook's queue, never failing or delaying the write. */
+  private committed(): void {
+    if (this.actor.deliver) this.waitUntil(enqueueEvents(this.env, this.userId))
+  }
 
   private get limits() {
     return limits(this.env)
@@ -83,15 +101,19 @@ export class TaskService {
   async create(input: TaskFields, key?: IdempotencyKey): Promise<Created> {
     const { taskQuota: quota, idempotencyKeysPerUser: budget } = this.limits
     if (key === undefined) {
-      const task = await repo.insertTask(this.db, this.userId, input, now(), quota)
-      return task ? { kind: 'ok', task, replayed: false } : { kind: 'quota', quota }
+      const task = await repo.insertTask(this.db, this.userId, input, now(), this.actor, quota)
+      if (!task) return { kind: 'quota', quota }
+      this.committed()
+      return { kind: 'ok', task, replayed: false }
     }
     const bounds: CreateBounds = { quota, keyBudget: budget }
-    const result = await insertTaskOnce(this.db, this.userId, key, input, now(), bounds)
+    const result = await insertTaskOnce(this.db, this.userId, key, input, now(), this.actor, bounds)
     switch (result.outcome) {
       case 'created':
+        this.committed()
+        return { kind: 'ok', task: result.task, replayed: false }
       case 'replayed':
-        return { kind: 'ok', task: result.task, replayed: result.outcome === 'replayed' }
+        return { kind: 'ok', task: result.task, replayed: true }
       case 'over-quota':
         return { kind: 'quota', quota }
       case 'key-reused':
@@ -133,13 +155,14 @@ export class TaskService {
 
   /** PATCH (some fields) or PUT (all of them); completing a recurring task creates its successor. */
   async update(ref: TaskRef, changes: TaskPatch | TaskInput, condition: VersionCondition = {}): Promise<Written> {
-    const result = await writeTask(this.db, this.userId, ref, changes, now(), condition, this.limits.taskQuota)
+    const { taskQuota } = this.limits
+    const result = await writeTask(this.db, this.userId, ref, changes, now(), this.actor, condition, taskQuota)
     return this.written(ref, condition, result)
   }
 
   /** Flips completion, as a PATCH of `completed` would set it. */
   async toggle(ref: TaskRef, condition: VersionCondition = {}): Promise<Written> {
-    const result = await toggleTask(this.db, this.userId, ref, now(), condition, this.limits.taskQuota)
+    const result = await toggleTask(this.db, this.userId, ref, now(), this.actor, condition, this.limits.taskQuota)
     return this.written(ref, condition, result)
   }
 
@@ -157,7 +180,8 @@ export class TaskService {
       const task = toTask(stored)
       const patch = plan(task)
       if (Object.keys(patch).length === 0) return { kind: 'ok', task }
-      const result = await writeStored(this.db, this.userId, stored, patch, now(), { match: [stored.version] }, quota)
+      const unchanged = { match: [stored.version] }
+      const result = await writeStored(this.db, this.userId, stored, patch, now(), this.actor, unchanged, quota)
       if (result !== 'raced') return this.written(ref, condition, result)
     }
     return { kind: 'conflict' }
@@ -165,18 +189,24 @@ export class TaskService {
 
   async delete(ref: TaskRef, condition: VersionCondition = {}): Promise<Deleted> {
     const { tombstonesPerUser } = this.limits
-    const task = await repo.deleteTask(this.db, this.userId, ref, tombstonesPerUser, condition)
-    return task ? { kind: 'ok', task } : this.miss(ref, condition)
+    const task = await repo.deleteTask(this.db, this.userId, ref, now(), this.actor, tombstonesPerUser, condition)
+    if (!task) return this.miss(ref, condition)
+    this.committed()
+    return { kind: 'ok', task }
   }
 
   /** Deletes every completed task; how many went. */
   async deleteCompleted(): Promise<number> {
-    return repo.deleteCompletedTasks(this.db, this.userId, this.limits.tombstonesPerUser)
+    const { tombstonesPerUser } = this.limits
+    const deleted = await repo.deleteCompletedTasks(this.db, this.userId, now(), this.actor, tombstonesPerUser)
+    if (deleted > 0) this.committed()
+    return deleted
   }
 
   private async written(ref: TaskRef, condition: VersionCondition, result: WriteResult): Promise<Written> {
     switch (result.outcome) {
       case 'written':
+        this.committed()
         return { kind: 'ok', task: result.task }
       case 'over-quota':
         return { kind: 'quota', quota: this.limits.taskQuota }
@@ -208,6 +238,8 @@ export class TaskService {
   }
 }
 
-/** The task service for the request's verified user (src/auth/), on its D1 session. */
+/** The task service for the request's verified user (src/auth/) and OAuth client, on its D1 session. */
 export const taskService = (c: Context<AppEnv>, door: Door): TaskService =>
-  new TaskService(c.get('db'), c.env, c.get('user').id, door)
+  new TaskService(c.get('db'), c.env, c.get('user').id, door, c.get('grant')?.clientId ?? null, (work) =>
+    c.executionCtx.waitUntil(work),
+  )

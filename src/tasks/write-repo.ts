@@ -6,6 +6,7 @@
  * successor, and the update links the successor in the same transaction, or is refused without it.
  */
 import { type Db, d1 } from '../db'
+import { type Actor, changedBy, systemActor } from '../events/model'
 import { type SeriesFields, seriesStartAfter, successorOf, withDefaultWeekdays } from '../recurrence/successor'
 import type { Task } from './model'
 import { satisfies, type VersionCondition } from './preconditions'
@@ -49,13 +50,17 @@ const readStored = (db: Db, userId: string, ref: TaskRef) => {
 export const readStoredTask = (db: Db, userId: string, ref: TaskRef): Promise<Stored | null> =>
   d1(() => readStored(db, userId, ref).first<Stored>())
 
-/** Writes the changes to the user's task `ref` at `now`, creating a recurring task's successor if it completes it. */
+/**
+ * Writes the changes to the user's task `ref` at `now`, by `actor`, creating a recurring task's successor
+ * (by the server itself) if it completes it.
+ */
 export async function writeTask(
   db: Db,
   userId: string,
   ref: TaskRef,
   changes: TaskPatch | TaskInput,
   now: string,
+  actor: Actor,
   condition: VersionCondition,
   quota: number,
 ): Promise<WriteResult> {
@@ -68,7 +73,7 @@ export async function writeTask(
       !endsSeries && (changes.completed === true || changes.dueAt !== undefined || changes.timeZone !== undefined)
     const extras: WriteExtras = { ...(endsSeries && { sets: { series_start: null } }), onlyWithoutRule: couldMove }
     const [before, updated] = await d1(() =>
-      db.batch([readStored(db, userId, ref), updateStatement(db, userId, ref, changes, now, condition, extras)]),
+      db.batch([readStored(db, userId, ref), updateStatement(db, userId, ref, changes, now, actor, condition, extras)]),
     )
     const row = updated!.results[0] as TaskRow | undefined
     if (row) return { outcome: 'written', task: toTask(row) }
@@ -78,7 +83,7 @@ export async function writeTask(
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
     stored ??= await readStoredTask(db, userId, ref)
     if (stored === null) return { outcome: 'no-match' }
-    const result = await writeStored(db, userId, stored, changes, now, condition, quota)
+    const result = await writeStored(db, userId, stored, changes, now, actor, condition, quota)
     if (result !== 'raced') return result
     stored = null
   }
@@ -96,11 +101,12 @@ export async function toggleTask(
   userId: string,
   ref: TaskRef,
   now: string,
+  actor: Actor,
   condition: VersionCondition,
   quota: number,
 ): Promise<WriteResult> {
   const [before, toggled] = await d1(() =>
-    db.batch([readStored(db, userId, ref), toggleStatement(db, userId, ref, now, condition)]),
+    db.batch([readStored(db, userId, ref), toggleStatement(db, userId, ref, now, actor, condition)]),
   )
   const row = toggled!.results[0] as TaskRow | undefined
   if (row) return { outcome: 'written', task: toTask(row) }
@@ -109,7 +115,7 @@ export async function toggleTask(
     // Gone, or the client's condition names another version: the statement's own refusal stands.
     if (stored === null || !satisfies(condition, stored.version)) return { outcome: 'no-match' }
     const flip = { completed: stored.completed === 0 }
-    const result = await writeStored(db, userId, stored, flip, now, { match: [stored.version] }, quota)
+    const result = await writeStored(db, userId, stored, flip, now, actor, { match: [stored.version] }, quota)
     if (result !== 'raced') return result
     stored = await readStoredTask(db, userId, ref)
   }
@@ -126,6 +132,7 @@ export async function writeStored(
   stored: Stored,
   changes: TaskPatch | TaskInput,
   now: string,
+  actor: Actor,
   condition: VersionCondition,
   quota: number,
 ): Promise<WriteResult | 'raced'> {
@@ -165,12 +172,13 @@ export async function writeStored(
       merged.timeZone,
       seriesStart,
       next.remindAt,
+      changedBy(systemActor(actor)),
     ].map(bind)
     statements.push(
       db
         .prepare(
           `INSERT INTO tasks (id, user_id, title, description, priority, due_at, tags, created_at, updated_at,
-                              recurrence, time_zone, series_start, remind_at, number, seq)
+                              recurrence, time_zone, series_start, remind_at, changed_by, number, seq)
            SELECT ?4, ?1, ${values.join(', ')}, ${NEXT_NUMBER}, ${NEXT_SEQ}
            WHERE coalesce((SELECT n FROM task_counts WHERE user_id = ?1), 0) < ?5
              AND EXISTS (SELECT 1 FROM tasks WHERE user_id = ?1 AND id = ?2 AND version = ?3
@@ -181,7 +189,7 @@ export async function writeStored(
   }
   const write = { ...changes, ...(changes.recurrence !== undefined && { recurrence }) }
   statements.push(
-    updateStatement(db, userId, stored.id, write, now, condition, {
+    updateStatement(db, userId, stored.id, write, now, actor, condition, {
       ...(seriesStart !== stored.series_start && { sets: { series_start: seriesStart } }),
       ...(successorId !== undefined && { successorId }),
     }),

@@ -220,9 +220,10 @@ describe('GET /me/export', () => {
     expect(res.headers.get('Content-Disposition')).toBe('attachment; filename="tasks-export.json"')
     expect(res.headers.get('Access-Control-Allow-Origin')).toBe('http://localhost:3000')
     expect(res.headers.get('Access-Control-Expose-Headers')?.split(',')).toContain('Content-Disposition')
-    const body = await res.json<{ sub: string; exportedAt: string; tasks: unknown[] }>()
-    // In the order they were last written: here, the order they were made.
-    expect(body).toEqual({ sub: user.id, exportedAt: expect.any(String), tasks })
+    const body = await res.json<{ sub: string; exportedAt: string; tasks: unknown[]; events: unknown[] }>()
+    // In the order they were last written: here, the order they were made. Then their events.
+    expect(body).toEqual({ sub: user.id, exportedAt: expect.any(String), tasks, events: expect.any(Array) })
+    expect(body.events).toMatchObject(tasks.map((task) => ({ type: 'task.created', task })))
   })
 
   it('exports each task as the model has it: its number, its rule, its time zone and its reminder', async () => {
@@ -255,12 +256,13 @@ describe('GET /me/export', () => {
     await expectProblem(await request('/me/export'), 401)
   })
 
-  it('streams 10,000 tasks a page at a time, reading each task row once', {
+  it('streams 10,000 tasks and their events a page at a time, reading each row once', {
     timeout: 120_000,
   }, async () => {
     const user = await signIn()
     const count = 10_000
-    // Seeded in SQL: ten thousand requests would test the API, not the export.
+    // Seeded in SQL: ten thousand requests would test the API, not the export. Each insert's trigger
+    // logs its event.
     await env.DB.prepare(
       `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?2)
        INSERT INTO tasks (id, user_id, title, description, created_at, updated_at, number)
@@ -290,19 +292,22 @@ describe('GET /me/export', () => {
       // Never more than the page being handed over has been read.
       pagesAheadOfReader = Math.max(pagesAheadOfReader, counter.roundTrips - chunks)
     }
-    const body = JSON.parse(text) as { tasks: { id: string; title: string }[] }
+    const body = JSON.parse(text) as { tasks: { id: string; title: string }[]; events: unknown[] }
     expect(body.tasks).toHaveLength(count)
     expect(body.tasks[0]!.title).toBe('task 1')
     expect(body.tasks.at(-1)!.title).toBe(`task ${count}`)
     expect(new Set(body.tasks.map((t) => t.id)).size).toBe(count)
     // Each task row is read once. When the last page is full, one more page finds nothing, and D1
     // counts the one index entry it looked at to learn that.
+    // The same for the events, one per task.
+    expect(body.events).toHaveLength(count)
     const fullLastPage = count % EXPORT_PAGE_SIZE === 0
-    expect(counter.rowsRead).toBe(count + (fullLastPage ? 1 : 0))
-    expect(counter.roundTrips).toBe(Math.floor(count / EXPORT_PAGE_SIZE) + 1)
+    expect(counter.rowsRead).toBe(2 * (count + (fullLastPage ? 1 : 0)))
+    expect(counter.roundTrips).toBe(2 * (Math.floor(count / EXPORT_PAGE_SIZE) + 1))
     expect(pagesAheadOfReader).toBeLessThanOrEqual(1)
-    // No piece of the body is bigger than one page of tasks: that is all the worker holds at once.
-    const largestTask = Math.max(...body.tasks.map((t) => JSON.stringify(t).length))
+    // No piece of the body is bigger than one page of events (each a task and more): that is all
+    // the worker holds at once.
+    const largestTask = Math.max(...body.events.map((e) => JSON.stringify(e).length))
     expect(largestChunk).toBeLessThanOrEqual(EXPORT_PAGE_SIZE * (largestTask + 1))
     expect(largestChunk * 10).toBeLessThan(text.length)
   })

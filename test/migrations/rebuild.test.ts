@@ -37,7 +37,10 @@ async function snapshot() {
       .then((r) => r.results)
   return {
     // Generated columns too: they must compute the same from the copied values.
-    tasks: await all('SELECT *, priority_rank, due_nulls_high, due_nulls_low FROM tasks ORDER BY id'),
+    // changed_by is 0014's, which the rebuild does not copy (it only names the last write's door).
+    tasks: (await all('SELECT *, priority_rank, due_nulls_high, due_nulls_low FROM tasks ORDER BY id')).map(
+      ({ changed_by: _, ...row }) => row,
+    ),
     counts: await all('SELECT * FROM task_counts ORDER BY user_id'),
     tombstones: await all('SELECT * FROM task_tombstones ORDER BY user_id, seq'),
     reminders: await all('SELECT * FROM task_reminders ORDER BY task_id'),
@@ -47,7 +50,10 @@ async function snapshot() {
 
 const triggersOnTasks = () =>
   db
-    .prepare("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'tasks' ORDER BY name")
+    // The event log's triggers are 0014's, after the rebuild.
+    .prepare(
+      "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'tasks' AND name NOT LIKE 'task_events_%' ORDER BY name",
+    )
     .all<{ name: string; sql: string }>()
     .then((r) => r.results)
 
@@ -67,6 +73,15 @@ beforeAll(async () => {
     db,
     env.TEST_MIGRATIONS.filter((m) => m.name < MIGRATION),
   )
+  // Today's code writes what migrations/0014 adds: the column (which the rebuild does not copy, and
+  // 0014 adds again) and, for a delete's event, a table (dropped before the migrations run).
+  await db.batch([
+    db.prepare('ALTER TABLE tasks ADD COLUMN changed_by TEXT'),
+    db.prepare(
+      `CREATE TABLE task_events (user_id, seq, id, type, task_id, task_number, task, door, client_id, created_at,
+                                 delivery, next_attempt_at)`,
+    ),
+  ])
   // Through the API on the old schema: a plain task, one with a due date and a reminder, a
   // recurring one, a completed one, and a create with an Idempotency-Key.
   tasks.push(await create(user, { title: 'Plain' }))
@@ -97,6 +112,7 @@ beforeAll(async () => {
   expect(before.reminders).toHaveLength(1)
   expect(before.keys).toHaveLength(1)
 
+  await db.prepare('DROP TABLE task_events').run()
   await applyD1Migrations(db, env.TEST_MIGRATIONS)
 })
 
@@ -173,6 +189,7 @@ describe(`migrations/${MIGRATION} on data written by the schema before it`, () =
     })
     expect(res.status).toBe(201)
     // The rows test/tasks/rows-written.test.ts budgets for a create (docs/performance.md, "Rows written").
-    expect(counter.rowsWritten).toBe(9)
+    // And its event (migrations/0014).
+    expect(counter.rowsWritten).toBe(10)
   })
 })

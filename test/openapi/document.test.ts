@@ -49,11 +49,13 @@ function acceptedKeys(schema: z.ZodType): string[] {
 
 /** The schemas the routes' own validators run for (method, path), of one request part. */
 function routeSchemas(method: string, path: string, target: 'query' | 'header') {
+  // Middleware mounted after the route's handler never runs for it (a /tasks/* use() after /tasks/events).
+  const last = app.routes.findLastIndex((r) => r.method === method && openApiPath(r.path) === path)
   return app.routes
     .filter(
-      (r) =>
+      (r, index) =>
         (r.method === method && openApiPath(r.path) === path) ||
-        (r.method === 'ALL' && r.path.endsWith('/*') && path.startsWith(r.path.slice(0, -2))),
+        (index < last && r.method === 'ALL' && r.path.endsWith('/*') && path.startsWith(r.path.slice(0, -2))),
     )
     .map((r) => annotationOf(r.handler)?.input)
     .filter((input) => input?.target === target)

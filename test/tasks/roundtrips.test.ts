@@ -68,6 +68,32 @@ describe('D1 round trips per request', () => {
     }
   })
 
+  it('is one for every write with a webhook too: the event rides in the write, its message goes to the queue', async () => {
+    const user = await signIn()
+    const task = await user.createTask({ completed: true })
+    const sent: unknown[] = []
+    const queue = { send: async (body: unknown) => void sent.push(body) } as unknown as Queue
+    const hooked = {
+      WEBHOOK_URL: 'https://hooks.example.com/tasks',
+      WEBHOOK_SECRET: `whsec_${btoa('k'.repeat(32))}`,
+      EVENTS_QUEUE: queue,
+    }
+    const cases: [string, string, unknown?][] = [
+      ['POST', '/tasks', { title: 'new' }],
+      ['PATCH', `/tasks/${task.id}`, { title: 'renamed' }],
+      ['DELETE', '/tasks?completed=true'],
+      ['GET', '/tasks/events'],
+      ['GET', `/tasks/${task.id}/events`],
+    ]
+    for (const [method, path, body] of cases) {
+      const { db, counter } = countingDb(env.DB)
+      const res = await request(path, { method, token: user.token, body, env: { ...hooked, DB: db } })
+      expect(res.status, `${method} ${path}`).toBeLessThan(300)
+      expect(counter.roundTrips, `${method} ${path}: ${counter.statements.join(' | ')}`).toBe(1)
+    }
+    expect(sent).toHaveLength(3)
+  })
+
   it('costs a second only to tell 403 from 404', async () => {
     const owner = await signIn()
     const other = await signIn()

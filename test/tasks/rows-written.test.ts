@@ -11,31 +11,37 @@ import { countingDb, request, type SignedIn, signIn } from '../helpers'
 const BUDGETS = {
   // The task row (the table is its primary key, migrations/0011), the five list indexes
   // (completed_number, due_nulls_high, due_nulls_low, priority, title), the sequence and number
-  // indexes (which serve the updatedAt and createdAt sorts), the user's counter row.
-  create: 9,
+  // indexes (which serve the updatedAt and createdAt sorts), the user's counter row, the event
+  // (task_events is its primary key, migrations/0014).
+  create: 10,
   // The same, the key record with its primary-key, purge and per-user age (0007) indexes, and the
   // counter row again for 0007's count of key records (a later statement than the task's).
-  createWithKey: 14,
+  createWithKey: 15,
   replayWithKey: 0,
-  // The task row, every index over a written column (all but number's), the counter row.
-  replaceEverything: 8,
-  // The task row, the field's index, the sequence index, the counter row.
-  patchOneField: 4,
-  reopen: 4,
-  // The task row, the counter row, the tombstone and its purge index; below the tombstone cap the
-  // trim that follows (src/tasks/repo.ts) writes nothing.
-  delete: 4,
+  // The task row, every index over a written column (all but number's), the counter row, the event.
+  replaceEverything: 9,
+  // The task row, the field's index, the sequence index, the counter row, the event.
+  patchOneField: 5,
+  reopen: 5,
+  // The task row, the counter row, the tombstone and its purge index, the event; below the
+  // tombstone cap the trim that follows (src/tasks/repo.ts) writes nothing.
+  delete: 5,
   read: 0,
 }
 
-/** The rows D1 reports writing for one request, which must succeed. */
+/** The one row the event log adds to each change, and one more for its delivery with WEBHOOK_URL set. */
+const EVENT = 1
+const DELIVERY = 1
+
+/** The rows D1 reports writing for one request, which must succeed; `bindings` replace the env's. */
 async function rowsWritten(
   user: SignedIn,
   path: string,
   init: { method?: string; body?: unknown; headers?: Record<string, string> } = {},
+  bindings: Partial<Env> = {},
 ) {
   const { db, counter } = countingDb(env.DB)
-  const res = await request(path, { ...init, token: user.token, env: { DB: db } })
+  const res = await request(path, { ...init, token: user.token, env: { ...bindings, DB: db } })
   expect(res.status, `${init.method ?? 'GET'} ${path}`).toBeLessThan(300)
   return { rows: counter.rowsWritten, res }
 }
@@ -90,5 +96,31 @@ describe('rows written per request (D1 meta.rows_written)', () => {
     await user.createTask()
     const { rows } = await rowsWritten(user, '/tasks?completed=true', { method: 'DELETE' })
     expect(rows).toBeLessThanOrEqual(3 * BUDGETS.delete)
+  })
+
+  it(`writes exactly ${EVENT} row more for a change's event, none for a read or a refusal, and ${DELIVERY} more with a webhook`, async () => {
+    const user = await signIn()
+    const task = await user.createTask()
+    const events = async () =>
+      (await env.DB.prepare('SELECT count(*) AS n FROM task_events WHERE user_id = ?1')
+        .bind(user.id)
+        .first<{ n: number }>())!.n
+    const before = await events()
+    // Exactly the budgets: an event costing a second row (an index, a statement of its own) fails here.
+    const patch = await rowsWritten(user, `/tasks/${task.id}`, { method: 'PATCH', body: { title: 'x' } })
+    expect(patch.rows).toBe(BUDGETS.patchOneField)
+    expect(await events()).toBe(before + 1)
+    const removed = await rowsWritten(user, `/tasks/${task.id}`, { method: 'DELETE' })
+    expect(removed.rows).toBe(BUDGETS.delete)
+    // With WEBHOOK_URL set, the event is also in the index of events to deliver (task_events_pending).
+    const queue = { send: async () => {}, sendBatch: async () => {} } as unknown as Queue
+    const hooked = {
+      WEBHOOK_URL: 'https://hooks.example.com/tasks',
+      WEBHOOK_SECRET: `whsec_${btoa('k'.repeat(32))}`,
+      EVENTS_QUEUE: queue,
+    }
+    const other = await user.createTask()
+    const delivered = await rowsWritten(user, `/tasks/${other.id}`, { method: 'PATCH', body: { title: 'y' } }, hooked)
+    expect(delivered.rows).toBe(BUDGETS.patchOneField + DELIVERY)
   })
 })
