@@ -196,14 +196,17 @@ export function countingDb(db: D1Database) {
     bindings: [] as unknown[][],
     rowsRead: 0,
     rowsWritten: 0,
+    /** The statements run inside batch() calls, with their bindings, in order. */
+    batched: [] as { sql: string; bindings: unknown[] }[],
   }
+  const described = new WeakMap<D1PreparedStatement, { sql: string; bindings: unknown[] }>()
   const meter = <T>(result: D1Result<T>): D1Result<T> => {
     counter.rowsRead += result.meta.rows_read
     counter.rowsWritten += result.meta.rows_written
     return result
   }
-  const wrapStatement = (statement: D1PreparedStatement, sql: string, bound: unknown[] = []): D1PreparedStatement =>
-    new Proxy(statement, {
+  const wrapStatement = (statement: D1PreparedStatement, sql: string, bound: unknown[] = []): D1PreparedStatement => {
+    const wrapped = new Proxy(statement, {
       get(target, prop) {
         if (prop === 'bind') return (...values: unknown[]) => wrapStatement(target.bind(...values), sql, values)
         const value = Reflect.get(target, prop, target)
@@ -223,6 +226,9 @@ export function countingDb(db: D1Database) {
         }
       },
     })
+    described.set(wrapped, { sql, bindings: bound })
+    return wrapped
+  }
   // The app reads through a session (withSession); count its statements the same way.
   const wrap = <T extends D1Database | D1DatabaseSession>(target: T): T =>
     new Proxy(target, {
@@ -231,6 +237,10 @@ export function countingDb(db: D1Database) {
         if (prop === 'batch') {
           return async (statements: D1PreparedStatement[]) => {
             counter.roundTrips++
+            for (const statement of statements) {
+              const description = described.get(statement)
+              if (description) counter.batched.push(description)
+            }
             return (await t.batch(statements)).map(meter)
           }
         }
