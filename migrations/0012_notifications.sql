@@ -7,3 +7,7 @@ CREATE INDEX task_reminders_due_by_minute ON task_reminders (substr(remind_at, 1
   WHERE sent_at IS NULL;
 -- One user's unsent reminders, oldest first: the share the run takes of them, and how many are due.
 CREATE INDEX task_reminders_due_by_user ON task_reminders (user_id, remind_at) WHERE sent_at IS NULL;
+
+-- A browser belongs to one account (src/push/repo.ts): subscribing an endpoint removes it from any
+-- other account, found by the exact endpoint. Not UNIQUE: rows from before this migration may share one.
+CREATE INDEX push_subscriptions_by_endpoint ON push_subscriptions (endpoint);

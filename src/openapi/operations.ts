@@ -191,7 +191,8 @@ export const OPERATIONS: Record<string, OperationSpec> = {
     tag: 'Push',
     summary: 'Send your reminders to this browser',
     description:
-      "The browser's `PushSubscription.toJSON()`. Subscribing an endpoint again renews its keys (200). The endpoint must be on a push service this server sends to.",
+      "The browser's `PushSubscription.toJSON()`. Subscribing an endpoint again renews its keys (200). The endpoint must be on a push service this server sends to. " +
+      'A browser belongs to one account: an endpoint another account had moves to you, and it loses it. Delete the subscription when the user signs out.',
     success: { status: 201, description: 'Subscribed.', schema: pushSubscription },
     alsoSuccess: [{ status: 200, description: 'Already subscribed; the keys are renewed.', schema: pushSubscription }],
     problems: ['push-disabled', 'push-endpoint-refused', 'push-subscription-limit'],
