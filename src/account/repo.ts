@@ -11,6 +11,8 @@ import { type TaskRow, toTask } from '../tasks/row'
 export const ERASED = [
   'push_retries',
   'push_subscriptions',
+  'notifications',
+  'notification_counts',
   'task_reminders',
   'idempotency_keys',
   'tasks',
@@ -19,8 +21,8 @@ export const ERASED = [
 ] as const
 
 /**
- * Deletes everything stored for the user, in one transaction: push retries and subscriptions,
- * reminders, Idempotency-Key records, tasks (whose triggers write tombstones and bump the
+ * Deletes everything stored for the user, in one transaction: push retries and subscriptions, the
+ * notification inbox and its counter, reminders, Idempotency-Key records, tasks (whose triggers write tombstones and bump the
  * sequence), then the tombstones and the counter row (with the sequence) those triggers touched. Erasing
  * an account with nothing stored changes nothing.
  */

@@ -20,6 +20,7 @@ import * as repo from '../tasks/repo'
 import { limitBody } from '../tasks/routes'
 import { toggleTask, type WriteResult, writeTask } from '../tasks/write-repo'
 import { listFormat } from './list-format'
+import { compatNotificationRoutes } from './notifications'
 import { againstStored, needsStored } from './recurrence'
 import { type ApiChanges, createBody, listParams, toggleBody, updateBody } from './requests'
 import { toApiTask } from './task'
@@ -178,3 +179,4 @@ function tasksApi(owner: MiddlewareHandler<AppEnv>) {
 export const compatRoutes = new Hono<AppEnv>()
   .route('/tasks', tasksApi(anyPath))
   .route('/:user_id/tasks', tasksApi(pathUser))
+  .route('/', compatNotificationRoutes)

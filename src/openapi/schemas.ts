@@ -4,6 +4,7 @@
  * by the schemas in src/tasks/requests.ts.
  */
 import * as z from 'zod'
+import { notification } from '../notifications/model'
 import { task } from '../tasks/model'
 
 export const taskPage = z.strictObject({
@@ -33,6 +34,7 @@ export const accountExport = z.strictObject({
   sub: z.string().meta({ description: 'The user the export is of.' }),
   exportedAt: z.string().meta({ format: 'date-time' }),
   tasks: z.array(task).meta({ description: 'Every task the user stores, oldest first.' }),
+  notifications: z.array(notification).meta({ description: "The user's notification inbox, oldest first." }),
 })
 
 export const health = z.strictObject({ status: z.literal('ok') })

@@ -4,6 +4,7 @@
  * that reads or changes a user's reminders, tasks or subscriptions is scoped by that user as ?1.
  */
 import { d1 } from '../db'
+import { keepWithinBound, LAST_NUMBER } from '../notifications/repo'
 import type { Subscription } from '../push/send'
 
 // No client waits on the job: give it longer than a request's round trip gets.
@@ -115,33 +116,52 @@ export async function dueUsers(
     .map((row) => ({ userId: row.user_id, due: row.due, subscriptions: row.subscriptions }))
 }
 
+// A user's share: the `?4` oldest of their unsent reminders due in the window (?3, ?2]. Read twice in
+// the claim's batch, by statements that change nothing it reads in between: the same rows both times.
+const SHARE = `SELECT task_id, remind_at FROM task_reminders
+               WHERE user_id = ?1 AND sent_at IS NULL AND remind_at > ?3 AND remind_at <= ?2
+               ORDER BY remind_at, task_id LIMIT ?4`
+
 /**
- * Claims each user's share: the `count` oldest unsent reminders due in the window, marked sent. One
- * statement per user, each scoped by its user and an index seek, in one transaction: of two
- * overlapping runs, each reminder goes to exactly one, and a reminder taken is never taken again
- * until its time changes. A claimed reminder whose task is completed is dropped: not sent, not kept.
+ * Claims each user's share, in one transaction: records a notification in the user's inbox for each
+ * reminder of an open task (numbered after the user's last, kept within `maxNotifications`), then
+ * marks the share sent. Of two overlapping runs, each reminder goes to exactly one, so it is
+ * recorded once; a reminder taken is never taken again until its time changes. One whose task is
+ * completed is dropped: recorded nowhere, sent to no one. Returns the claims to push.
  */
 export async function claimReminders(
   db: D1Database,
   shares: Map<string, number>,
   { now, since }: Window,
+  maxNotifications: number,
 ): Promise<Claim[]> {
-  const statements = [...shares]
-    .filter(([, count]) => count > 0)
-    .map(([userId, count]) =>
-      db
-        .prepare(
-          `UPDATE task_reminders SET sent_at = ?2
-           WHERE user_id = ?1 AND task_id IN (SELECT task_id FROM task_reminders
-                             WHERE user_id = ?1 AND sent_at IS NULL AND remind_at > ?3 AND remind_at <= ?2
-                             ORDER BY remind_at, task_id LIMIT ?4)
-           RETURNING task_id, user_id`,
-        )
-        .bind(userId, now, since, count),
-    )
+  const users = [...shares].filter(([, count]) => count > 0)
+  const perUser = (userId: string, count: number) => [
+    db
+      .prepare(
+        `INSERT INTO notifications (user_id, number, type, task_id, task_number, title, message, is_read, sent_at)
+         SELECT ?1, ${LAST_NUMBER} + row_number() OVER (ORDER BY r.remind_at, r.task_id),
+                'reminder', t.id, t.number, t.title, t.description, 0, ?2
+         -- CROSS JOIN keeps the order: the share from its index, then each task by its key.
+         FROM (${SHARE}) AS r CROSS JOIN tasks AS t ON t.id = r.task_id
+         WHERE t.user_id = ?1 AND t.completed = 0
+         RETURNING task_id`,
+      )
+      .bind(userId, now, since, count),
+    ...keepWithinBound(db, userId, maxNotifications),
+    db
+      .prepare(
+        `UPDATE task_reminders SET sent_at = ?2 WHERE user_id = ?1 AND task_id IN (SELECT task_id FROM (${SHARE}))`,
+      )
+      .bind(userId, now, since, count),
+  ]
+  const statements = users.flatMap(([userId, count]) => perUser(userId, count))
   if (statements.length === 0) return []
-  const results = await d1(() => db.batch<{ task_id: string; user_id: string }>(statements), JOB_TIMEOUT_MS)
-  return results.flatMap(({ results: rows }) => rows.map((row) => ({ taskId: row.task_id, userId: row.user_id })))
+  const results = await d1(() => db.batch(statements), JOB_TIMEOUT_MS)
+  const each = statements.length / users.length
+  return users.flatMap(([userId], i) =>
+    (results[i * each]!.results as { task_id: string }[]).map((row) => ({ taskId: row.task_id, userId })),
+  )
 }
 
 export interface ReminderTask {

@@ -221,14 +221,19 @@ describe('the reminder job', () => {
     expect(await received(browser.json.endpoint)).toHaveLength(count)
   })
 
-  it('sends nothing and claims nothing while push is off', async () => {
+  it('pushes nothing while push is off, and still takes the reminder into the inbox, once', async () => {
     const now = nextEra()
     const user = newUserId()
     const taskId = await seedTask(user, { remindAt: now })
     const browser = await subscribe(user)
     expect(await sendDueReminders({ DB: env.DB }, now)).toBe(0)
     expect(await received(browser.json.endpoint)).toHaveLength(0)
-    expect(await sentAt(taskId)).toBeNull()
+    expect(await sentAt(taskId)).toBe(new Date(now).toISOString())
+    const inbox = await env.DB.prepare('SELECT task_id FROM notifications WHERE user_id = ?1').bind(user).all()
+    expect(inbox.results).toEqual([{ task_id: taskId }])
+    // Turning push on later does not send what the inbox already has.
+    expect(await sendDueReminders(pushEnv, now + MINUTE)).toBe(0)
+    expect(await received(browser.json.endpoint)).toHaveLength(0)
   })
 
   it('runs on the every-minute trigger, and not on the hourly one', async () => {
