@@ -9,6 +9,7 @@ import type { AppEnv } from './env'
 import { eventRoutes } from './events/routes'
 import { resourceMetadata } from './mcp/metadata'
 import { mcpRoutes } from './mcp/routes'
+import { notificationRoutes } from './notifications/routes'
 import { observe } from './observability'
 import { documentation } from './openapi/routes'
 import { methodNotAllowed, onError, onNotFound } from './problem'
@@ -40,6 +41,7 @@ export const app = new Hono<AppEnv>({ getPath: routingPath })
   .route('/tasks', taskRoutes)
   .route('/push', publicKeyRoutes)
   .route('/me/push-subscriptions', subscriptionRoutes)
+  .route('/notifications', notificationRoutes)
 
 // The FastAPI-contract adapter (src/compat/) has no typed client: hono/client users have /tasks.
 app.route('/api', compatEventRoutes)

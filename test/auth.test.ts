@@ -597,7 +597,8 @@ describe('protection by design', () => {
     '/.well-known/oauth-protected-resource/mcp',
   ])
 
-  it('requires a token on every route except /health and the documentation', async () => {
+  // One request per route and method: several hundred, more than the default 5 s allow on a busy machine.
+  it('requires a token on every route except /health and the documentation', { timeout: 30_000 }, async () => {
     const routes = app.routes.filter((r) => !PUBLIC.has(r.path) && r.path !== '/*')
     expect(routes.length).toBeGreaterThan(5)
     for (const { method, path } of routes) {

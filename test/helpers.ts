@@ -179,6 +179,16 @@ export async function queryPlan(sql: string, ...params: unknown[]): Promise<stri
   return results.map((r) => r.detail).join('\n')
 }
 
+/** The plan's full scans of a stored table: any SCAN but of a subquery, a CTE, a constant row or json_each. */
+export function tableScans(plan: string): string[] {
+  const lines = plan.split('\n')
+  const computed = new Set(lines.flatMap((line) => /(?:CO-ROUTINE|MATERIALIZE) (\S+)/.exec(line)?.[1] ?? []))
+  return lines.filter((line) => {
+    const scanned = /^SCAN (\S+)/.exec(line)?.[1]
+    return scanned !== undefined && !computed.has(scanned) && scanned !== 'CONSTANT' && !line.includes('VIRTUAL TABLE')
+  })
+}
+
 /** Names of the fields or parameters a 400 problem lists. */
 export const invalidNames = (problem: Problem) =>
   (problem.errors ?? []).map((e) => ('pointer' in e ? e.pointer : e.parameter))

@@ -1,11 +1,13 @@
 /**
- * GET /me/export: the caller's tasks and event log as one JSON document, written a page at a time as
- * the client reads it, so memory holds one page however many tasks and events there are.
+ * GET /me/export: the caller's tasks, event log and notifications as one JSON document, written a
+ * page at a time as the client reads it, so memory holds one page however many there are.
  */
 import type { Db } from '../db'
 import type { User } from '../env'
 import { toEvent } from '../events/model'
 import { listEvents } from '../events/repo'
+import { MAX_NOTIFICATIONS_PER_USER, toNotification } from '../notifications/model'
+import { exportNotifications } from '../notifications/repo'
 import { exportPage } from './repo'
 
 export const EXPORT_PAGE_SIZE = 500
@@ -27,19 +29,29 @@ const events =
     return { json: rows.map((row) => JSON.stringify(toEvent(row))), last: rows.at(-1)?.seq }
   }
 
+/** The inbox, bounded per user (MAX_NOTIFICATIONS_PER_USER): one page. */
+const notifications =
+  (db: Db, userId: string): Pager =>
+  async (after) => {
+    if (after > 0) return { json: [], last: undefined }
+    const rows = await exportNotifications(db, userId, MAX_NOTIFICATIONS_PER_USER)
+    return { json: rows.map((row) => JSON.stringify(toNotification(row))), last: undefined }
+  }
+
 /**
- * `{"sub":…,"exportedAt":…,"tasks":[…],"events":[…]}`: the tasks in the order they were last written,
- * then the event log, oldest first. Each page is read only when the client has taken the one before
- * (a pull stream with no buffer ahead), so a task changed while the export streams may appear twice,
- * the later entry being its current state (as in the sync feed). The status is sent before the first
- * page is read, so a D1 failure midway can only end the stream with an error: it is logged, and the
- * client sees a body that does not parse.
+ * `{"sub":…,"exportedAt":…,"tasks":[…],"events":[…],"notifications":[…]}`: the tasks in the order
+ * they were last written, then the event log and the notifications, oldest first. Each page is read
+ * only when the client has taken the one before (a pull stream with no buffer ahead), so a task
+ * changed while the export streams may appear twice, the later entry being its current state (as in
+ * the sync feed). The status is sent before the first page is read, so a D1 failure midway can only
+ * end the stream with an error: it is logged, and the client sees a body that does not parse.
  */
 export function exportStream(db: Db, user: User, now: string): ReadableStream<Uint8Array> {
   const encoder = new TextEncoder()
   const lists: [string, Pager][] = [
     ['tasks', tasks(db, user.id)],
     ['events', events(db, user.id)],
+    ['notifications', notifications(db, user.id)],
   ]
   let list = -1
   let after = 0

@@ -11,6 +11,8 @@ import { type TaskRow, toTask } from '../tasks/row'
 export const ERASED = [
   'push_retries',
   'push_subscriptions',
+  'notifications',
+  'notification_counts',
   'task_reminders',
   'idempotency_keys',
   'tasks',
@@ -20,11 +22,11 @@ export const ERASED = [
 ] as const
 
 /**
- * Deletes everything stored for the user, in one transaction: push retries and subscriptions,
- * reminders, Idempotency-Key records, tasks (whose triggers write tombstones and bump the
- * sequence), the event log (the erasure logs no deletions: only the repos' deletes do, src/events/),
- * then the tombstones and the counter row (with the sequence) those triggers touched. Erasing an
- * account with nothing stored changes nothing.
+ * Deletes everything stored for the user, in one transaction: push retries and subscriptions, the
+ * notification inbox and its counter, reminders, Idempotency-Key records, tasks (whose triggers
+ * write tombstones and bump the sequence), the event log (the erasure logs no deletions: only the
+ * repos' deletes do, src/events/), then the tombstones and the counter row (with the sequence) those
+ * triggers touched. Erasing an account with nothing stored changes nothing.
  */
 export async function eraseUser(db: Db, userId: string): Promise<void> {
   await d1(() => db.batch(ERASED.map((table) => db.prepare(`DELETE FROM ${table} WHERE user_id = ?1`).bind(userId))))

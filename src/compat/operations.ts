@@ -3,6 +3,7 @@
  * each route once with `{user_id}` in the path and once without.
  */
 import * as z from 'zod'
+import { apiNotification, apiNotificationDeleted, MAX_NOTIFICATIONS_PER_USER, marked } from '../notifications/model'
 import type { OperationSpec } from '../openapi/operations'
 import { MAX_LIST_SIZE } from './requests'
 import { apiTask } from './task'
@@ -92,19 +93,63 @@ const ENTRIES: Record<string, Entry> = {
   },
 }
 
-/** Keyed by `METHOD /path`, as OPERATIONS is. */
-export const COMPAT_OPERATIONS: Record<string, OperationSpec> = Object.fromEntries(
-  Object.entries(ENTRIES).flatMap(([key, { name, ...spec }]) => {
+/** The notification inbox (src/compat/notifications.ts), under `/notifications`. */
+const NOTIFICATION_ENTRIES: Record<string, Entry> = {
+  'GET ': {
+    name: 'ListNotifications',
+    summary: 'Your in-app notifications, newest first',
+    description:
+      `One for each reminder that fell due. You keep at most ${MAX_NOTIFICATIONS_PER_USER}: ` +
+      'past that, the oldest read ones go first, then the oldest.',
+    success: { status: 200, description: 'All of them, or the unread ones.', schema: z.array(apiNotification) },
+  },
+  'GET /unread-count': {
+    name: 'CountUnreadNotifications',
+    summary: 'How many of your notifications are unread',
+    success: {
+      status: 200,
+      description: 'The count.',
+      schema: z.strictObject({ unread_count: z.int().min(0) }),
+    },
+  },
+  'PATCH /mark-read': {
+    name: 'MarkNotificationsRead',
+    summary: 'Mark some of your notifications read',
+    description: 'Ids that are not yours, or no longer exist, are ignored.',
+    success: { status: 200, description: 'How many were unread and are now read.', schema: marked },
+  },
+  'PATCH /mark-all-read': {
+    name: 'MarkAllNotificationsRead',
+    summary: 'Mark all your notifications read',
+    success: { status: 200, description: 'How many were unread and are now read.', schema: marked },
+  },
+  'DELETE /{id}': {
+    name: 'DeleteNotification',
+    summary: 'Delete one of your notifications',
+    success: { status: 200, description: 'Deleted.', schema: apiNotificationDeleted },
+    problems: ['not-found'],
+  },
+}
+
+/** Each entry under `/api/<resource>` and `/api/{user_id}/<resource>`, keyed by `METHOD /path`. */
+const both = (resource: string, entries: Record<string, Entry>): [string, OperationSpec][] =>
+  Object.entries(entries).flatMap(([key, { name, ...spec }]) => {
     const [method, suffix] = key.split(' ') as [string, string]
     return [
-      [`${method} /api/tasks${suffix}`, { ...spec, operationId: `api${name}`, tag: COMPAT_TAG }],
-      [`${method} /api/{user_id}/tasks${suffix}`, { ...spec, operationId: `api${name}ByUser`, tag: COMPAT_TAG }],
+      [`${method} /api/${resource}${suffix}`, { ...spec, operationId: `api${name}`, tag: COMPAT_TAG }],
+      [`${method} /api/{user_id}/${resource}${suffix}`, { ...spec, operationId: `api${name}ByUser`, tag: COMPAT_TAG }],
     ]
-  }),
-)
+  })
+
+/** Keyed by `METHOD /path`, as OPERATIONS is. */
+export const COMPAT_OPERATIONS: Record<string, OperationSpec> = Object.fromEntries([
+  ...both('tasks', ENTRIES),
+  ...both('notifications', NOTIFICATION_ENTRIES),
+])
 
 /** Schemas worth a name in `components.schemas`. */
 export const COMPAT_SCHEMA_NAMES: [z.ZodType, string][] = [
   [apiTask, 'ApiTask'],
   [apiTaskList, 'ApiTaskList'],
+  [apiNotification, 'ApiNotification'],
 ]

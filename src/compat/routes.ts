@@ -17,6 +17,7 @@ import { problemOf, type Refusal } from '../tasks/refusals'
 import { limitBody } from '../tasks/routes'
 import { type TaskRef, type TaskService, taskService, type Written } from '../tasks/service'
 import { listFormat } from './list-format'
+import { compatNotificationRoutes } from './notifications'
 import { againstStored, needsStored } from './recurrence'
 import { type ApiChanges, createBody, listParams, toggleBody, updateBody } from './requests'
 import { toApiTask } from './task'
@@ -156,3 +157,4 @@ function tasksApi(owner: MiddlewareHandler<AppEnv>) {
 export const compatRoutes = new Hono<AppEnv>()
   .route('/tasks', tasksApi(anyPath))
   .route('/:user_id/tasks', tasksApi(pathUser))
+  .route('/', compatNotificationRoutes)

@@ -251,6 +251,7 @@ export function buildDocument(routes: readonly RouterRoute[]): OpenApiDocument {
     },
     tags: [
       { name: 'Tasks' },
+      { name: 'Notifications' },
       { name: 'Account' },
       { name: 'Push' },
       { name: 'Service' },

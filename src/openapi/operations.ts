@@ -8,6 +8,7 @@ import type * as z from 'zod'
 import { COMPAT_OPERATIONS, COMPAT_SCHEMA_NAMES, type COMPAT_TAG } from '../compat/operations'
 import { EVENT_OPERATIONS, EVENT_SCHEMA_NAMES } from '../events/operations'
 import type { ResponseHeader } from '../headers'
+import { MAX_NOTIFICATIONS_PER_USER, marked, notification, notificationList, unreadCount } from '../notifications/model'
 import type { ProblemSlug } from '../problem'
 import { task } from '../tasks/model'
 import { taskInput, taskPatch } from '../tasks/requests'
@@ -35,7 +36,7 @@ export interface SuccessResponse {
 
 export interface OperationSpec {
   operationId: string
-  tag: 'Tasks' | 'Account' | 'Push' | 'Service' | 'Documentation' | typeof COMPAT_TAG
+  tag: 'Tasks' | 'Notifications' | 'Account' | 'Push' | 'Service' | 'Documentation' | typeof COMPAT_TAG
   summary: string
   description?: string
   success: SuccessResponse
@@ -54,6 +55,7 @@ export const SCHEMA_NAMES = new Map<z.ZodType, string>([
   [taskPatch, 'TaskPatch'],
   [problem, 'Problem'],
   [me, 'Me'],
+  [notification, 'Notification'],
   ...COMPAT_SCHEMA_NAMES,
   ...EVENT_SCHEMA_NAMES,
 ])
@@ -80,18 +82,18 @@ export const OPERATIONS: Record<string, OperationSpec> = {
     tag: 'Account',
     summary: 'Erase everything stored for you',
     description:
-      'Tasks, reminders, push subscriptions, deletions kept for sync, Idempotency-Key records, counters and sync state, in one transaction. ' +
+      'Tasks, reminders, notifications, push subscriptions, deletions kept for sync, Idempotency-Key records, counters and sync state, in one transaction. ' +
       'Idempotent. Afterwards old sync tokens are answered 410, and a full sync starts from nothing.',
     success: { status: 204, description: 'Nothing is stored for you any more.' },
   },
   'GET /me/export': {
     operationId: 'exportAccount',
     tag: 'Account',
-    summary: 'Download all your tasks',
+    summary: 'Download all your tasks and notifications',
     description: 'One JSON document, sent as an attachment and streamed, however many tasks you store.',
     success: {
       status: 200,
-      description: 'Your tasks, oldest first.',
+      description: 'Your tasks, in the order they were last written, then your notifications, oldest first.',
       schema: accountExport,
       headers: ['Content-Disposition'],
     },
@@ -169,6 +171,40 @@ export const OPERATIONS: Record<string, OperationSpec> = {
     success: { status: 204, description: 'Deleted.' },
     problems: OWNED,
   },
+  'GET /notifications': {
+    operationId: 'listNotifications',
+    tag: 'Notifications',
+    summary: 'Your in-app notifications, newest first',
+    description:
+      'One for each reminder that fell due, whether or not it was also pushed. ' +
+      `You keep at most ${MAX_NOTIFICATIONS_PER_USER}: past that, the oldest read ones go first, then the oldest.`,
+    success: { status: 200, description: 'All of them, or the unread ones.', schema: notificationList },
+  },
+  'GET /notifications/unread-count': {
+    operationId: 'countUnreadNotifications',
+    tag: 'Notifications',
+    summary: 'How many of your notifications are unread',
+    success: { status: 200, description: 'The count.', schema: unreadCount },
+  },
+  'POST /notifications/read': {
+    operationId: 'markNotificationsRead',
+    tag: 'Notifications',
+    summary: 'Mark some of your notifications read',
+    description: 'Ids that are not yours, or no longer exist, are ignored.',
+    success: { status: 200, description: 'How many were unread and are now read.', schema: marked },
+  },
+  'POST /notifications/read-all': {
+    operationId: 'markAllNotificationsRead',
+    tag: 'Notifications',
+    summary: 'Mark all your notifications read',
+    success: { status: 200, description: 'How many were unread and are now read.', schema: marked },
+  },
+  'DELETE /notifications/{id}': {
+    operationId: 'deleteNotification',
+    tag: 'Notifications',
+    summary: 'Delete one of your notifications',
+    success: { status: 204, description: 'Deleted.' },
+  },
   'GET /push/public-key': {
     operationId: 'getPushPublicKey',
     tag: 'Push',
@@ -193,7 +229,8 @@ export const OPERATIONS: Record<string, OperationSpec> = {
     tag: 'Push',
     summary: 'Send your reminders to this browser',
     description:
-      "The browser's `PushSubscription.toJSON()`. Subscribing an endpoint again renews its keys (200). The endpoint must be on a push service this server sends to.",
+      "The browser's `PushSubscription.toJSON()`. Subscribing an endpoint again renews its keys (200). The endpoint must be on a push service this server sends to. " +
+      'A browser belongs to one account: an endpoint another account had moves to you, and it loses it. Delete the subscription when the user signs out.',
     success: { status: 201, description: 'Subscribed.', schema: pushSubscription },
     alsoSuccess: [{ status: 200, description: 'Already subscribed; the keys are renewed.', schema: pushSubscription }],
     problems: ['push-disabled', 'push-endpoint-refused', 'push-subscription-limit'],

@@ -5,6 +5,7 @@
  */
 import * as z from 'zod'
 import { taskEvent } from '../events/model'
+import { notification } from '../notifications/model'
 import { task } from '../tasks/model'
 
 export const taskPage = z.strictObject({
@@ -35,6 +36,7 @@ export const accountExport = z.strictObject({
   exportedAt: z.string().meta({ format: 'date-time' }),
   tasks: z.array(task).meta({ description: 'Every task the user stores, oldest first.' }),
   events: z.array(taskEvent).meta({ description: 'The event log the user has (docs/events.md), oldest first.' }),
+  notifications: z.array(notification).meta({ description: "The user's notification inbox, oldest first." }),
 })
 
 export const health = z.strictObject({ status: z.literal('ok') })

@@ -1,20 +1,26 @@
 /**
  * The every-minute Cron Trigger job: sends each due reminder, by Web Push, to every subscription of
- * its task's owner. A run is bounded by PUSHES_PER_RUN, oldest reminders first; the rest wait for the
- * next run. Retries (429, 5xx) come first and are given up an hour after the first attempt.
+ * its task's owner. A run is bounded by PUSHES_PER_RUN and shared fairly between users (share.ts):
+ * users by their oldest due reminder, one reminder each per round, so an account with thousands due
+ * delays only itself. The rest wait for the next run. Retries (429, 5xx) come first, within half the
+ * budget, and are given up an hour after the first attempt.
  */
+import type { VapidKeys } from '@block65/webcrypto-web-push'
 import { pushConfig } from '../config'
+import { MAX_NOTIFICATIONS_PER_USER } from '../notifications/model'
 import { isAllowedEndpoint } from '../push/endpoint'
 import { type Outcome, sendPush } from '../push/send'
 import {
   type Claim,
   claimReminders,
   claimRetries,
+  dueUsers,
   type ReminderTask,
   type Retry,
   readDeliveries,
   recordOutcomes,
 } from './repo'
+import { shareRun } from './share'
 
 /**
  * Push messages per run. A Worker on the Free plan may make 50 subrequests per invocation (Paid:
@@ -25,10 +31,18 @@ export const PUSHES_PER_RUN = 40
 export const RETRY_WINDOW_MS = 60 * 60 * 1000
 /** Seconds a push service may hold a reminder for a device that is offline (RFC 8030 5.2). */
 export const REMINDER_TTL_SECONDS = 60 * 60
+/** Push messages a run spends on retries, at most: the rest is for reminders due, whatever fails. */
+export const RETRIES_PER_RUN = PUSHES_PER_RUN / 2
+/** Reminders a run takes of one user, at most. */
+export const REMINDERS_PER_USER = 50
+/** Users a run serves, at most; the others, whose oldest due reminder is newer, wait for the next run. */
+export const USERS_PER_RUN = 50
 // Workers allow six connections open at once per invocation.
 const CONCURRENCY = 6
-// Reminders a claim looks at, at most: users without subscriptions take none of the push budget.
+// Reminders a run takes, at most: users without subscriptions take none of the push budget.
 const CLAIMS_PER_RUN = 500
+// Steps of the walk that finds the users due: one per user per minute due (src/reminders/repo.ts).
+const WALK_STEPS = 500
 
 export interface ReminderEnv {
   DB: D1Database
@@ -52,19 +66,42 @@ interface Delivery {
   send: () => Promise<{ outcome: Outcome; status: number }>
 }
 
-/** Sends the reminders due at `now`; returns how many messages push services accepted. */
+/**
+ * Takes the reminders due at `now`: records each in its owner's notification inbox and, when push is
+ * configured, sends it to their subscriptions. Returns how many messages push services accepted.
+ */
 export async function sendDueReminders(env: ReminderEnv, now: number): Promise<number> {
   const { setting, hosts } = pushConfig(env)
-  // Push is off (pushConfig has logged why); reminders still show in the app.
-  if ('off' in setting) return 0
+  // Without push (pushConfig has logged why) reminders still reach the inbox, at no push cost.
+  const vapid = 'off' in setting ? undefined : setting.vapid
   const nowIso = new Date(now).toISOString()
-  const since = new Date(now - RETRY_WINDOW_MS).toISOString()
+  const window = { now: nowIso, since: new Date(now - RETRY_WINDOW_MS).toISOString() }
 
-  const retries = await claimRetries(env.DB, since, PUSHES_PER_RUN)
-  const claims = await claimReminders(env.DB, nowIso, since, PUSHES_PER_RUN - retries.length, CLAIMS_PER_RUN)
+  const retries = vapid ? await claimRetries(env.DB, window.since, RETRIES_PER_RUN) : []
+  const due = await dueUsers(env.DB, window, { steps: WALK_STEPS, users: USERS_PER_RUN, perUser: REMINDERS_PER_USER })
+  const shares = shareRun(
+    due.map(({ userId, due, subscriptions }) => ({ userId, due, cost: vapid ? subscriptions : 0 })),
+    { pushes: PUSHES_PER_RUN - retries.length, reminders: CLAIMS_PER_RUN },
+  )
+  const claims = await claimReminders(env.DB, shares, window, MAX_NOTIFICATIONS_PER_USER)
+  if (!vapid) {
+    console.log(JSON.stringify({ level: 'info', message: 'reminders sent', notified: claims.length, sent: 0 }))
+    return 0
+  }
+  return push(env.DB, { vapid, hosts }, retries, claims, nowIso)
+}
+
+/** Sends the retries and the claimed reminders, and records what the push services answered. */
+async function push(
+  db: D1Database,
+  { vapid, hosts }: { vapid: VapidKeys; hosts: readonly string[] },
+  retries: Retry[],
+  claims: Claim[],
+  nowIso: string,
+): Promise<number> {
   const byUser = new Map<string, string[]>()
   for (const { userId, taskId } of [...retries, ...claims]) byUser.set(userId, [...(byUser.get(userId) ?? []), taskId])
-  const users = await readDeliveries(env.DB, byUser)
+  const users = await readDeliveries(db, byUser)
 
   const deliveries: Delivery[] = []
   const add = (claim: Claim, onlySubscription: string | undefined, firstTriedAt: string) => {
@@ -80,8 +117,7 @@ export async function sendDueReminders(env: ReminderEnv, now: number): Promise<n
         claim,
         subscriptionId: subscription.id,
         firstTriedAt,
-        send: () =>
-          sendPush(subscription, payloadOf(task), setting.vapid, { ttl: REMINDER_TTL_SECONDS, urgency: 'high' }),
+        send: () => sendPush(subscription, payloadOf(task), vapid, { ttl: REMINDER_TTL_SECONDS, urgency: 'high' }),
       })
     }
   }
@@ -102,9 +138,16 @@ export async function sendDueReminders(env: ReminderEnv, now: number): Promise<n
     else if (outcome === 'retry') again.push({ ...claim, subscriptionId, firstTriedAt })
     else console.warn(JSON.stringify({ level: 'warn', message: 'push refused', status }))
   })
-  await recordOutcomes(env.DB, gone, again)
+  await recordOutcomes(db, gone, again)
   console.log(
-    JSON.stringify({ level: 'info', message: 'reminders sent', sent, gone: gone.length, retrying: again.length }),
+    JSON.stringify({
+      level: 'info',
+      message: 'reminders sent',
+      notified: claims.length,
+      sent,
+      gone: gone.length,
+      retrying: again.length,
+    }),
   )
   return sent
 }

@@ -8,7 +8,11 @@ import { EXPORT_PAGE_SIZE } from '../../src/account/export'
 import { ERASED } from '../../src/account/repo'
 import { D1_TIMEOUT_MS } from '../../src/db'
 import { limits } from '../../src/limits'
+import { accountExport } from '../../src/openapi/schemas'
 import { countingDb, expectProblem, feed, nowSeconds, request, type SignedIn, signIn, signJwt } from '../helpers'
+import { clock, dueTasks, runJob } from '../notifications/seed'
+
+const inboxTimes = clock('2043-01-01T00:00:00.000Z')
 
 afterEach(() => vi.restoreAllMocks())
 
@@ -29,7 +33,8 @@ async function rowsOf(userId: string): Promise<Record<(typeof TABLES)[number], n
 
 /**
  * Something in every table: tasks (one keyed, one with a reminder), a tombstone, a record, counters,
- * sync state, and a push subscription with a pending retry (in SQL: subscribing needs VAPID keys).
+ * sync state, a push subscription with a pending retry (in SQL: subscribing needs VAPID keys), and a
+ * notification with its counter.
  */
 async function seed(user: SignedIn) {
   const reminded = await user.createTask({ title: 'kept', remindAt: '2099-01-01T00:00:00.000Z' })
@@ -42,6 +47,12 @@ async function seed(user: SignedIn) {
     env.DB.prepare(
       'INSERT INTO push_retries (task_id, subscription_id, user_id, first_tried_at) VALUES (?1, ?2, ?3, ?4)',
     ).bind(reminded.id, subscription, user.id, new Date().toISOString()),
+    // A notification, as the reminder job records one, and its counter row.
+    env.DB.prepare(
+      `INSERT INTO notifications (user_id, number, type, task_id, task_number, title, message, sent_at)
+       VALUES (?1, 1, 'reminder', ?2, ?3, 'kept', '', ?4)`,
+    ).bind(user.id, reminded.id, reminded.number, new Date().toISOString()),
+    env.DB.prepare('INSERT INTO notification_counts (user_id, last_number, n) VALUES (?1, 1, 1)').bind(user.id),
   ])
   const keyed = await user.request('/tasks', {
     method: 'POST',
@@ -56,7 +67,7 @@ async function seed(user: SignedIn) {
 }
 
 describe('DELETE /me', () => {
-  it('erases tasks, tombstones, idempotency records, counters and sync state, and answers 204', async () => {
+  it('erases tasks, tombstones, idempotency records, notifications, counters and sync state, and answers 204', async () => {
     const [user, other] = [await signIn(), await signIn()]
     await seed(user)
     await seed(other)
@@ -222,7 +233,13 @@ describe('GET /me/export', () => {
     expect(res.headers.get('Access-Control-Expose-Headers')?.split(',')).toContain('Content-Disposition')
     const body = await res.json<{ sub: string; exportedAt: string; tasks: unknown[]; events: unknown[] }>()
     // In the order they were last written: here, the order they were made. Then their events.
-    expect(body).toEqual({ sub: user.id, exportedAt: expect.any(String), tasks, events: expect.any(Array) })
+    expect(body).toEqual({
+      sub: user.id,
+      exportedAt: expect.any(String),
+      tasks,
+      events: expect.any(Array),
+      notifications: [],
+    })
     expect(body.events).toMatchObject(tasks.map((task) => ({ type: 'task.created', task })))
   })
 
@@ -247,9 +264,27 @@ describe('GET /me/export', () => {
     })
   })
 
-  it('exports an empty account as an empty list', async () => {
+  it('exports an empty account as empty lists', async () => {
     const user = await signIn()
-    expect(await (await user.request('/me/export')).json()).toMatchObject({ sub: user.id, tasks: [] })
+    expect(await (await user.request('/me/export')).json()).toMatchObject({
+      sub: user.id,
+      tasks: [],
+      notifications: [],
+    })
+  })
+
+  it("exports the caller's notifications, oldest first, as GET /notifications shows them, and no one else's", async () => {
+    const [user, other] = [await signIn(), await signIn()]
+    const at = inboxTimes.next()
+    await dueTasks(user.id, 2, at, 'Mine')
+    await dueTasks(other.id, 1, at, 'Theirs')
+    await runJob(at)
+    await user.request('/notifications/read', { method: 'POST', body: { ids: [1] } })
+    const listed = await (await user.request('/notifications')).json<{ items: unknown[] }>()
+    const body = await (await user.request('/me/export')).json<{ notifications: { title: string }[] }>()
+    expect(body.notifications).toEqual([...listed.items].reverse())
+    expect(body.notifications.map((n) => n.title)).toEqual(['Mine 1', 'Mine 2'])
+    expect(accountExport.safeParse(body).success).toBe(true)
   })
 
   it('requires a token', async () => {
@@ -303,7 +338,8 @@ describe('GET /me/export', () => {
     expect(body.events).toHaveLength(count)
     const fullLastPage = count % EXPORT_PAGE_SIZE === 0
     expect(counter.rowsRead).toBe(2 * (count + (fullLastPage ? 1 : 0)))
-    expect(counter.roundTrips).toBe(2 * (Math.floor(count / EXPORT_PAGE_SIZE) + 1))
+    // The task pages, the event pages, then one read of the (bounded, here empty) notifications.
+    expect(counter.roundTrips).toBe(2 * (Math.floor(count / EXPORT_PAGE_SIZE) + 1) + 1)
     expect(pagesAheadOfReader).toBeLessThanOrEqual(1)
     // No piece of the body is bigger than one page of events (each a task and more): that is all
     // the worker holds at once.

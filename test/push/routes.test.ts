@@ -1,9 +1,10 @@
 import { env } from 'cloudflare:workers'
-import { beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it, vi } from 'vitest'
 import { readVapid } from '../../src/push/vapid'
-import { expectProblem, invalidNames, request, signIn } from '../helpers'
-import { browserSubscription } from './decrypt'
-import { chromeEndpoint, vapidSecret } from './service'
+import { type ReminderEnv, sendDueReminders } from '../../src/reminders/job'
+import { expectProblem, invalidNames, request, type SignedIn, signIn } from '../helpers'
+import { browserSubscription, decryptPush } from './decrypt'
+import { chromeEndpoint, received, routePushToLoopback, vapidSecret } from './service'
 
 let pushOn: Partial<Env>
 
@@ -156,6 +157,126 @@ describe('/me/push-subscriptions', () => {
     expect((await owner.request(path, { method: 'DELETE', env: pushOn })).status).toBe(204)
     expect(await stored(owner.id)).toEqual([])
     await expectProblem(await owner.request(path, { method: 'DELETE', env: pushOn }), 404)
+  })
+
+  describe('a browser belongs to the account that subscribed it last', () => {
+    const subscribe = (user: SignedIn, body: unknown) =>
+      user.request('/me/push-subscriptions', { method: 'POST', body, env: pushOn })
+
+    it('moves the endpoint to the subscribing account: the other loses it, and its reminders stop reaching the browser', async () => {
+      const [first, second] = [await signIn(), await signIn()]
+      const browser = await browserSubscription(chromeEndpoint())
+      expect((await subscribe(first, browser.json)).status).toBe(201)
+      // The second account signs in on the same browser, which subscribes again with its own keys.
+      const again = await browserSubscription(browser.json.endpoint)
+      expect((await subscribe(second, again.json)).status).toBe(201)
+
+      expect(await stored(first.id)).toEqual([])
+      expect(await stored(second.id)).toEqual([{ endpoint: browser.json.endpoint, ...again.json.keys }])
+      expect(await (await first.request('/me/push-subscriptions', { env: pushOn })).json()).toEqual({ items: [] })
+      // Moving back works the same way.
+      expect((await subscribe(first, browser.json)).status).toBe(201)
+      expect(await stored(second.id)).toEqual([])
+      expect(await stored(first.id)).toEqual([{ endpoint: browser.json.endpoint, ...browser.json.keys }])
+    })
+
+    it('tells the subscriber nothing about the account that had the browser: the answer is that of a new endpoint', async () => {
+      const [first, second] = [await signIn(), await signIn()]
+      const taken = await browserSubscription(chromeEndpoint())
+      const firstsRes = await subscribe(first, taken.json)
+      const firsts = await firstsRes.json<{ id: string; createdAt: string }>()
+      const fresh = await browserSubscription(chromeEndpoint())
+
+      const moved = await subscribe(second, (await browserSubscription(taken.json.endpoint)).json)
+      const created = await subscribe(second, fresh.json)
+      expect([moved.status, created.status]).toEqual([201, 201])
+      const [movedBody, createdBody] = [await moved.json<{ id: string }>(), await created.json<{ id: string }>()]
+      expect(Object.keys(movedBody).sort()).toEqual(Object.keys(createdBody).sort())
+      expect(movedBody).toEqual({
+        id: expect.any(String),
+        endpoint: taken.json.endpoint,
+        createdAt: expect.any(String),
+      })
+      // A new subscription of its own: not the other account's id or creation time.
+      expect(movedBody.id).not.toBe(firsts.id)
+      expect(moved.headers.get('Location')).toBe(created.headers.get('Location'))
+    })
+
+    it('removes only that exact endpoint from the other account: its other browsers and their retries stay', async () => {
+      const [owner, other] = [await signIn(), await signIn()]
+      const shared = await browserSubscription(chromeEndpoint())
+      const endpoints = [
+        `${shared.json.endpoint}x`,
+        shared.json.endpoint.slice(0, -1),
+        shared.json.endpoint.replace('/fcm/send/', '/FCM/send/'),
+        chromeEndpoint(),
+      ]
+      for (const endpoint of [shared.json.endpoint, ...endpoints]) {
+        const res = await subscribe(owner, { ...shared.json, endpoint })
+        expect(res.status).toBe(201)
+      }
+      const task = await owner.createTask({ remindAt: '2099-01-01T00:00:00.000Z' })
+      const ids = (
+        await env.DB.prepare('SELECT id, endpoint FROM push_subscriptions WHERE user_id = ?1')
+          .bind(owner.id)
+          .all<{ id: string; endpoint: string }>()
+      ).results
+      await env.DB.batch(
+        ids.map(({ id }) =>
+          env.DB.prepare(
+            'INSERT INTO push_retries (task_id, subscription_id, user_id, first_tried_at) VALUES (?1, ?2, ?3, ?4)',
+          ).bind(task.id, id, owner.id, new Date().toISOString()),
+        ),
+      )
+
+      expect((await subscribe(other, shared.json)).status).toBe(201)
+      expect((await stored(owner.id)).map((s) => s.endpoint).sort()).toEqual([...endpoints].sort())
+      const retries = await env.DB.prepare(
+        'SELECT s.endpoint FROM push_retries AS r JOIN push_subscriptions AS s ON s.id = r.subscription_id WHERE r.user_id = ?1',
+      )
+        .bind(owner.id)
+        .all<{ endpoint: string }>()
+      expect(retries.results.map((r) => r.endpoint).sort()).toEqual([...endpoints].sort())
+    })
+
+    it('changes nothing when the subscribing account is at its limit: the other account keeps the browser', async () => {
+      const [owner, full] = [await signIn(), await signIn()]
+      const browser = await browserSubscription(chromeEndpoint())
+      expect((await subscribe(owner, browser.json)).status).toBe(201)
+      for (let i = 0; i < 10; i++) {
+        expect((await subscribe(full, (await browserSubscription(chromeEndpoint())).json)).status).toBe(201)
+      }
+      const before = await stored(full.id)
+      const res = await subscribe(full, browser.json)
+      expect((await expectProblem(res, 409)).type).toBe('/problems/push-subscription-limit')
+      expect(await stored(owner.id)).toEqual([{ endpoint: browser.json.endpoint, ...browser.json.keys }])
+      expect(await stored(full.id)).toEqual(before)
+    })
+
+    it('sends the browser only the reminders of the account it belongs to now', async () => {
+      const [first, second] = [await signIn(), await signIn()]
+      const browser = await browserSubscription(chromeEndpoint())
+      await subscribe(first, browser.json)
+      await subscribe(second, browser.json)
+      const at = Date.parse('2036-06-01T00:00:00.000Z')
+      for (const user of [first, second]) {
+        await user.createTask({ title: `for ${user.id}`, remindAt: new Date(at - 1000).toISOString() })
+      }
+      routePushToLoopback()
+      try {
+        await sendDueReminders({ DB: env.DB, ...pushOn } as ReminderEnv, at)
+      } finally {
+        vi.restoreAllMocks()
+      }
+      const pushes = await received(browser.json.endpoint)
+      expect(pushes).toHaveLength(1)
+      const payload = JSON.parse(
+        new TextDecoder().decode(
+          await decryptPush(pushes[0]!.bytes, { privateKey: browser.privateKey, keys: browser.json.keys }),
+        ),
+      )
+      expect(payload.title).toBe(`for ${second.id}`)
+    })
   })
 
   it('takes the owner from the token only: a user_id in the body is refused and nothing is stored', async () => {

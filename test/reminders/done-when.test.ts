@@ -1,7 +1,8 @@
 /**
  * The issue's acceptance scenario, end to end: "every weekday at 9:00, Europe/Berlin, remind me 15
- * minutes before", completed on time, late and twice; and a subscribed browser's push service
- * receiving one encrypted reminder at 8:45, which the test decrypts.
+ * minutes before", completed on time, late and twice; a subscribed browser's push service
+ * receiving one encrypted reminder at 8:45, which the test decrypts; and the same reminders read
+ * back from the in-app inbox.
  */
 import { createExecutionContext, createScheduledController, waitOnExecutionContext } from 'cloudflare:test'
 import { env } from 'cloudflare:workers'
@@ -108,4 +109,17 @@ it('keeps a weekday 9:00 Berlin task at 9:00 through completions, and pushes eac
     }),
   )
   expect(reminded).toEqual([first.id, wednesday.id])
+
+  // The same two reminders wait in the in-app inbox, newest first, on the main API and on /api.
+  const read = await at('2027-03-31T06:50:00Z')
+  const inbox = await (await read('/notifications')).json<{ items: { taskId: string; sentAt: string }[] }>()
+  expect(inbox.items.map((n) => [n.taskId, n.sentAt])).toEqual([
+    [wednesday.id, '2027-03-31T06:45:00.000Z'],
+    [first.id, '2027-03-25T07:45:00.000Z'],
+  ])
+  const api = await (await read('/api/notifications?unread_only=true')).json<{ task_id: number; title: string }[]>()
+  expect(api.map((n) => [n.task_id, n.title])).toEqual([
+    [wednesday.number, 'Stand-up'],
+    [first.number, 'Stand-up'],
+  ])
 })

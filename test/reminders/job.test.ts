@@ -119,7 +119,7 @@ describe('the reminder job', () => {
     expect(await received(browser.json.endpoint)).toHaveLength(1)
   })
 
-  it('does not send a reminder that is not due yet, or one of a completed task', async () => {
+  it('does not send a reminder that is not due yet, and drops one of a completed task', async () => {
     const now = nextEra()
     const user = newUserId()
     const later = await seedTask(user, { remindAt: now + MINUTE })
@@ -128,7 +128,13 @@ describe('the reminder job', () => {
     expect(await sendDueReminders(pushEnv, now)).toBe(0)
     expect(await received(browser.json.endpoint)).toHaveLength(0)
     expect(await sentAt(later)).toBeNull()
-    expect(await sentAt(done)).toBeNull()
+    // Taken off the queue unsent, so that it costs no later run a look; reopening the task does not bring it back.
+    expect(await sentAt(done)).toBe(new Date(now).toISOString())
+    await env.DB.prepare('UPDATE tasks SET completed = 0, completed_at = NULL, version = version + 1 WHERE id = ?1')
+      .bind(done)
+      .run()
+    expect(await sendDueReminders(pushEnv, now + MINUTE / 2)).toBe(0)
+    expect(await received(browser.json.endpoint)).toHaveLength(0)
   })
 
   it('re-arms a reminder whose time is changed, and drops one that is cleared', async () => {
@@ -215,14 +221,19 @@ describe('the reminder job', () => {
     expect(await received(browser.json.endpoint)).toHaveLength(count)
   })
 
-  it('sends nothing and claims nothing while push is off', async () => {
+  it('pushes nothing while push is off, and still takes the reminder into the inbox, once', async () => {
     const now = nextEra()
     const user = newUserId()
     const taskId = await seedTask(user, { remindAt: now })
     const browser = await subscribe(user)
     expect(await sendDueReminders({ DB: env.DB }, now)).toBe(0)
     expect(await received(browser.json.endpoint)).toHaveLength(0)
-    expect(await sentAt(taskId)).toBeNull()
+    expect(await sentAt(taskId)).toBe(new Date(now).toISOString())
+    const inbox = await env.DB.prepare('SELECT task_id FROM notifications WHERE user_id = ?1').bind(user).all()
+    expect(inbox.results).toEqual([{ task_id: taskId }])
+    // Turning push on later does not send what the inbox already has.
+    expect(await sendDueReminders(pushEnv, now + MINUTE)).toBe(0)
+    expect(await received(browser.json.endpoint)).toHaveLength(0)
   })
 
   it('runs on the every-minute trigger, and not on the hourly one', async () => {
