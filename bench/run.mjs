@@ -3,10 +3,11 @@
 // both as ratios to a no-op route, and the rows D1 reads and writes per request, for each endpoint;
 // writes bench/results.json. `--profile` also records a V8 CPU profile of workerd per endpoint
 // through the inspector and prints its top entries; `--in-process` also runs each app request in a
-// loop inside workerd, without HTTP. See docs/performance.md.
+// loop inside workerd, without HTTP; `--peer` also runs the naive peer (bench/peer.mjs) and compares
+// the two. See docs/performance.md.
 //
 //   npm run bench -- [--duration 5] [--warmup 1] [--connections 8] [--rounds 1] [--only list,get:app]
-//                    [--profile] [--in-process [--in-process-times 5000]] [--replay]
+//                    [--profile] [--in-process [--in-process-times 5000]] [--replay] [--peer]
 import { execFile, execFileSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { availableParallelism, cpus, tmpdir } from 'node:os'
@@ -15,6 +16,7 @@ import { parseArgs, promisify } from 'node:util'
 import { sign } from 'hono/jwt'
 import { convertV4MiniflareOptions, Miniflare } from 'miniflare'
 import { unstable_readConfig } from 'wrangler'
+import { comparePeer, peerTable, startPeer } from './peer.mjs'
 
 const root = path.resolve(import.meta.dirname, '..')
 const { values: opts } = parseArgs({
@@ -28,8 +30,11 @@ const { values: opts } = parseArgs({
     'in-process': { type: 'boolean', default: false },
     'in-process-times': { type: 'string', default: '5000' },
     replay: { type: 'boolean', default: false },
+    peer: { type: 'boolean', default: false },
   },
 })
+/** With the peer, at least two rounds: one with the project first, one with the peer first. */
+const ROUNDS = opts.peer ? Math.max(2, Number(opts.rounds)) : Number(opts.rounds)
 
 const SECRET = 'bench-secret-that-is-long-enough-for-hs256-0123456789'
 const TASKS_PER_USER = 1000
@@ -62,6 +67,7 @@ const runWrangler = (args) =>
   })
 
 let mf
+let peer
 try {
   // The bench entry (the app plus its reference routes), bundled exactly as `wrangler deploy` bundles.
   const buildDir = path.join(stateDir, 'build')
@@ -187,6 +193,23 @@ try {
     ...api.filter((e) => selected.has(e.name)),
     ...extraWrites(taskId, auth, json),
   ])
+  if (opts.peer) {
+    peer = await startPeer({
+      root,
+      stateDir,
+      runWrangler,
+      config,
+      secret: SECRET,
+      profile: opts.profile,
+      user,
+      auth,
+      projectTaskId: taskId,
+      seedCounts: { tasksPerUser: TASKS_PER_USER, otherUsers: OTHER_USERS, tasksPerOtherUser: TASKS_PER_OTHER_USER },
+    })
+    console.log(
+      `the naive peer (bench/peer/) at ${peer.base}, the same way; ${ROUNDS} rounds, alternating which goes first`,
+    )
+  }
   const profiler = opts.profile
     ? await connectProfiler(
         await mf.getInspectorURL(),
@@ -196,11 +219,27 @@ try {
   // Each round loads every endpoint once and divides by its own floor; the table shows each
   // endpoint's median round, and the spread of its CPU ratio over the rounds.
   const rounds = []
-  for (let n = 1; n <= Number(opts.rounds); n++) {
-    if (Number(opts.rounds) > 1) console.log(`round ${n} of ${opts.rounds}`)
+  const peerRounds = []
+  for (let n = 1; n <= ROUNDS; n++) {
+    if (ROUNDS > 1) console.log(`round ${n} of ${ROUNDS}`)
     const results = []
+    const peerResults = []
     for (const endpoint of endpoints) {
-      const run = profiler ? await profiler.around(endpoint, () => load(base, endpoint)) : await load(base, endpoint)
+      const ours = () => (profiler ? profiler.around(endpoint, () => load(base, endpoint)) : load(base, endpoint))
+      const counterpart = peer?.counterpart(endpoint)
+      const theirs = () => load(peer.base, counterpart)
+      // The project first in odd rounds, the peer first in even ones: neither always runs after the other.
+      let run
+      let peerRun
+      if (counterpart && n % 2 === 0) {
+        peerRun = await theirs()
+        run = await ours()
+      } else {
+        run = await ours()
+        if (counterpart) peerRun = await theirs()
+      }
+      peerResults.push(peerRun)
+      if (peerRun) console.log(`  ${endpoint.label}, naive peer: ${Math.round(peerRun.requestsPerSecond)} req/s`)
       const metered = rows.find((r) => r.name === endpoint.name.replace(/:app$/, ''))
       if (metered) run.rows = { read: metered.rowsRead, written: metered.rowsWritten }
       results.push(run)
@@ -214,11 +253,18 @@ try {
       }
     }
     rounds.push(results)
+    peerRounds.push(peerResults)
   }
   const results = endpoints.map((_, i) => medianRound(rounds.map((results) => results[i])))
 
   printTable(results)
   printRows(rows)
+  const peerComparison = peer ? comparePeer(endpoints, rounds, peerRounds) : undefined
+  if (peerComparison) {
+    console.log(`\nAgainst the naive peer (bench/peer/): median of ${ROUNDS} rounds, each round's in parentheses:`)
+    const { header, rows: cells } = peerTable(peerComparison)
+    printMarkdown(header, cells, new Set([0]))
+  }
   const inProcess = opts['in-process'] ? await runInProcess(base, endpoints, results, profiler) : undefined
   profiler?.close()
   if (opts.profile)
@@ -231,7 +277,7 @@ try {
       connections: Number(opts.connections),
       durationSeconds: Number(opts.duration),
       warmupSeconds: Number(opts.warmup),
-      rounds: Number(opts.rounds),
+      rounds: ROUNDS,
       seed: { tasksForBenchedUser: TASKS_PER_USER, otherUsers: OTHER_USERS, tasksPerOtherUser: TASKS_PER_OTHER_USER },
     },
     targets: { requestsPerSecondShareOfFloor: TARGETS, cpuMultipleOfFloor: CPU_TARGETS },
@@ -239,10 +285,12 @@ try {
     results,
     rows,
     ...(inProcess && { inProcess }),
+    ...(peerComparison && { peer: peerComparison }),
   }
   writeFileSync(path.join(root, 'bench/results.json'), `${JSON.stringify(report, null, 2)}\n`)
   console.log('\nwrote bench/results.json')
 } finally {
+  await peer?.dispose()
   await mf?.dispose()
   rmSync(stateDir, { recursive: true, force: true })
 }
@@ -270,7 +318,7 @@ async function runInProcess(base, endpoints, results, profiler) {
       await profiler.around(named, () => loop(e, IN_PROCESS_TIMES))
     }
   }
-  for (let n = 0; n < Number(opts.rounds); n++) {
+  for (let n = 0; n < ROUNDS; n++) {
     for (const e of selected) {
       const before = workerdCpu()
       await loop(e, IN_PROCESS_TIMES)
@@ -290,7 +338,7 @@ async function runInProcess(base, endpoints, results, profiler) {
       ...(http && httpFloor && { httpOverFloorMicros: http - httpFloor }),
     }
   })
-  console.log(`\nIn workerd without HTTP (${IN_PROCESS_TIMES} requests in a loop, median of ${opts.rounds}):`)
+  console.log(`\nIn workerd without HTTP (${IN_PROCESS_TIMES} requests in a loop, median of ${ROUNDS}):`)
   printMarkdown(
     ['endpoint', 'CPU/req', 'over the floor', 'over the floor, HTTP'],
     table.map((r) => [
@@ -592,7 +640,7 @@ function printTable(results) {
 /** The median CPU ratio, and its range over the rounds when there were several. */
 function ratioCell({ cpuRatioToFloor, cpuRatioRange: [low, high] = [] }) {
   const median = cpuRatioToFloor.toFixed(2)
-  return Number(opts.rounds) > 1 && low !== undefined ? `${median} (${low.toFixed(2)}-${high.toFixed(2)})` : median
+  return ROUNDS > 1 && low !== undefined ? `${median} (${low.toFixed(2)}-${high.toFixed(2)})` : median
 }
 
 /** Every metered request, the writes the load does not run included. */
