@@ -4,9 +4,8 @@
 // many tasks per user. bench/run.mjs loads each paired endpoint on both, in opposite orders in
 // alternate rounds, and prints the project's share of the peer's req/s and its CPU per request as a
 // multiple of the peer's, each the median of the rounds. See docs/performance.md.
-import { readdirSync } from 'node:fs'
 import path from 'node:path'
-import { convertV4MiniflareOptions, Miniflare } from 'miniflare'
+import { build, root, serve } from './serve.mjs'
 
 /** The project's rows that the peer has a counterpart for: /health, and the task endpoints with local D1 and stub D1. */
 const PAIRED = new Set(['health', 'list', 'get', 'create', 'list:app', 'get:app', 'create:app'])
@@ -15,51 +14,22 @@ const PAIRED = new Set(['health', 'list', 'get', 'create', 'list:app', 'get:app'
  * Builds and starts the peer, creates its table through one request (as its first user would),
  * seeds it like the project's D1, and returns where it listens and its counterpart of each row.
  */
-export async function startPeer({
-  root,
-  stateDir,
-  runWrangler,
-  config,
-  secret,
-  profile,
-  user,
-  auth,
-  projectTaskId,
-  seedCounts,
-}) {
-  const buildDir = path.join(stateDir, 'peer-build')
-  const flags = config.compatibility_flags.flatMap((flag) => ['--compatibility-flags', flag])
-  runWrangler([
-    'deploy',
+export async function startPeer({ stateDir, config, secret, profile, user, auth, projectTaskId, seedCounts }) {
+  const bundle = build(path.join(stateDir, 'peer-build'), [
     '--config',
     path.join(root, 'bench/peer/wrangler.toml'),
-    '--dry-run',
-    '--outdir',
-    buildDir,
     '--compatibility-date',
     config.compatibility_date,
-    ...flags,
+    ...config.compatibility_flags.flatMap((flag) => ['--compatibility-flags', flag]),
     // The same build as the project's in this run.
     ...(profile ? ['--no-minify'] : []),
   ])
-  const script = readdirSync(buildDir).find((f) => f.endsWith('.js'))
-  const mf = new Miniflare(
-    convertV4MiniflareOptions({
-      modules: true,
-      scriptPath: path.join(buildDir, script),
-      modulesRoot: buildDir,
-      compatibilityDate: config.compatibility_date,
-      compatibilityFlags: config.compatibility_flags,
-      bindings: { BETTER_AUTH_SECRET: secret },
-      d1Databases: { DB: 'peer' },
-      resourcePersistencePath: path.join(stateDir, 'peer-state'),
-      handleStructuredLogs: () => {},
-      unsafeDirectSockets: [{ host: '127.0.0.1', port: 0 }],
-    }),
-  )
+  const { mf, base } = await serve(bundle, config, {
+    bindings: { BETTER_AUTH_SECRET: secret },
+    d1Databases: { DB: 'peer' },
+    resourcePersistencePath: path.join(stateDir, 'peer-state'),
+  })
   try {
-    await mf.ready
-    const base = (await mf.unsafeGetDirectURL()).origin
     const first = await fetch(`${base}/tasks?limit=1`, { headers: auth })
     await first.arrayBuffer()
     if (first.status !== 200) throw new Error(`the peer answered its first request with ${first.status}`)

@@ -8,17 +8,16 @@
 //
 //   npm run bench -- [--duration 5] [--warmup 1] [--connections 8] [--rounds 1] [--only list,get:app]
 //                    [--profile] [--in-process [--in-process-times 5000]] [--replay] [--peer]
-import { execFile, execFileSync } from 'node:child_process'
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { execFile } from 'node:child_process'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { availableParallelism, cpus, tmpdir } from 'node:os'
 import path from 'node:path'
 import { parseArgs, promisify } from 'node:util'
 import { sign } from 'hono/jwt'
-import { convertV4MiniflareOptions, Miniflare } from 'miniflare'
 import { unstable_readConfig } from 'wrangler'
 import { comparePeer, peerTable, startPeer } from './peer.mjs'
+import { build, root, runWrangler, serve, workerdCpu } from './serve.mjs'
 
-const root = path.resolve(import.meta.dirname, '..')
 const { values: opts } = parseArgs({
   options: {
     duration: { type: 'string', default: '5' },
@@ -56,24 +55,13 @@ const PROFILE_TOP = 15
 const IN_PROCESS_TIMES = Number(opts['in-process-times'])
 
 const stateDir = mkdtempSync(path.join(tmpdir(), 'tasks-bench-'))
-const wrangler = path.join(root, 'node_modules/wrangler/bin/wrangler.js')
-// Quiet and offline: no request.cf download, no telemetry.
-const wranglerEnv = { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: 'false', WRANGLER_SEND_METRICS: 'false' }
-const runWrangler = (args) =>
-  execFileSync(process.execPath, [wrangler, ...args], {
-    cwd: root,
-    env: wranglerEnv,
-    stdio: ['ignore', 'ignore', 'inherit'],
-  })
 
 let mf
 let peer
 try {
   // The bench entry (the app plus its reference routes), bundled exactly as `wrangler deploy` bundles.
-  const buildDir = path.join(stateDir, 'build')
   // A profile needs the bundle's names and module comments, which minifying removes.
-  runWrangler(['deploy', 'bench/entry.ts', '--dry-run', '--outdir', buildDir, ...(opts.profile ? ['--no-minify'] : [])])
-  const script = readdirSync(buildDir).find((f) => f.endsWith('.js'))
+  const bundle = build(path.join(stateDir, 'build'), ['bench/entry.ts', ...(opts.profile ? ['--no-minify'] : [])])
 
   // The same migrations as dev, tests and production, applied the way `npm run dev` applies them.
   const persist = path.join(stateDir, 'state')
@@ -82,29 +70,18 @@ try {
   // The `loadtest` environment: the worker with limits the load never reaches (docs/ratelimits.md).
   const config = unstable_readConfig({ config: path.join(root, 'wrangler.toml'), env: 'loadtest' })
   const database = config.d1_databases.find((d) => d.binding === 'DB')
-  mf = new Miniflare(
-    convertV4MiniflareOptions({
-      modules: true,
-      scriptPath: path.join(buildDir, script),
-      modulesRoot: buildDir,
-      compatibilityDate: config.compatibility_date,
-      compatibilityFlags: config.compatibility_flags,
-      // The load is one user at thousands of requests a second, creating tasks for the whole run.
-      bindings: { ...config.vars, BETTER_AUTH_SECRET: SECRET },
-      ratelimits: Object.fromEntries(
-        config.ratelimits.map((r) => [r.name, { namespace_id: r.namespace_id, simple: r.simple }]),
-      ),
-      d1Databases: { DB: database.database_id },
-      resourcePersistencePath: path.join(persist, 'v3'),
-      // One request log line per request: workerd still writes it, the bench does not print it.
-      handleStructuredLogs: () => {},
-      // Straight into the worker, skipping Miniflare's entry worker: the closest to bare workerd.
-      unsafeDirectSockets: [{ host: '127.0.0.1', port: 0 }],
-      ...(opts.profile && { inspectorPort: 0 }),
-    }),
-  )
-  await mf.ready
-  const base = (await mf.unsafeGetDirectURL()).origin
+  const served = await serve(bundle, config, {
+    // The load is one user at thousands of requests a second, creating tasks for the whole run.
+    bindings: { ...config.vars, BETTER_AUTH_SECRET: SECRET },
+    ratelimits: Object.fromEntries(
+      config.ratelimits.map((r) => [r.name, { namespace_id: r.namespace_id, simple: r.simple }]),
+    ),
+    d1Databases: { DB: database.database_id },
+    resourcePersistencePath: path.join(persist, 'v3'),
+    ...(opts.profile && { inspectorPort: 0 }),
+  })
+  mf = served.mf
+  const base = served.base
 
   const db = await mf.getD1Database('DB')
   const user = 'bench-user'
@@ -195,9 +172,7 @@ try {
   ])
   if (opts.peer) {
     peer = await startPeer({
-      root,
       stateDir,
-      runWrangler,
       config,
       secret: SECRET,
       profile: opts.profile,
@@ -211,10 +186,7 @@ try {
     )
   }
   const profiler = opts.profile
-    ? await connectProfiler(
-        await mf.getInspectorURL(),
-        bundleModules(readFileSync(path.join(buildDir, script), 'utf8')),
-      )
+    ? await connectProfiler(await mf.getInspectorURL(), bundleModules(readFileSync(bundle.scriptPath, 'utf8')))
     : undefined
   // Each round loads every endpoint once and divides by its own floor; the table shows each
   // endpoint's median round, and the spread of its CPU ratio over the rounds.
@@ -567,35 +539,6 @@ async function load(base, { name, label, method, path: urlPath, headers, body })
     requests: result.requests,
     ...(cpuSeconds > 0 && { workerdCpuMicrosPerRequest: round((cpuSeconds * 1e6) / result.requests, 0) }),
   }
-}
-
-/**
- * CPU seconds used so far by the workerd processes this bench started (Linux /proc; 0 elsewhere).
- * Unlike req/s it barely moves when other processes compete for the cores, so it is the steadier
- * measure of what an endpoint costs. It includes local D1, which runs in the same process.
- */
-function workerdCpu() {
-  const TICKS_PER_SECOND = 100 // USER_HZ
-  let pids
-  try {
-    pids = readdirSync('/proc').filter((name) => /^\d+$/.test(name))
-  } catch {
-    return 0
-  }
-  let ticks = 0
-  for (const pid of pids) {
-    let stat
-    try {
-      stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    } catch {
-      continue // exited meanwhile
-    }
-    // "pid (comm) state ppid … utime stime …": utime and stime are the 12th and 13th fields after comm.
-    const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'))
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    if (comm === 'workerd' && Number(fields[1]) === process.pid) ticks += Number(fields[11]) + Number(fields[12])
-  }
-  return ticks / TICKS_PER_SECOND
 }
 
 function printTable(results) {
