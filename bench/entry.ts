@@ -3,6 +3,7 @@
  * Only the bench builds this module; production ships src/index.ts.
  */
 import worker from '../src/index'
+import { type PeerBindings, peer } from './peer/app'
 import { stubD1, stubLimiter } from './stubs'
 
 // bench/run.mjs uses these paths and this header.
@@ -85,21 +86,37 @@ async function meteredFetch(request: Request, env: Env, ctx: ExecutionContext): 
   return new Response(response.body, { status: response.status, headers })
 }
 
-/** What `--in-process` runs: one request, `times` times, inside this isolate. */
+/** What `--in-process` and the peer budget (test/perf/peer-budget.mjs) run: one request, `times` times, inside this isolate. */
 interface InProcess {
   method: string
   path: string
   headers: Record<string, string>
   body?: string
   times: number
+  /** Sent to the naive peer (bench/peer/) with its stub D1 instead of this module's fetch. */
+  peer?: boolean
+}
+
+/** The naive peer's env: the stub D1 with its page of 50, and the same secret, so the same token works. */
+const peerEnvs = new WeakMap<Env, PeerBindings>()
+function peerEnv(env: Env): PeerBindings {
+  let bindings = peerEnvs.get(env)
+  if (!bindings) {
+    bindings = { DB: stubD1(50), BETTER_AUTH_SECRET: env.BETTER_AUTH_SECRET }
+    peerEnvs.set(env, bindings)
+  }
+  return bindings
 }
 
 /**
- * The request `times` times through this module's own fetch (the floor's no-op included), with no
- * HTTP: the worker's own CPU, without workerd reading the request and writing the response.
+ * The request `times` times through this module's own fetch (the floor's no-op included), or the
+ * naive peer's, with no HTTP: the worker's own CPU, without workerd reading the request and writing
+ * the response. A 502 if any answer is not a success: a refused request costs less than a served one.
  */
 async function inProcess(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
-  const { method, path, headers, body, times } = await request.json<InProcess>()
+  const { method, path, headers, body, times, peer: toPeer } = await request.json<InProcess>()
+  type Incoming = Parameters<typeof bench.fetch>[0]
+  const target = toPeer ? (r: Incoming) => peer.fetch(r, peerEnv(env), ctx) : (r: Incoming) => bench.fetch(r, env, ctx)
   const url = new URL(path, request.url).href
   // As an HTTP client sends it: without Content-Length, hono's bodyLimit would stream and copy the body.
   const init =
@@ -107,8 +124,9 @@ async function inProcess(request: Request, env: Env, ctx: ExecutionContext): Pro
       ? { method, headers }
       : { method, headers: { ...headers, 'Content-Length': String(new TextEncoder().encode(body).length) }, body }
   for (let i = 0; i < times; i++) {
-    const response = await bench.fetch(new Request(url, init), env, ctx)
+    const response = await target(new Request(url, init))
     await response.arrayBuffer()
+    if (response.status >= 300) return new Response(`${method} ${path} answered ${response.status}`, { status: 502 })
   }
   return new Response(null, { status: 204 })
 }
