@@ -3,6 +3,8 @@
  * Only the bench builds this module; production ships src/index.ts.
  */
 import worker from '../src/index'
+import { type PeerBindings, peer } from './peer/app'
+import { stubD1, stubLimiter } from './stubs'
 
 // bench/run.mjs uses these paths and this header.
 const NOOP_PATH = '/__bench/noop'
@@ -13,51 +15,12 @@ const METER_HEADER = 'x-bench-meter'
 const IN_PROCESS_PATH = '/__bench/in-process'
 const REPLAY_HEADER = 'x-bench-replay'
 
-/** What D1 would return for one stored task: the same row for every statement. */
-const ROW = {
-  id: '0b6c3f2e-5b0c-4d6e-9a55-2f1f5e9c8d7a',
-  title: 'Seeded task',
-  description: '',
-  completed: 0,
-  priority: 'medium',
-  due_at: null,
-  tags: '["seed"]',
-  created_at: '2026-01-01T00:00:00.000Z',
-  updated_at: '2026-01-01T00:00:00.000Z',
-  completed_at: null,
-  version: 1,
-  recurrence: null,
-  time_zone: 'UTC',
-  next_task_id: null,
-  remind_at: null,
-}
-const PAGE = Array.from({ length: 51 }, () => ROW)
+/** The app asks D1 for one task more than the page of 50 it sends. */
+const stubD1ForApp = stubD1(51)
 
-/**
- * A D1 that answers at once without running SQL: with it, an endpoint costs only the worker's own
- * work (routing, auth, validation, JSON), as in production, where D1 runs on other machines.
- */
-const statement = {
-  bind: () => statement,
-  first: async () => ({ ...ROW }),
-  all: async () => ({ success: true, results: PAGE.map((row) => ({ ...row })), meta: {} }),
-  run: async () => ({ success: true, results: [{ ...ROW }], meta: {} }),
-}
-// A batch answers each of its statements with the one row (a PATCH reads and writes in one batch).
-const batch = async (statements: unknown[]) =>
-  statements.map(() => ({ success: true, results: [{ ...ROW, series_start: null }], meta: {} }))
-const stubSession = { prepare: () => statement, batch, getBookmark: () => null }
-const stubD1 = { prepare: () => statement, batch, withSession: () => stubSession } as unknown as D1Database
-
-/**
- * A rate limiter that answers at once. Miniflare simulates the binding with a SQLite-backed
- * Durable Object, which costs more CPU per call than the whole worker (the "no-op + rate limiter"
- * row); production's limiter is a call to a service in the same location. Every app request uses
- * this one, so both the stub-D1 and the local-D1 rows measure the worker and D1, not the simulator.
- */
-const stubLimiter = { limit: async () => ({ success: true }) } satisfies RateLimit
-
-// One env per real env and variant, as Workers keeps one per isolate (configuration is cached by it).
+// Every app request gets the stub limiter (bench/stubs.ts), so both the stub-D1 and the local-D1 rows
+// measure the worker and D1, not Miniflare's simulated limiter. One env per real env and variant,
+// as Workers keeps one per isolate (configuration is cached by it).
 const stubEnvs = { d1: new WeakMap<Env, Env>(), limiter: new WeakMap<Env, Env>() }
 function stubbed(env: Env, withStubD1: boolean): Env {
   const cache = withStubD1 ? stubEnvs.d1 : stubEnvs.limiter
@@ -67,7 +30,7 @@ function stubbed(env: Env, withStubD1: boolean): Env {
       ...env,
       USER_RATE_LIMITER: stubLimiter,
       AUTH_FAILURE_RATE_LIMITER: stubLimiter,
-      ...(withStubD1 && { DB: stubD1 }),
+      ...(withStubD1 && { DB: stubD1ForApp }),
     }
     cache.set(env, stubbedEnv)
   }
@@ -123,21 +86,37 @@ async function meteredFetch(request: Request, env: Env, ctx: ExecutionContext): 
   return new Response(response.body, { status: response.status, headers })
 }
 
-/** What `--in-process` runs: one request, `times` times, inside this isolate. */
+/** What `--in-process` and the peer budget (test/perf/peer-budget.mjs) run: one request, `times` times, inside this isolate. */
 interface InProcess {
   method: string
   path: string
   headers: Record<string, string>
   body?: string
   times: number
+  /** Sent to the naive peer (bench/peer/) with its stub D1 instead of this module's fetch. */
+  peer?: boolean
+}
+
+/** The naive peer's env: the stub D1 with its page of 50, and the same secret, so the same token works. */
+const peerEnvs = new WeakMap<Env, PeerBindings>()
+function peerEnv(env: Env): PeerBindings {
+  let bindings = peerEnvs.get(env)
+  if (!bindings) {
+    bindings = { DB: stubD1(50), BETTER_AUTH_SECRET: env.BETTER_AUTH_SECRET }
+    peerEnvs.set(env, bindings)
+  }
+  return bindings
 }
 
 /**
- * The request `times` times through this module's own fetch (the floor's no-op included), with no
- * HTTP: the worker's own CPU, without workerd reading the request and writing the response.
+ * The request `times` times through this module's own fetch (the floor's no-op included), or the
+ * naive peer's, with no HTTP: the worker's own CPU, without workerd reading the request and writing
+ * the response. A 502 if any answer is not a success: a refused request costs less than a served one.
  */
 async function inProcess(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
-  const { method, path, headers, body, times } = await request.json<InProcess>()
+  const { method, path, headers, body, times, peer: toPeer } = await request.json<InProcess>()
+  type Incoming = Parameters<typeof bench.fetch>[0]
+  const target = toPeer ? (r: Incoming) => peer.fetch(r, peerEnv(env), ctx) : (r: Incoming) => bench.fetch(r, env, ctx)
   const url = new URL(path, request.url).href
   // As an HTTP client sends it: without Content-Length, hono's bodyLimit would stream and copy the body.
   const init =
@@ -145,8 +124,9 @@ async function inProcess(request: Request, env: Env, ctx: ExecutionContext): Pro
       ? { method, headers }
       : { method, headers: { ...headers, 'Content-Length': String(new TextEncoder().encode(body).length) }, body }
   for (let i = 0; i < times; i++) {
-    const response = await bench.fetch(new Request(url, init), env, ctx)
+    const response = await target(new Request(url, init))
     await response.arrayBuffer()
+    if (response.status >= 300) return new Response(`${method} ${path} answered ${response.status}`, { status: 502 })
   }
   return new Response(null, { status: 204 })
 }

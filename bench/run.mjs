@@ -3,20 +3,21 @@
 // both as ratios to a no-op route, and the rows D1 reads and writes per request, for each endpoint;
 // writes bench/results.json. `--profile` also records a V8 CPU profile of workerd per endpoint
 // through the inspector and prints its top entries; `--in-process` also runs each app request in a
-// loop inside workerd, without HTTP. See docs/performance.md.
+// loop inside workerd, without HTTP; `--peer` also runs the naive peer (bench/peer.mjs) and compares
+// the two. See docs/performance.md.
 //
 //   npm run bench -- [--duration 5] [--warmup 1] [--connections 8] [--rounds 1] [--only list,get:app]
-//                    [--profile] [--in-process [--in-process-times 5000]] [--replay]
-import { execFile, execFileSync } from 'node:child_process'
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+//                    [--profile] [--in-process [--in-process-times 5000]] [--replay] [--peer]
+import { execFile } from 'node:child_process'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { availableParallelism, cpus, tmpdir } from 'node:os'
 import path from 'node:path'
 import { parseArgs, promisify } from 'node:util'
 import { sign } from 'hono/jwt'
-import { convertV4MiniflareOptions, Miniflare } from 'miniflare'
 import { unstable_readConfig } from 'wrangler'
+import { comparePeer, peerTable, startPeer } from './peer.mjs'
+import { build, root, runWrangler, serve, workerdCpu } from './serve.mjs'
 
-const root = path.resolve(import.meta.dirname, '..')
 const { values: opts } = parseArgs({
   options: {
     duration: { type: 'string', default: '5' },
@@ -28,8 +29,11 @@ const { values: opts } = parseArgs({
     'in-process': { type: 'boolean', default: false },
     'in-process-times': { type: 'string', default: '5000' },
     replay: { type: 'boolean', default: false },
+    peer: { type: 'boolean', default: false },
   },
 })
+/** With the peer, at least two rounds: one with the project first, one with the peer first. */
+const ROUNDS = opts.peer ? Math.max(2, Number(opts.rounds)) : Number(opts.rounds)
 
 const SECRET = 'bench-secret-that-is-long-enough-for-hs256-0123456789'
 const TASKS_PER_USER = 1000
@@ -51,23 +55,13 @@ const PROFILE_TOP = 15
 const IN_PROCESS_TIMES = Number(opts['in-process-times'])
 
 const stateDir = mkdtempSync(path.join(tmpdir(), 'tasks-bench-'))
-const wrangler = path.join(root, 'node_modules/wrangler/bin/wrangler.js')
-// Quiet and offline: no request.cf download, no telemetry.
-const wranglerEnv = { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: 'false', WRANGLER_SEND_METRICS: 'false' }
-const runWrangler = (args) =>
-  execFileSync(process.execPath, [wrangler, ...args], {
-    cwd: root,
-    env: wranglerEnv,
-    stdio: ['ignore', 'ignore', 'inherit'],
-  })
 
 let mf
+let peer
 try {
   // The bench entry (the app plus its reference routes), bundled exactly as `wrangler deploy` bundles.
-  const buildDir = path.join(stateDir, 'build')
   // A profile needs the bundle's names and module comments, which minifying removes.
-  runWrangler(['deploy', 'bench/entry.ts', '--dry-run', '--outdir', buildDir, ...(opts.profile ? ['--no-minify'] : [])])
-  const script = readdirSync(buildDir).find((f) => f.endsWith('.js'))
+  const bundle = build(path.join(stateDir, 'build'), ['bench/entry.ts', ...(opts.profile ? ['--no-minify'] : [])])
 
   // The same migrations as dev, tests and production, applied the way `npm run dev` applies them.
   const persist = path.join(stateDir, 'state')
@@ -76,29 +70,18 @@ try {
   // The `loadtest` environment: the worker with limits the load never reaches (docs/ratelimits.md).
   const config = unstable_readConfig({ config: path.join(root, 'wrangler.toml'), env: 'loadtest' })
   const database = config.d1_databases.find((d) => d.binding === 'DB')
-  mf = new Miniflare(
-    convertV4MiniflareOptions({
-      modules: true,
-      scriptPath: path.join(buildDir, script),
-      modulesRoot: buildDir,
-      compatibilityDate: config.compatibility_date,
-      compatibilityFlags: config.compatibility_flags,
-      // The load is one user at thousands of requests a second, creating tasks for the whole run.
-      bindings: { ...config.vars, BETTER_AUTH_SECRET: SECRET },
-      ratelimits: Object.fromEntries(
-        config.ratelimits.map((r) => [r.name, { namespace_id: r.namespace_id, simple: r.simple }]),
-      ),
-      d1Databases: { DB: database.database_id },
-      resourcePersistencePath: path.join(persist, 'v3'),
-      // One request log line per request: workerd still writes it, the bench does not print it.
-      handleStructuredLogs: () => {},
-      // Straight into the worker, skipping Miniflare's entry worker: the closest to bare workerd.
-      unsafeDirectSockets: [{ host: '127.0.0.1', port: 0 }],
-      ...(opts.profile && { inspectorPort: 0 }),
-    }),
-  )
-  await mf.ready
-  const base = (await mf.unsafeGetDirectURL()).origin
+  const served = await serve(bundle, config, {
+    // The load is one user at thousands of requests a second, creating tasks for the whole run.
+    bindings: { ...config.vars, BETTER_AUTH_SECRET: SECRET },
+    ratelimits: Object.fromEntries(
+      config.ratelimits.map((r) => [r.name, { namespace_id: r.namespace_id, simple: r.simple }]),
+    ),
+    d1Databases: { DB: database.database_id },
+    resourcePersistencePath: path.join(persist, 'v3'),
+    ...(opts.profile && { inspectorPort: 0 }),
+  })
+  mf = served.mf
+  const base = served.base
 
   const db = await mf.getD1Database('DB')
   const user = 'bench-user'
@@ -187,20 +170,48 @@ try {
     ...api.filter((e) => selected.has(e.name)),
     ...extraWrites(taskId, auth, json),
   ])
+  if (opts.peer) {
+    peer = await startPeer({
+      stateDir,
+      config,
+      secret: SECRET,
+      profile: opts.profile,
+      user,
+      auth,
+      projectTaskId: taskId,
+      seedCounts: { tasksPerUser: TASKS_PER_USER, otherUsers: OTHER_USERS, tasksPerOtherUser: TASKS_PER_OTHER_USER },
+    })
+    console.log(
+      `the naive peer (bench/peer/) at ${peer.base}, the same way; ${ROUNDS} rounds, alternating which goes first`,
+    )
+  }
   const profiler = opts.profile
-    ? await connectProfiler(
-        await mf.getInspectorURL(),
-        bundleModules(readFileSync(path.join(buildDir, script), 'utf8')),
-      )
+    ? await connectProfiler(await mf.getInspectorURL(), bundleModules(readFileSync(bundle.scriptPath, 'utf8')))
     : undefined
   // Each round loads every endpoint once and divides by its own floor; the table shows each
   // endpoint's median round, and the spread of its CPU ratio over the rounds.
   const rounds = []
-  for (let n = 1; n <= Number(opts.rounds); n++) {
-    if (Number(opts.rounds) > 1) console.log(`round ${n} of ${opts.rounds}`)
+  const peerRounds = []
+  for (let n = 1; n <= ROUNDS; n++) {
+    if (ROUNDS > 1) console.log(`round ${n} of ${ROUNDS}`)
     const results = []
+    const peerResults = []
     for (const endpoint of endpoints) {
-      const run = profiler ? await profiler.around(endpoint, () => load(base, endpoint)) : await load(base, endpoint)
+      const ours = () => (profiler ? profiler.around(endpoint, () => load(base, endpoint)) : load(base, endpoint))
+      const counterpart = peer?.counterpart(endpoint)
+      const theirs = () => load(peer.base, counterpart)
+      // The project first in odd rounds, the peer first in even ones: neither always runs after the other.
+      let run
+      let peerRun
+      if (counterpart && n % 2 === 0) {
+        peerRun = await theirs()
+        run = await ours()
+      } else {
+        run = await ours()
+        if (counterpart) peerRun = await theirs()
+      }
+      peerResults.push(peerRun)
+      if (peerRun) console.log(`  ${endpoint.label}, naive peer: ${Math.round(peerRun.requestsPerSecond)} req/s`)
       const metered = rows.find((r) => r.name === endpoint.name.replace(/:app$/, ''))
       if (metered) run.rows = { read: metered.rowsRead, written: metered.rowsWritten }
       results.push(run)
@@ -214,11 +225,18 @@ try {
       }
     }
     rounds.push(results)
+    peerRounds.push(peerResults)
   }
   const results = endpoints.map((_, i) => medianRound(rounds.map((results) => results[i])))
 
   printTable(results)
   printRows(rows)
+  const peerComparison = peer ? comparePeer(endpoints, rounds, peerRounds) : undefined
+  if (peerComparison) {
+    console.log(`\nAgainst the naive peer (bench/peer/): median of ${ROUNDS} rounds, each round's in parentheses:`)
+    const { header, rows: cells } = peerTable(peerComparison)
+    printMarkdown(header, cells, new Set([0]))
+  }
   const inProcess = opts['in-process'] ? await runInProcess(base, endpoints, results, profiler) : undefined
   profiler?.close()
   if (opts.profile)
@@ -231,7 +249,7 @@ try {
       connections: Number(opts.connections),
       durationSeconds: Number(opts.duration),
       warmupSeconds: Number(opts.warmup),
-      rounds: Number(opts.rounds),
+      rounds: ROUNDS,
       seed: { tasksForBenchedUser: TASKS_PER_USER, otherUsers: OTHER_USERS, tasksPerOtherUser: TASKS_PER_OTHER_USER },
     },
     targets: { requestsPerSecondShareOfFloor: TARGETS, cpuMultipleOfFloor: CPU_TARGETS },
@@ -239,10 +257,12 @@ try {
     results,
     rows,
     ...(inProcess && { inProcess }),
+    ...(peerComparison && { peer: peerComparison }),
   }
   writeFileSync(path.join(root, 'bench/results.json'), `${JSON.stringify(report, null, 2)}\n`)
   console.log('\nwrote bench/results.json')
 } finally {
+  await peer?.dispose()
   await mf?.dispose()
   rmSync(stateDir, { recursive: true, force: true })
 }
@@ -270,7 +290,7 @@ async function runInProcess(base, endpoints, results, profiler) {
       await profiler.around(named, () => loop(e, IN_PROCESS_TIMES))
     }
   }
-  for (let n = 0; n < Number(opts.rounds); n++) {
+  for (let n = 0; n < ROUNDS; n++) {
     for (const e of selected) {
       const before = workerdCpu()
       await loop(e, IN_PROCESS_TIMES)
@@ -290,7 +310,7 @@ async function runInProcess(base, endpoints, results, profiler) {
       ...(http && httpFloor && { httpOverFloorMicros: http - httpFloor }),
     }
   })
-  console.log(`\nIn workerd without HTTP (${IN_PROCESS_TIMES} requests in a loop, median of ${opts.rounds}):`)
+  console.log(`\nIn workerd without HTTP (${IN_PROCESS_TIMES} requests in a loop, median of ${ROUNDS}):`)
   printMarkdown(
     ['endpoint', 'CPU/req', 'over the floor', 'over the floor, HTTP'],
     table.map((r) => [
@@ -521,35 +541,6 @@ async function load(base, { name, label, method, path: urlPath, headers, body })
   }
 }
 
-/**
- * CPU seconds used so far by the workerd processes this bench started (Linux /proc; 0 elsewhere).
- * Unlike req/s it barely moves when other processes compete for the cores, so it is the steadier
- * measure of what an endpoint costs. It includes local D1, which runs in the same process.
- */
-function workerdCpu() {
-  const TICKS_PER_SECOND = 100 // USER_HZ
-  let pids
-  try {
-    pids = readdirSync('/proc').filter((name) => /^\d+$/.test(name))
-  } catch {
-    return 0
-  }
-  let ticks = 0
-  for (const pid of pids) {
-    let stat
-    try {
-      stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    } catch {
-      continue // exited meanwhile
-    }
-    // "pid (comm) state ppid … utime stime …": utime and stime are the 12th and 13th fields after comm.
-    const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'))
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    if (comm === 'workerd' && Number(fields[1]) === process.pid) ticks += Number(fields[11]) + Number(fields[12])
-  }
-  return ticks / TICKS_PER_SECOND
-}
-
 function printTable(results) {
   const rows = results.map((r) => {
     const target = TARGETS[r.name]
@@ -592,7 +583,7 @@ function printTable(results) {
 /** The median CPU ratio, and its range over the rounds when there were several. */
 function ratioCell({ cpuRatioToFloor, cpuRatioRange: [low, high] = [] }) {
   const median = cpuRatioToFloor.toFixed(2)
-  return Number(opts.rounds) > 1 && low !== undefined ? `${median} (${low.toFixed(2)}-${high.toFixed(2)})` : median
+  return ROUNDS > 1 && low !== undefined ? `${median} (${low.toFixed(2)}-${high.toFixed(2)})` : median
 }
 
 /** Every metered request, the writes the load does not run included. */
