@@ -50,6 +50,12 @@ export default defineConfig(async ({ mode }) => {
             VAPID_PRIVATE_KEY: '',
             VAPID_SUBJECT: '',
             PUSH_SERVICE_HOSTS: '',
+            // Chat is off unless a test points it at its scripted model (test/chat/model.ts).
+            CHAT_API_BASE_URL: '',
+            CHAT_MODEL: '',
+            CHAT_API_KEY: '',
+            CHAT_MAX_MODEL_CALLS: '5',
+            CHAT_TIMEOUT_SECONDS: '30',
           },
         },
       }),
@@ -74,6 +80,7 @@ export default defineConfig(async ({ mode }) => {
         workers('workers', ['test/**/*.test.ts'], [RATE_LIMIT_TESTS, ...(fast ? ['test/better-auth.test.ts'] : [])], {
           USER_RATE_LIMITER: { namespace_id: '1001', simple: unlimited },
           AUTH_FAILURE_RATE_LIMITER: { namespace_id: '1002', simple: unlimited },
+          CHAT_RATE_LIMITER: { namespace_id: '1003', simple: unlimited },
         }),
         // The shipped limits, exactly as wrangler.toml declares them, plus small test-only limiters
         // that the behaviour tests swap in so that each needs a handful of requests.

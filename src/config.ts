@@ -205,7 +205,7 @@ function readListFormat(env: Raw<Env>): Config['listFormat'] {
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]'])
 
 /** Keys fetched over plain HTTP could be swapped in transit: https only, except on this machine. */
-function isTrustedUrl(value: string): boolean {
+export function isTrustedUrl(value: string): boolean {
   if (!URL.canParse(value)) return false
   const url = new URL(value)
   return url.protocol === 'https:' || (url.protocol === 'http:' && LOOPBACK.has(url.hostname))
