@@ -417,9 +417,14 @@ async function verifyAccessToken(
 
 /** 403 for a valid token that lacks `scope` (RFC 6750 §3.1), naming the scope to ask for. */
 const insufficientScope = (scope: string) =>
-  new Problem('forbidden', `This token was not granted the ${scope} scope.`, undefined, {
-    'WWW-Authenticate': `Bearer realm="${REALM}", error="insufficient_scope", scope="${scope}"`,
-  })
+  new Problem(
+    'forbidden',
+    `This token was not granted the ${scope} scope${scope.includes(' ') ? 's' : ''}.`,
+    undefined,
+    {
+      'WWW-Authenticate': `Bearer realm="${REALM}", error="insufficient_scope", scope="${scope}"`,
+    },
+  )
 
 /** The same 401, pointing at the resource's metadata (RFC 9728 §5.1) so a client finds where to get a token. */
 function pointToMetadata(problem: Problem, metadataUrl: string): Problem {
@@ -489,6 +494,19 @@ export function requireMethodScope(c: Context<AppEnv>): void {
   const needed = c.req.method === 'GET' || c.req.method === 'HEAD' ? SCOPES.read : SCOPES.write
   if (!grant.scopes.has(needed)) throw insufficientScope(needed)
 }
+
+/**
+ * After `requireCaller`, for a request that both reads and writes whatever its method (a chat turn,
+ * whose tools do both): an access token needs every one of `scopes`; a session JWT may do it.
+ */
+export const requireScopes =
+  (...scopes: string[]) =>
+  (c: Context<AppEnv>): void => {
+    const grant = c.get('grant')
+    if (grant === undefined) return
+    const missing = scopes.filter((scope) => !grant.scopes.has(scope))
+    if (missing.length > 0) throw insufficientScope(missing.join(' '))
+  }
 
 /**
  * For what no scope grants, erasing the whole account: only the user's own session JWT. An app's
