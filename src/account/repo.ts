@@ -16,13 +16,17 @@ export const ERASED = [
   'tasks',
   'task_tombstones',
   'task_counts',
+  'chat_messages',
+  'conversations',
+  'chat_counts',
 ] as const
 
 /**
  * Deletes everything stored for the user, in one transaction: push retries and subscriptions,
  * reminders, Idempotency-Key records, tasks (whose triggers write tombstones and bump the
- * sequence), then the tombstones and the counter row (with the sequence) those triggers touched. Erasing
- * an account with nothing stored changes nothing.
+ * sequence), then the tombstones and the counter row (with the sequence) those triggers touched,
+ * then the assistant's messages, conversations and their counter row. Erasing an account with
+ * nothing stored changes nothing.
  */
 export async function eraseUser(db: Db, userId: string): Promise<void> {
   await d1(() => db.batch(ERASED.map((table) => db.prepare(`DELETE FROM ${table} WHERE user_id = ?1`).bind(userId))))

@@ -28,7 +28,10 @@ const ARGUMENTS_KEPT_CHARS = 2000
  * kept whole while it fits; past that its result, then its arguments, are replaced by a note of
  * their size, so the record still says which tools ran, in order.
  */
-export function storedToolCalls(calls: readonly ToolCallRecord[], budget = CHAT_BOUNDS.storedToolCallsChars): string {
+export function storedToolCalls(
+  calls: readonly ToolCallRecord[],
+  budget: number = CHAT_BOUNDS.storedToolCallsChars,
+): string {
   const omitted = (json: string) => ({ omitted: `${codePoints(json)} characters, too long to keep` })
   const kept: string[] = []
   // Room for the brackets and commas, and for a minimal entry of every call still to come.

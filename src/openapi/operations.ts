@@ -5,6 +5,7 @@
  * entry with no route, stops the document from being built, and test/openapi.test.ts fails.
  */
 import type * as z from 'zod'
+import { CHAT_OPERATIONS, CHAT_SCHEMA_NAMES, type CHAT_TAG } from '../chat/operations'
 import { COMPAT_OPERATIONS, COMPAT_SCHEMA_NAMES, type COMPAT_TAG } from '../compat/operations'
 import type { ResponseHeader } from '../headers'
 import type { ProblemSlug } from '../problem'
@@ -34,7 +35,7 @@ export interface SuccessResponse {
 
 export interface OperationSpec {
   operationId: string
-  tag: 'Tasks' | 'Account' | 'Push' | 'Service' | 'Documentation' | typeof COMPAT_TAG
+  tag: 'Tasks' | 'Account' | 'Push' | 'Service' | 'Documentation' | typeof CHAT_TAG | typeof COMPAT_TAG
   summary: string
   description?: string
   success: SuccessResponse
@@ -54,6 +55,7 @@ export const SCHEMA_NAMES = new Map<z.ZodType, string>([
   [problem, 'Problem'],
   [me, 'Me'],
   ...COMPAT_SCHEMA_NAMES,
+  ...CHAT_SCHEMA_NAMES,
 ])
 
 const OWNED: readonly ProblemSlug[] = ['forbidden', 'not-found']
@@ -78,18 +80,18 @@ export const OPERATIONS: Record<string, OperationSpec> = {
     tag: 'Account',
     summary: 'Erase everything stored for you',
     description:
-      'Tasks, reminders, push subscriptions, deletions kept for sync, Idempotency-Key records, counters and sync state, in one transaction. ' +
+      'Tasks, reminders, push subscriptions, deletions kept for sync, Idempotency-Key records, conversations with the assistant, counters and sync state, in one transaction. ' +
       'Idempotent. Afterwards old sync tokens are answered 410, and a full sync starts from nothing.',
     success: { status: 204, description: 'Nothing is stored for you any more.' },
   },
   'GET /me/export': {
     operationId: 'exportAccount',
     tag: 'Account',
-    summary: 'Download all your tasks',
-    description: 'One JSON document, sent as an attachment and streamed, however many tasks you store.',
+    summary: 'Download all your tasks and conversations',
+    description: 'One JSON document, sent as an attachment and streamed, however much you store.',
     success: {
       status: 200,
-      description: 'Your tasks, oldest first.',
+      description: 'Your tasks and your conversations with the assistant.',
       schema: accountExport,
       headers: ['Content-Disposition'],
     },
@@ -211,4 +213,5 @@ export const OPERATIONS: Record<string, OperationSpec> = {
     success: { status: 200, description: 'The OpenAPI 3.1 document.', schema: openApiDocument },
   },
   ...COMPAT_OPERATIONS,
+  ...CHAT_OPERATIONS,
 }

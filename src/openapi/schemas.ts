@@ -4,6 +4,7 @@
  * by the schemas in src/tasks/requests.ts.
  */
 import * as z from 'zod'
+import { conversationDetail } from '../chat/requests'
 import { task } from '../tasks/model'
 
 export const taskPage = z.strictObject({
@@ -33,6 +34,9 @@ export const accountExport = z.strictObject({
   sub: z.string().meta({ description: 'The user the export is of.' }),
   exportedAt: z.string().meta({ format: 'date-time' }),
   tasks: z.array(task).meta({ description: 'Every task the user stores, oldest first.' }),
+  conversations: z
+    .array(conversationDetail)
+    .meta({ description: "The assistant's conversations, oldest first, each with its messages." }),
 })
 
 export const health = z.strictObject({ status: z.literal('ok') })

@@ -28,7 +28,8 @@ async function rowsOf(userId: string): Promise<Record<(typeof TABLES)[number], n
 
 /**
  * Something in every table: tasks (one keyed, one with a reminder), a tombstone, a record, counters,
- * sync state, and a push subscription with a pending retry (in SQL: subscribing needs VAPID keys).
+ * sync state, a push subscription with a pending retry (in SQL: subscribing needs VAPID keys), and a
+ * conversation with a message.
  */
 async function seed(user: SignedIn) {
   const reminded = await user.createTask({ title: 'kept', remindAt: '2099-01-01T00:00:00.000Z' })
@@ -41,6 +42,13 @@ async function seed(user: SignedIn) {
     env.DB.prepare(
       'INSERT INTO push_retries (task_id, subscription_id, user_id, first_tried_at) VALUES (?1, ?2, ?3, ?4)',
     ).bind(reminded.id, subscription, user.id, new Date().toISOString()),
+    // A conversation with the assistant (in SQL: a turn needs a model); its triggers keep chat_counts.
+    env.DB.prepare(
+      "INSERT INTO conversations (user_id, number, title, created_at, updated_at) VALUES (?1, 1, 'chat', ?2, ?2)",
+    ).bind(user.id, new Date().toISOString()),
+    env.DB.prepare(
+      "INSERT INTO chat_messages (user_id, conversation, seq, role, content, created_at) VALUES (?1, 1, 1, 'user', 'hi', ?2)",
+    ).bind(user.id, new Date().toISOString()),
   ])
   const keyed = await user.request('/tasks', {
     method: 'POST',
@@ -221,7 +229,7 @@ describe('GET /me/export', () => {
     expect(res.headers.get('Access-Control-Expose-Headers')?.split(',')).toContain('Content-Disposition')
     const body = await res.json<{ sub: string; exportedAt: string; tasks: unknown[] }>()
     // In the order they were last written: here, the order they were made.
-    expect(body).toEqual({ sub: user.id, exportedAt: expect.any(String), tasks })
+    expect(body).toEqual({ sub: user.id, exportedAt: expect.any(String), tasks, conversations: [] })
   })
 
   it('exports each task as the model has it: its number, its rule, its time zone and its reminder', async () => {
@@ -245,9 +253,14 @@ describe('GET /me/export', () => {
     })
   })
 
-  it('exports an empty account as an empty list', async () => {
+  it('exports an empty account as empty lists', async () => {
     const user = await signIn()
-    expect(await (await user.request('/me/export')).json()).toMatchObject({ sub: user.id, tasks: [] })
+    expect(await (await user.request('/me/export')).json()).toEqual({
+      sub: user.id,
+      exportedAt: expect.any(String),
+      tasks: [],
+      conversations: [],
+    })
   })
 
   it('requires a token', async () => {
@@ -295,10 +308,11 @@ describe('GET /me/export', () => {
     expect(body.tasks.at(-1)!.title).toBe(`task ${count}`)
     expect(new Set(body.tasks.map((t) => t.id)).size).toBe(count)
     // Each task row is read once. When the last page is full, one more page finds nothing, and D1
-    // counts the one index entry it looked at to learn that.
+    // counts the one index entry it looked at to learn that; so does each of the two statements of
+    // the one round trip that finds no conversation.
     const fullLastPage = count % EXPORT_PAGE_SIZE === 0
-    expect(counter.rowsRead).toBe(count + (fullLastPage ? 1 : 0))
-    expect(counter.roundTrips).toBe(Math.floor(count / EXPORT_PAGE_SIZE) + 1)
+    expect(counter.rowsRead).toBe(count + (fullLastPage ? 1 : 0) + 2)
+    expect(counter.roundTrips).toBe(Math.floor(count / EXPORT_PAGE_SIZE) + 1 + 1)
     expect(pagesAheadOfReader).toBeLessThanOrEqual(1)
     // No piece of the body is bigger than one page of tasks: that is all the worker holds at once.
     const largestTask = Math.max(...body.tasks.map((t) => JSON.stringify(t).length))
