@@ -1,5 +1,5 @@
 -- The assistant's conversations (src/chat/): per user, numbered 1, 2, 3... like tasks (0006), each
--- holding its messages in order. Every statement on them binds the user as ?1 (src/chat/repo.ts).
+-- holding its messages in order. Every statement on them binds the user as ?1 (src/conversations/repo.ts).
 -- The bounds (conversations per user, messages per conversation, the length of each message) are
 -- checked by the statements that write, against the counts these triggers keep, as for tasks (0002,
 -- 0007), and the CHECKs below refuse anything longer than the code ever stores.

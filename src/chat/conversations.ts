@@ -6,10 +6,10 @@
 import type { Context, MiddlewareHandler } from 'hono'
 import { createMiddleware } from 'hono/factory'
 import * as z from 'zod'
+import { conversationService } from '../conversations/service'
 import type { AppEnv } from '../env'
 import { annotate } from '../openapi/annotate'
 import { notFound } from '../problem'
-import { deleteConversation, getConversation, listConversations } from './repo'
 import type { Wire } from './wire'
 
 // Ids as the schema stores them: positive integers within JavaScript's exact range.
@@ -44,19 +44,19 @@ export async function conversationPage(
   wire: Wire,
 ) {
   // One more than the page: whether there is a next page, without a count.
-  const rows = await listConversations(c.get('db'), c.get('user').id, cursor, limit + 1)
+  const rows = await conversationService(c).page(cursor, limit + 1)
   const page = rows.slice(0, limit)
   const next = rows.length > limit ? String(page.at(-1)!.number) : null
   return wire.page(page, next)
 }
 
 export async function conversationDetail(c: Context<AppEnv>, number: number, wire: Wire) {
-  const found = await getConversation(c.get('db'), c.get('user').id, number)
+  const found = await conversationService(c).get(number)
   if (!found) throw noSuchConversation()
   const { items, ...conversation } = found
   return wire.detail(conversation, items)
 }
 
 export async function removeConversation(c: Context<AppEnv>, number: number): Promise<void> {
-  if (!(await deleteConversation(c.get('db'), c.get('user').id, number))) throw noSuchConversation()
+  if (!(await conversationService(c).delete(number))) throw noSuchConversation()
 }

@@ -3,8 +3,8 @@
  * `conversations` array's members, as GET /conversations/{id} shows each, made a page at a time.
  * Each piece is one D1 round trip, read only when the export's reader asks for more.
  */
+import { ConversationService, type StoredMessage } from '../conversations/service'
 import type { Db } from '../db'
-import { exportConversation, exportMessages, type StoredMessage } from './repo'
 import { mainWire } from './wire'
 
 /** Messages read per round trip: at their largest, a few megabytes held at once. */
@@ -15,10 +15,11 @@ const messageJson = (m: StoredMessage) =>
 
 /** The members of the `conversations` array, comma-separated, oldest conversation first. */
 export async function* exportedConversations(db: Db, userId: string): AsyncGenerator<string> {
+  const conversations = new ConversationService(db, userId)
   let after = 0
   let separator = ''
   for (;;) {
-    const found = await exportConversation(db, userId, after, EXPORT_MESSAGES_PAGE)
+    const found = await conversations.exportFrom(after, EXPORT_MESSAGES_PAGE)
     if (!found) return
     const { conversation, messages } = found
     const head = JSON.stringify(mainWire.summary(conversation)).slice(0, -1)
@@ -26,7 +27,7 @@ export async function* exportedConversations(db: Db, userId: string): AsyncGener
     let page = messages
     while (page.length === EXPORT_MESSAGES_PAGE) {
       yield text
-      page = await exportMessages(db, userId, conversation.number, page.at(-1)!.seq, EXPORT_MESSAGES_PAGE)
+      page = await conversations.exportMessages(conversation.number, page.at(-1)!.seq, EXPORT_MESSAGES_PAGE)
       text = page.map((m) => `,${messageJson(m)}`).join('')
     }
     yield `${text}]}`

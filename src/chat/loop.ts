@@ -3,10 +3,11 @@
  * answers with tool calls, each is run for the user and its result sent back, and the model called
  * again, at most `maxModelCalls` times. The turn ends at an answer without tool calls, or at the cap.
  */
+
+import type { ToolCallRecord } from '../conversations/service'
 import { CHAT_BOUNDS } from './bounds'
 import type { ChatConfig } from './config'
 import { callModel, ModelFault, type ModelMessage } from './model'
-import type { ToolCallRecord } from './repo'
 import { modelTools, runToolCall, type ToolRunner } from './tools'
 
 export interface TurnEvents {

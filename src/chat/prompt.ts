@@ -3,9 +3,10 @@
  * far, bounded (the newest messages within a character budget) and replayed in Chat Completions'
  * form, tool calls and their results included.
  */
+
+import type { StoredMessage } from '../conversations/service'
 import { CHAT_BOUNDS } from './bounds'
 import type { ModelMessage } from './model'
-import type { StoredMessage } from './repo'
 
 /** The wall-clock time at `now` in `timeZone`, e.g. "Monday, 4 May 2026, 10:30". */
 function localTime(now: Date, timeZone: string): string {

@@ -2,8 +2,9 @@
  * What a turn leaves in D1, within the bounds of migrations/0013: text as SQLite can keep it, and the
  * turn's tool calls in at most CHAT_BOUNDS.storedToolCallsChars characters of JSON.
  */
+
+import type { ToolCallRecord } from '../conversations/service'
 import { CHAT_BOUNDS } from './bounds'
-import type { ToolCallRecord } from './repo'
 
 /** Code points, as SQLite's length() and the CHECKs count them. */
 export const codePoints = (text: string) => [...text].length

@@ -8,10 +8,10 @@
  * read and correct; it is never an error of the request.
  */
 import * as z from 'zod'
+import type { ToolCallRecord } from '../conversations/service'
 import type { ToolResult } from '../tools/tasks'
 import { CHAT_BOUNDS } from './bounds'
 import type { ModelTool, ModelToolCall } from './model'
-import type { ToolCallRecord } from './repo'
 
 /** What the model is told of a tool: its name, what it does, and the zod schema of its arguments. */
 export interface ToolDefinition {

@@ -7,6 +7,7 @@
 import type { Context } from 'hono'
 import { createMiddleware } from 'hono/factory'
 import { requireCaller, requireScopes, SCOPES } from '../auth'
+import { conversationService, type ToolCallRecord } from '../conversations/service'
 import type { AppEnv } from '../env'
 import { annotate } from '../openapi/annotate'
 import { notFound, type Problem, problemBody, problemFor, serverMisconfigured, tooManyRequests } from '../problem'
@@ -18,7 +19,6 @@ import { runTurn, type TurnEvents, TurnFault } from './loop'
 import type { ModelMessage } from './model'
 import { chatDisabled, conversationFull, conversationLimit, faultNote, faultProblem } from './problems'
 import { historyMessages, systemPrompt } from './prompt'
-import { continueConversation, startConversation, storeAnswer, type ToolCallRecord } from './repo'
 import type { TurnInput } from './requests'
 import { storable, storedToolCalls, titleOf } from './stored'
 import type { ToolRunner } from './tools'
@@ -65,28 +65,16 @@ const configOf = (c: Context<AppEnv>): ChatConfig => {
 
 /** The conversation the turn is in, with the user's message stored in it, and what came before. */
 async function begin(c: Context<AppEnv>, input: TurnInput, now: string) {
-  const db = c.get('db')
-  const userId = c.get('user').id
+  const conversations = conversationService(c)
   const { message } = input
   if (input.number === undefined) {
-    const started = await startConversation(
-      db,
-      userId,
-      { title: titleOf(message), message, now },
-      CHAT_BOUNDS.conversationsPerUser,
-    )
-    if (started.outcome === 'over-limit') throw conversationLimit()
+    const started = await conversations.start({ title: titleOf(message), message, now })
+    if (started.kind === 'limit') throw conversationLimit()
     return { number: started.number, history: [] }
   }
-  const continued = await continueConversation(
-    db,
-    userId,
-    input.number,
-    { message, now },
-    { maxMessages: CHAT_BOUNDS.messagesPerConversation, historyLimit: CHAT_BOUNDS.historyMessages },
-  )
-  switch (continued.outcome) {
-    case 'continued':
+  const continued = await conversations.continue(input.number, { message, now })
+  switch (continued.kind) {
+    case 'ok':
       return { number: input.number, history: continued.history }
     case 'not-found':
       throw notFound('You have no conversation with this id.')
@@ -100,7 +88,7 @@ async function begin(c: Context<AppEnv>, input: TurnInput, now: string) {
 /** Keeps the turn's answer (cut to its bound) and tool calls; the answer as kept. */
 async function finish(c: Context<AppEnv>, number: number, text: string, toolCalls: ToolCallRecord[]) {
   const content = storable(text, CHAT_BOUNDS.answerChars)
-  await storeAnswer(c.get('db'), c.get('user').id, number, {
+  await conversationService(c).keepAnswer(number, {
     content,
     toolCalls: storedToolCalls(toolCalls),
     now: new Date().toISOString(),

@@ -2,7 +2,7 @@
  * Chat's answers as each door spells them: the main API in camelCase, /api (the FastAPI contract)
  * in snake_case. The content is the same; only the names differ.
  */
-import type { Conversation, StoredMessage, ToolCallRecord } from './repo'
+import type { Conversation, StoredMessage, ToolCallRecord } from '../conversations/service'
 
 export interface Wire {
   /** A turn's answer. */

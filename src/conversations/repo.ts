@@ -5,30 +5,7 @@
  * the counts the triggers keep, so concurrent turns cannot overshoot it.
  */
 import { type Db, d1 } from '../db'
-
-/** One tool call of a turn, as stored and answered: what ran, with what, and what it gave. */
-export interface ToolCallRecord {
-  name: string
-  arguments: unknown
-  result: unknown
-}
-
-export interface StoredMessage {
-  seq: number
-  role: 'user' | 'assistant'
-  content: string
-  toolCalls: ToolCallRecord[]
-  createdAt: string
-}
-
-export interface Conversation {
-  number: number
-  title: string
-  /** How many messages it holds. */
-  messages: number
-  createdAt: string
-  updatedAt: string
-}
+import type { Conversation, StoredMessage, ToolCallRecord } from './model'
 
 interface ConversationRow {
   number: number
