@@ -590,7 +590,8 @@ describe('protection by design', () => {
     '/.well-known/oauth-protected-resource/mcp',
   ])
 
-  it('requires a token on every route except /health and the documentation', async () => {
+  // One request per route and method: with chat's routes, more than the default 5 s on a busy machine.
+  it('requires a token on every route except /health and the documentation', { timeout: 30_000 }, async () => {
     const routes = app.routes.filter((r) => !PUBLIC.has(r.path) && r.path !== '/*')
     expect(routes.length).toBeGreaterThan(5)
     for (const { method, path } of routes) {
