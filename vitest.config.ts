@@ -56,6 +56,8 @@ export default defineConfig(async ({ mode }) => {
             REQUEST_LOG_SAMPLE_RATE: '1',
             // Events are logged; a webhook is on only where a test turns it on.
             WEBHOOK_SECRET: '',
+            // Chat is off unless a test points it at its scripted model (test/chat/model.ts).
+            CHAT_API_KEY: '',
           },
         },
       }),
@@ -80,6 +82,7 @@ export default defineConfig(async ({ mode }) => {
         workers('workers', ['test/**/*.test.ts'], [RATE_LIMIT_TESTS, ...(fast ? ['test/better-auth.test.ts'] : [])], {
           USER_RATE_LIMITER: { namespace_id: '1001', simple: unlimited },
           AUTH_FAILURE_RATE_LIMITER: { namespace_id: '1002', simple: unlimited },
+          CHAT_RATE_LIMITER: { namespace_id: '1003', simple: unlimited },
         }),
         // The shipped limits, exactly as wrangler.toml declares them, plus small test-only limiters
         // that the behaviour tests swap in so that each needs a handful of requests.

@@ -2,6 +2,8 @@
 import { Hono } from 'hono'
 import { getPath } from 'hono/utils/url'
 import { accountRoutes } from './account/routes'
+import { chatRoutes, conversationRoutes } from './chat/routes'
+import { compatChatRoutes } from './compat/chat'
 import { compatEventRoutes } from './compat/events'
 import { compatRoutes } from './compat/routes'
 import { cors } from './cors'
@@ -42,10 +44,14 @@ export const app = new Hono<AppEnv>({ getPath: routingPath })
   .route('/push', publicKeyRoutes)
   .route('/me/push-subscriptions', subscriptionRoutes)
   .route('/notifications', notificationRoutes)
+  .route('/chat', chatRoutes)
+  .route('/conversations', conversationRoutes)
 
 // The FastAPI-contract adapter (src/compat/) has no typed client: hono/client users have /tasks.
 app.route('/api', compatEventRoutes)
 app.route('/api', compatRoutes)
+// After the task routes, so that every path they answered (/api/tasks/chat included) is answered as before.
+app.route('/api', compatChatRoutes)
 // Public and generated from the routes above (and itself), so outside the typed chain.
 app.route('/', documentation(app))
 

@@ -27,7 +27,7 @@ const text = () =>
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]'])
 
 /** Keys fetched over plain HTTP could be swapped in transit: https only, except on this machine. */
-function isTrustedUrl(value: string): boolean {
+export function isTrustedUrl(value: string): boolean {
   const url = URL.parse(value)
   return url?.protocol === 'https:' || (url?.protocol === 'http:' && LOOPBACK.has(url.hostname))
 }
@@ -214,6 +214,23 @@ const PARTS = {
       text(),
     ),
     WEBHOOK_SECRET: setting('secret', 'The webhook signing secret, whsec_ and 24 to 64 bytes in base64.', text()),
+  }),
+  // Read by src/chat/config.ts, which checks them together (chat is off until both are set).
+  chat: z.object({
+    CHAT_API_BASE_URL: setting(
+      'var',
+      'Any OpenAI-compatible Chat Completions endpoint (https://, http:// only for localhost); blank: chat is off.',
+      text(),
+    ),
+    CHAT_MODEL: setting('var', 'The model the assistant calls; blank: chat is off.', text()),
+    CHAT_API_KEY: setting('secret', 'Sent to the model endpoint as Authorization: Bearer; never logged.', text()),
+    CHAT_MAX_MODEL_CALLS: setting('var', 'Model calls in one chat turn, 1 to 10; blank: 5.', text()),
+    CHAT_TIMEOUT_SECONDS: setting('var', 'How long one model call may take, 1 to 120 seconds; blank: 30.', text()),
+    CHAT_RATE_LIMITER: setting(
+      'binding',
+      'Chat turns per user; its [[ratelimits]] entry is the limit in force.',
+      z.unknown(),
+    ),
   }),
   push: z.object({
     VAPID_PRIVATE_KEY: setting('secret', 'The Web Push signing key (a JWK) that `npm run vapid-keys` prints.', text()),

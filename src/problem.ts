@@ -123,6 +123,42 @@ export const PROBLEM_TYPES = {
     title: 'Internal server error',
     description: 'A bug (a statement D1 refuses included); it is logged with the request id. Retrying will not help.',
   },
+  'conversation-limit': {
+    status: 409,
+    title: 'Too many conversations',
+    description:
+      'The user already holds as many conversations as allowed; nothing was written. Delete one (`DELETE /conversations/{number}`) first.',
+  },
+  'conversation-full': {
+    status: 409,
+    title: 'Conversation full',
+    description:
+      'The conversation holds as many messages as allowed; nothing was written. Start a new one (leave out the conversation id).',
+  },
+  'model-failed': {
+    status: 502,
+    title: 'The assistant failed',
+    description:
+      "The assistant's model could not be reached, refused the call or gave no usable answer. `conversation_id` / `conversationId` and the tool calls already run are in the body; they are kept with the conversation.",
+  },
+  'model-timeout': {
+    status: 504,
+    title: 'The assistant timed out',
+    description:
+      "The assistant's model did not answer in time (CHAT_TIMEOUT_SECONDS). The body carries the conversation and the tool calls already run, as for a 502.",
+  },
+  'chat-disabled': {
+    status: 503,
+    title: 'Chat is off',
+    description:
+      'The server has no model configured (CHAT_API_BASE_URL, CHAT_MODEL); nothing was stored. docs/chat.md says how to turn it on.',
+  },
+  'model-busy': {
+    status: 503,
+    title: 'The assistant is busy',
+    description:
+      "The assistant's model is over its quota or overloaded (it answered 429 or 503); `Retry-After` is the model's when it gave one. The body carries the conversation and the tool calls already run, as for a 502.",
+  },
   'service-unavailable': {
     status: 503,
     title: 'Service unavailable',
@@ -143,6 +179,8 @@ export class Problem extends Error {
     readonly detail: string,
     readonly errors?: InvalidParam[],
     readonly headers: Record<string, string> = {},
+    /** RFC 9457 extension members, written into the body beside the standard ones. */
+    readonly extensions?: Record<string, unknown>,
   ) {
     super(detail)
     this.status = PROBLEM_TYPES[slug].status
@@ -220,28 +258,31 @@ export const pushEndpointRefused = () =>
 export const serviceUnavailable = (detail = 'The database is unavailable; try again shortly.') =>
   new Problem('service-unavailable', detail, undefined, { 'Retry-After': String(RETRY_AFTER_SECONDS) })
 
+/** The problem's RFC 9457 body; also what a server-sent event stream ends with when its request fails. */
+export const problemBody = (c: Context<AppEnv>, problem: Problem, status: number = problem.status) => ({
+  type: `/problems/${problem.slug}`,
+  title: problem.title,
+  status,
+  detail: problem.detail,
+  ...(problem.errors && { errors: problem.errors }),
+  ...problem.extensions,
+  requestId: c.get('requestId'),
+})
+
 /** The problem as application/problem+json; `status` only for hono's own errors, which carry theirs. */
 function renderProblem(c: Context<AppEnv>, problem: Problem, status = problem.status): Response {
-  const body = {
-    type: `/problems/${problem.slug}`,
-    title: problem.title,
-    status,
-    detail: problem.detail,
-    ...(problem.errors && { errors: problem.errors }),
-    requestId: c.get('requestId'),
-  }
-  return respond(c, JSON.stringify(body), status, {
+  return respond(c, JSON.stringify(problemBody(c, problem, status)), status, {
     ...problem.headers,
     'Content-Type': 'application/problem+json',
   })
 }
 
-export const onError: ErrorHandler<AppEnv> = (err, c) => {
-  if (err instanceof Problem) return renderProblem(c, err)
-  if (err instanceof HTTPException && err.status < 500) {
-    // Raised inside hono itself, e.g. "Malformed JSON in request body" from the JSON validator.
-    return renderProblem(c, new Problem('invalid-request', err.message), err.status)
-  }
+/**
+ * Any error as the problem it answers with: a Problem as it is; a database failure or anything
+ * else is our fault, logged with the request id, and a 503 (transient) or 500.
+ */
+export function problemFor(c: Context<AppEnv>, err: unknown): Problem {
+  if (err instanceof Problem) return err
   const database = err instanceof DatabaseError
   console.error(
     JSON.stringify({
@@ -254,8 +295,16 @@ export const onError: ErrorHandler<AppEnv> = (err, c) => {
       error: String(database ? err.cause : err),
     }),
   )
-  if (database && err.transient) return renderProblem(c, serviceUnavailable())
-  return renderProblem(c, new Problem('internal-error', 'An unexpected error occurred.'))
+  if (database && err.transient) return serviceUnavailable()
+  return new Problem('internal-error', 'An unexpected error occurred.')
+}
+
+export const onError: ErrorHandler<AppEnv> = (err, c) => {
+  if (err instanceof HTTPException && err.status < 500) {
+    // Raised inside hono itself, e.g. "Malformed JSON in request body" from the JSON validator.
+    return renderProblem(c, new Problem('invalid-request', err.message), err.status)
+  }
+  return renderProblem(c, problemFor(c, err))
 }
 
 export const onNotFound: NotFoundHandler<AppEnv> = (c) => renderProblem(c, notFound('There is no such resource.'))

@@ -20,8 +20,8 @@ import { timeAuth } from './observability'
 import { annotate } from './openapi/annotate'
 import { Problem, tooManyRequests } from './problem'
 
-/** `simple.period` of both bindings in wrangler.toml: how long a refused client waits. */
-const RATE_LIMIT_PERIOD_SECONDS = 60
+/** `simple.period` of every binding in wrangler.toml: how long a refused client waits. */
+export const RATE_LIMIT_PERIOD_SECONDS = 60
 
 const noop = async () => {}
 
@@ -64,7 +64,8 @@ export const rateLimitSessionOnly = annotate(rateLimitWith(requireCaller, requir
   problems: ['unauthorized', 'forbidden', 'rate-limited', 'server-misconfigured', 'service-unavailable'],
 })
 
-async function allowed(limiter: RateLimit, key: string): Promise<boolean> {
+/** Whether `limiter` lets `key` through; a limiter that fails lets everyone through. */
+export async function allowed(limiter: RateLimit, key: string): Promise<boolean> {
   try {
     return (await limiter.limit({ key })).success
   } catch (error) {

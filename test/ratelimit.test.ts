@@ -1,6 +1,7 @@
 import { env } from 'cloudflare:workers'
 import { afterEach, describe, expect, inject, it, vi } from 'vitest'
 import { clientNetwork } from '../src/ratelimit'
+import { chatOn, chatter, say, scriptModel, storedMessages } from './chat/model'
 import { expectProblem, newUserId, nowSeconds, request, signIn, tokenFor } from './helpers'
 import { call, mcpClient, mcpToken, rpc, taskCount } from './mcp/client'
 
@@ -87,6 +88,37 @@ describe('per-user rate limit (USER_RATE_LIMITER)', () => {
     }
     expect(sent).toBe(601)
     await expectRateLimited(await user.request('/me'))
+  })
+})
+
+describe('chat turns per user (CHAT_RATE_LIMITER)', () => {
+  it('takes the 21st turn of a minute to reach a 429 with the limit wrangler.toml ships, storing nothing for it', {
+    timeout: 60_000,
+  }, async () => {
+    await awayFromWindowEdge()
+    const user = await chatter()
+    scriptModel(Array.from({ length: 25 }, () => say('ok')))
+    let sent = 0
+    let status = 0
+    while (status !== 429 && sent < 100) {
+      status = (await user.chat({ message: `turn ${sent}` })).status
+      sent++
+      if (status !== 429) expect(status).toBe(200)
+    }
+    expect(sent).toBe(21)
+    expect(await storedMessages(user.id)).toHaveLength(40)
+    // Reading conversations is a request like any other, not a turn.
+    expect((await user.api('/conversations')).status).toBe(200)
+  })
+
+  it('counts a turn against the per-user request limit too', async () => {
+    await awayFromWindowEdge()
+    const bindings = { ...chatOn, USER_RATE_LIMITER: env.TEST_FIVE_PER_MINUTE }
+    const user = await signIn()
+    scriptModel(Array.from({ length: 6 }, () => say('ok')))
+    const turn = () => request('/chat', { method: 'POST', token: user.token, body: { message: 'hi' }, env: bindings })
+    for (let i = 0; i < 5; i++) expect((await turn()).status).toBe(200)
+    await expectRateLimited(await turn())
   })
 })
 

@@ -1,7 +1,9 @@
 /**
- * GET /me/export: the caller's tasks, event log and notifications as one JSON document, written a
- * page at a time as the client reads it, so memory holds one page however many there are.
+ * GET /me/export: the caller's tasks, event log, notifications and conversations as one JSON
+ * document, written a page at a time as the client reads it, so memory holds one page however much
+ * is stored.
  */
+import { exportedConversations } from '../chat/export'
 import type { Db } from '../db'
 import type { User } from '../env'
 import { toEvent } from '../events/model'
@@ -14,6 +16,8 @@ export const EXPORT_PAGE_SIZE = 500
 
 /** One page of a list: the items as JSON, and the position after the last. */
 type Pager = (after: number) => Promise<{ json: string[]; last: number | undefined }>
+/** A list written as pieces of its JSON text, separators included (a conversation and its messages). */
+type Pieces = () => AsyncGenerator<string>
 
 const tasks =
   (db: Db, userId: string): Pager =>
@@ -39,8 +43,9 @@ const notifications =
   }
 
 /**
- * `{"sub":…,"exportedAt":…,"tasks":[…],"events":[…],"notifications":[…]}`: the tasks in the order
- * they were last written, then the event log and the notifications, oldest first. Each page is read
+ * `{"sub":…,"exportedAt":…,"tasks":[…],"events":[…],"notifications":[…],"conversations":[…]}`: the
+ * tasks in the order they were last written, then the event log, the notifications and the
+ * conversations (each with its messages), oldest first. Each page is read
  * only when the client has taken the one before (a pull stream with no buffer ahead), so a task
  * changed while the export streams may appear twice, the later entry being its current state (as in
  * the sync feed). The status is sent before the first page is read, so a D1 failure midway can only
@@ -48,11 +53,13 @@ const notifications =
  */
 export function exportStream(db: Db, user: User, now: string): ReadableStream<Uint8Array> {
   const encoder = new TextEncoder()
-  const lists: [string, Pager][] = [
+  const lists: [string, Pager | Pieces][] = [
     ['tasks', tasks(db, user.id)],
     ['events', events(db, user.id)],
     ['notifications', notifications(db, user.id)],
+    ['conversations', () => exportedConversations(db, user.id)],
   ]
+  let pieces: AsyncGenerator<string> | undefined
   let list = -1
   let after = 0
   return new ReadableStream<Uint8Array>(
@@ -63,10 +70,18 @@ export function exportStream(db: Db, user: User, now: string): ReadableStream<Ui
           controller.enqueue(encoder.encode(`{"sub":${JSON.stringify(user.id)},"exportedAt":"${now}","tasks":[`))
           return
         }
-        const [, pager] = lists[list]!
+        const [name, read] = lists[list]!
         let page: Awaited<ReturnType<Pager>>
         try {
-          page = await pager(after)
+          if (name === 'conversations') {
+            pieces ??= (read as Pieces)()
+            const piece = await pieces.next()
+            if (!piece.done) {
+              controller.enqueue(encoder.encode(piece.value))
+              return
+            }
+            page = { json: [], last: undefined }
+          } else page = await (read as Pager)(after)
         } catch (error) {
           console.error(JSON.stringify({ level: 'error', message: 'export failed', error: String(error) }))
           controller.error(error)

@@ -19,6 +19,9 @@ export const ERASED = [
   'task_events',
   'task_tombstones',
   'task_counts',
+  'chat_messages',
+  'conversations',
+  'chat_counts',
 ] as const
 
 /**
@@ -26,7 +29,8 @@ export const ERASED = [
  * notification inbox and its counter, reminders, Idempotency-Key records, tasks (whose triggers
  * write tombstones and bump the sequence), the event log (the erasure logs no deletions: only the
  * repos' deletes do, src/events/), then the tombstones and the counter row (with the sequence) those
- * triggers touched. Erasing an account with nothing stored changes nothing.
+ * triggers touched, then the assistant's messages, conversations and their counter row. Erasing an
+ * account with nothing stored changes nothing.
  */
 export async function eraseUser(db: Db, userId: string): Promise<void> {
   await d1(() => db.batch(ERASED.map((table) => db.prepare(`DELETE FROM ${table} WHERE user_id = ?1`).bind(userId))))

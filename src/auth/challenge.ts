@@ -43,11 +43,14 @@ export class OutsideValidity extends Problem {
 export const verifiedSubOf = (error: unknown): string | undefined =>
   error instanceof OutsideValidity ? error.sub : undefined
 
-/** 403 for a valid token that lacks `scope` (RFC 6750 §3.1), naming the scope to ask for. */
+/** 403 for a valid token that lacks `scope` (RFC 6750 §3.1; a space-separated list), naming what to ask for. */
 export const insufficientScope = (scope: string) =>
-  new Problem('forbidden', `This token was not granted the ${scope} scope.`, undefined, {
-    'WWW-Authenticate': `Bearer realm="${REALM}", error="insufficient_scope", scope="${scope}"`,
-  })
+  new Problem(
+    'forbidden',
+    `This token was not granted the ${scope} scope${scope.includes(' ') ? 's' : ''}.`,
+    undefined,
+    { 'WWW-Authenticate': `Bearer realm="${REALM}", error="insufficient_scope", scope="${scope}"` },
+  )
 
 /** The same 401, pointing at the resource's metadata (RFC 9728 §5.1) so a client finds where to get a token. */
 export function pointToMetadata(problem: Problem, metadataUrl: string): Problem {

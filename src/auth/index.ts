@@ -5,4 +5,4 @@
  */
 export { verifiedSubOf } from './challenge'
 export { requireCaller, requireMcpAccess } from './middleware'
-export { requireMethodScope, requireSessionToken, SCOPES } from './scopes'
+export { requireMethodScope, requireScopes, requireSessionToken, SCOPES } from './scopes'

@@ -19,6 +19,19 @@ export function requireMethodScope(c: Context<AppEnv>): void {
 }
 
 /**
+ * After `requireCaller`, where the method does not say what is done (a chat turn, whose tools both
+ * read and write): an access token needs every one of `scopes`; a session token may do it.
+ */
+export const requireScopes =
+  (...scopes: string[]) =>
+  (c: Context<AppEnv>): void => {
+    const grant = c.get('grant')
+    if (grant === undefined) return
+    const missing = scopes.filter((scope) => !grant.scopes.has(scope))
+    if (missing.length > 0) throw insufficientScope(missing.join(' '))
+  }
+
+/**
  * After `requireCaller`, instead of `requireMethodScope`, for what no scope grants: erasing or
  * exporting the whole account, only with the user's own session token. An access token the REST API
  * takes (API_RESOURCE_URL) is authenticated, so it is a 403 here, whatever its scopes (not

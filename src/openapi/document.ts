@@ -10,6 +10,7 @@
  */
 import type { RouterRoute } from 'hono/types'
 import * as z from 'zod'
+import { CHAT_TAG_INFO } from '../chat/operations'
 import { COMPAT_TAG_INFO } from '../compat/operations'
 import { RESPONSE_HEADERS, type ResponseHeader } from '../headers'
 import { PROBLEM_TYPES, type ProblemSlug } from '../problem'
@@ -256,6 +257,7 @@ export function buildDocument(routes: readonly RouterRoute[]): OpenApiDocument {
       { name: 'Push' },
       { name: 'Service' },
       { name: 'Documentation' },
+      CHAT_TAG_INFO,
       COMPAT_TAG_INFO,
     ],
     'x-problem-types': Object.entries(PROBLEM_TYPES).map(([slug, { status, title, description }]) => ({

@@ -5,6 +5,7 @@
  * entry with no route, stops the document from being built, and test/openapi/document.test.ts fails.
  */
 import type * as z from 'zod'
+import { CHAT_OPERATIONS, CHAT_SCHEMA_NAMES, type CHAT_TAG } from '../chat/operations'
 import { COMPAT_OPERATIONS, COMPAT_SCHEMA_NAMES, type COMPAT_TAG } from '../compat/operations'
 import { EVENT_OPERATIONS, EVENT_SCHEMA_NAMES } from '../events/operations'
 import type { ResponseHeader } from '../headers'
@@ -36,7 +37,15 @@ export interface SuccessResponse {
 
 export interface OperationSpec {
   operationId: string
-  tag: 'Tasks' | 'Notifications' | 'Account' | 'Push' | 'Service' | 'Documentation' | typeof COMPAT_TAG
+  tag:
+    | 'Tasks'
+    | 'Notifications'
+    | 'Account'
+    | 'Push'
+    | 'Service'
+    | 'Documentation'
+    | typeof CHAT_TAG
+    | typeof COMPAT_TAG
   summary: string
   description?: string
   success: SuccessResponse
@@ -58,6 +67,7 @@ export const SCHEMA_NAMES = new Map<z.ZodType, string>([
   [notification, 'Notification'],
   ...COMPAT_SCHEMA_NAMES,
   ...EVENT_SCHEMA_NAMES,
+  ...CHAT_SCHEMA_NAMES,
 ])
 
 const OWNED: readonly ProblemSlug[] = ['forbidden', 'not-found']
@@ -82,18 +92,19 @@ export const OPERATIONS: Record<string, OperationSpec> = {
     tag: 'Account',
     summary: 'Erase everything stored for you',
     description:
-      'Tasks, reminders, notifications, push subscriptions, deletions kept for sync, Idempotency-Key records, counters and sync state, in one transaction. ' +
+      'Tasks, reminders, notifications, push subscriptions, deletions kept for sync, Idempotency-Key records, conversations with the assistant, counters and sync state, in one transaction. ' +
       'Idempotent. Afterwards old sync tokens are answered 410, and a full sync starts from nothing.',
     success: { status: 204, description: 'Nothing is stored for you any more.' },
   },
   'GET /me/export': {
     operationId: 'exportAccount',
     tag: 'Account',
-    summary: 'Download all your tasks and notifications',
-    description: 'One JSON document, sent as an attachment and streamed, however many tasks you store.',
+    summary: 'Download all your tasks, their events, your notifications and conversations',
+    description: 'One JSON document, sent as an attachment and streamed, however much you store.',
     success: {
       status: 200,
-      description: 'Your tasks, in the order they were last written, then your notifications, oldest first.',
+      description:
+        'Your tasks, in the order they were last written, then your event log, notifications and conversations with the assistant, oldest first.',
       schema: accountExport,
       headers: ['Content-Disposition'],
     },
@@ -251,4 +262,5 @@ export const OPERATIONS: Record<string, OperationSpec> = {
   },
   ...EVENT_OPERATIONS,
   ...COMPAT_OPERATIONS,
+  ...CHAT_OPERATIONS,
 }

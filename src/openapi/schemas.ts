@@ -4,6 +4,7 @@
  * by the schemas in src/tasks/requests.ts.
  */
 import * as z from 'zod'
+import { conversationDetail } from '../chat/requests'
 import { taskEvent } from '../events/model'
 import { notification } from '../notifications/model'
 import { task } from '../tasks/model'
@@ -37,6 +38,9 @@ export const accountExport = z.strictObject({
   tasks: z.array(task).meta({ description: 'Every task the user stores, oldest first.' }),
   events: z.array(taskEvent).meta({ description: 'The event log the user has (docs/events.md), oldest first.' }),
   notifications: z.array(notification).meta({ description: "The user's notification inbox, oldest first." }),
+  conversations: z
+    .array(conversationDetail)
+    .meta({ description: "The assistant's conversations, oldest first, each with its messages." }),
 })
 
 export const health = z.strictObject({ status: z.literal('ok') })

@@ -34,7 +34,7 @@ async function rowsOf(userId: string): Promise<Record<(typeof TABLES)[number], n
 /**
  * Something in every table: tasks (one keyed, one with a reminder), a tombstone, a record, counters,
  * sync state, a push subscription with a pending retry (in SQL: subscribing needs VAPID keys), and a
- * notification with its counter.
+ * notification with its counter, and a conversation with a message.
  */
 async function seed(user: SignedIn) {
   const reminded = await user.createTask({ title: 'kept', remindAt: '2099-01-01T00:00:00.000Z' })
@@ -53,6 +53,13 @@ async function seed(user: SignedIn) {
        VALUES (?1, 1, 'reminder', ?2, ?3, 'kept', '', ?4)`,
     ).bind(user.id, reminded.id, reminded.number, new Date().toISOString()),
     env.DB.prepare('INSERT INTO notification_counts (user_id, last_number, n) VALUES (?1, 1, 1)').bind(user.id),
+    // A conversation with the assistant (in SQL: a turn needs a model); its triggers keep chat_counts.
+    env.DB.prepare(
+      "INSERT INTO conversations (user_id, number, title, created_at, updated_at) VALUES (?1, 1, 'chat', ?2, ?2)",
+    ).bind(user.id, new Date().toISOString()),
+    env.DB.prepare(
+      "INSERT INTO chat_messages (user_id, conversation, seq, role, content, created_at) VALUES (?1, 1, 1, 'user', 'hi', ?2)",
+    ).bind(user.id, new Date().toISOString()),
   ])
   const keyed = await user.request('/tasks', {
     method: 'POST',
@@ -239,6 +246,7 @@ describe('GET /me/export', () => {
       tasks,
       events: expect.any(Array),
       notifications: [],
+      conversations: [],
     })
     expect(body.events).toMatchObject(tasks.map((task) => ({ type: 'task.created', task })))
   })
@@ -333,13 +341,14 @@ describe('GET /me/export', () => {
     expect(body.tasks.at(-1)!.title).toBe(`task ${count}`)
     expect(new Set(body.tasks.map((t) => t.id)).size).toBe(count)
     // Each task row is read once. When the last page is full, one more page finds nothing, and D1
-    // counts the one index entry it looked at to learn that.
-    // The same for the events, one per task.
+    // counts the one index entry it looked at to learn that; so does each of the two statements of
+    // the one round trip that finds no conversation. The same for the events, one per task.
     expect(body.events).toHaveLength(count)
     const fullLastPage = count % EXPORT_PAGE_SIZE === 0
-    expect(counter.rowsRead).toBe(2 * (count + (fullLastPage ? 1 : 0)))
-    // The task pages, the event pages, then one read of the (bounded, here empty) notifications.
-    expect(counter.roundTrips).toBe(2 * (Math.floor(count / EXPORT_PAGE_SIZE) + 1) + 1)
+    expect(counter.rowsRead).toBe(2 * (count + (fullLastPage ? 1 : 0)) + 2)
+    // The task pages, the event pages, one read of the (bounded, here empty) notifications, then of
+    // the conversations.
+    expect(counter.roundTrips).toBe(2 * (Math.floor(count / EXPORT_PAGE_SIZE) + 1) + 1 + 1)
     expect(pagesAheadOfReader).toBeLessThanOrEqual(1)
     // No piece of the body is bigger than one page of events (each a task and more): that is all
     // the worker holds at once.
