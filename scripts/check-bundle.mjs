@@ -7,7 +7,9 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { gzipSync } from 'node:zlib'
 
-const BUDGET_KIB = 150
+// 150 KiB until chat, task events and live updates came; none brings an SDK (the model is called
+// with fetch, webhooks are signed with Web Crypto), so what they add is their own code.
+const BUDGET_KIB = 200
 
 const outdir = mkdtempSync(path.join(tmpdir(), 'tasks-bundle-'))
 try {
