@@ -5,6 +5,7 @@ import { accountRoutes } from './account/routes'
 import { compatRoutes } from './compat/routes'
 import { cors } from './cors'
 import type { AppEnv } from './env'
+import { liveRoutes } from './live/routes'
 import { resourceMetadata } from './mcp/metadata'
 import { mcpRoutes } from './mcp/routes'
 import { observe } from './observability'
@@ -33,6 +34,8 @@ export const app = new Hono<AppEnv>({ getPath: routingPath })
   })
 
   .route('/me', accountRoutes)
+  // Before the task routes: their middleware and /tasks/:id would otherwise take /tasks/live.
+  .route('/tasks/live', liveRoutes)
   .route('/tasks', taskRoutes)
   .route('/push', publicKeyRoutes)
   .route('/me/push-subscriptions', subscriptionRoutes)

@@ -273,6 +273,9 @@ function userFromClaims(payload: unknown, clockSkewSeconds: number, now = Date.n
   return { id: sub, email: displayText(email), name: displayText(name) }
 }
 
+/** The `exp` of a payload userFromClaims has accepted, which makes it a number. */
+const expiryOf = (payload: unknown) => (payload as { exp: number }).exp
+
 /** A token whose signature, typ, crit, iss and aud passed, and the key that verified it. */
 interface Verified {
   payload: unknown
@@ -322,6 +325,7 @@ export const requireUser = createMiddleware<AppEnv>(async (c, next) => {
   if (known) {
     try {
       c.set('user', userFromClaims(known.payload, auth.clockSkewSeconds))
+      c.set('tokenExpiry', expiryOf(known.payload))
     } catch (error) {
       verifiedTokens.get(auth)?.delete(token)
       throw error
@@ -341,6 +345,7 @@ export const requireUser = createMiddleware<AppEnv>(async (c, next) => {
     throw invalidToken('The token is not signed with an accepted algorithm.')
   }
   c.set('user', userFromClaims(verified.payload, auth.clockSkewSeconds))
+  c.set('tokenExpiry', expiryOf(verified.payload))
   // Only a token that is valid now: one refused for its claims is checked afresh each time.
   remember(auth, token, verified)
   await next()
@@ -392,7 +397,7 @@ async function verifyAccessToken(
   auth: AuthConfig,
   oauth: OAuthConfig,
   resource: string,
-): Promise<{ user: User; grant: Grant }> {
+): Promise<{ user: User; grant: Grant; expiry: number }> {
   const token = bearerToken(c.req.header('Authorization'))
   const header = protectedHeader(token)
   const checks = { ...claimChecks(auth), aud: resource }
@@ -412,7 +417,7 @@ async function verifyAccessToken(
     throw invalidToken('The token is not signed with an accepted algorithm.')
   }
   const user = userFromClaims(payload, auth.clockSkewSeconds)
-  return { user, grant: grantFromClaims(payload) }
+  return { user, grant: grantFromClaims(payload), expiry: expiryOf(payload) }
 }
 
 /** 403 for a valid token that lacks `scope` (RFC 6750 §3.1), naming the scope to ask for. */
@@ -444,9 +449,10 @@ export const requireMcpAccess = createMiddleware<AppEnv>(async (c, next) => {
     throw serverMisconfigured()
   }
   try {
-    const { user, grant } = await verifyAccessToken(c, auth, oauth, oauth.mcpResource)
+    const { user, grant, expiry } = await verifyAccessToken(c, auth, oauth, oauth.mcpResource)
     c.set('user', user)
     c.set('grant', grant)
+    c.set('tokenExpiry', expiry)
   } catch (error) {
     throw error instanceof Problem && error.status === 401 ? pointToMetadata(error, oauth.mcpMetadataUrl) : error
   }
@@ -473,9 +479,10 @@ export const requireCaller = createMiddleware<AppEnv>(async (c, next) => {
   if ('error' in auth || 'error' in oauth) throw serverMisconfigured()
   // Without API_RESOURCE_URL, requireUser refuses an access token, as it always has.
   if (oauth.apiResource === undefined) return requireUser(c, next)
-  const { user, grant } = await verifyAccessToken(c, auth, oauth, oauth.apiResource)
+  const { user, grant, expiry } = await verifyAccessToken(c, auth, oauth, oauth.apiResource)
   c.set('user', user)
   c.set('grant', grant)
+  c.set('tokenExpiry', expiry)
   await next()
 })
 
@@ -490,6 +497,14 @@ export function requireMethodScope(c: Context<AppEnv>): void {
   if (!grant.scopes.has(needed)) throw insufficientScope(needed)
 }
 
+/** After `requireCaller`, where the method does not say what is done: an access token needs `scope`. */
+export const requireScope =
+  (scope: string) =>
+  (c: Context<AppEnv>): void => {
+    const grant = c.get('grant')
+    if (grant !== undefined && !grant.scopes.has(scope)) throw insufficientScope(scope)
+  }
+
 /**
  * For what no scope grants, erasing the whole account: only the user's own session JWT. An app's
  * access token, whatever its scopes, is refused, so an app given the tasks cannot delete the user.
@@ -503,3 +518,30 @@ export const requireSessionToken = annotate(
   }),
   { problems: ['forbidden'] },
 )
+
+// Credentials this API issues itself --------------------------------------------------------------
+
+/** Who a credential this API issued was issued to, and the `exp` of the token it was issued under. */
+export interface Issued {
+  userId: string
+  tokenExpiry: number
+}
+
+/**
+ * Authentication by a short-lived credential this API issued to a user whose token it had verified
+ * (a live ticket, src/live/tickets.ts), for clients that cannot send a header. `redeem` returns its
+ * user, or undefined for a credential that is unknown, expired or used: a 401. The credential's
+ * scopes were checked when it was issued.
+ */
+export const requireIssued = (redeem: (c: Context<AppEnv>) => Promise<Issued | undefined>) =>
+  createMiddleware<AppEnv>(async (c, next) => {
+    const issued = await redeem(c)
+    if (issued === undefined) throw invalidToken('The ticket is unknown, expired or used already; ask for a new one.')
+    c.set('user', { id: issued.userId, email: null, name: null })
+    c.set('tokenExpiry', issued.tokenExpiry)
+    await next()
+  })
+
+/** The 401 for a valid token too close to its `exp` (within the clock skew) to issue anything under. */
+export const expiresTooSoon = () =>
+  invalidToken('The token expires too soon to issue a ticket under; refresh it and ask again.')
