@@ -64,6 +64,8 @@ export class UserObject extends DurableObject<Env> {
   private refreshing: Promise<void> | undefined
   /** A poke arrived during that read: read once more, since the read may have missed its write. */
   private again = false
+  /** Pokes received since the object started, so that a connect can tell whether one came while it read. */
+  private pokes = 0
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env)
@@ -77,38 +79,55 @@ export class UserObject extends DurableObject<Env> {
    */
   override async fetch(request: Request): Promise<Response> {
     const { userId, expiresAt, limit } = JSON.parse(request.headers.get(SOCKET_REQUEST_HEADER) ?? '{}') as SocketRequest
-    if (this.ctx.getWebSockets().length >= limit) return new Response(null, { status: 429 })
-    const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket]
-    // Accepted before the read below: a write committed after the read is poked to this socket too.
-    this.ctx.acceptWebSocket(server)
-    server.serializeAttachment({ expiresAt } satisfies Attachment)
+    const pokesBefore = this.pokes
     let token: string
     try {
       token = await currentToken(this.env, userId)
     } catch (error) {
-      close(server, { code: 1011, reason: 'The live-update service is unavailable.' })
       console.error(JSON.stringify({ level: 'error', message: 'live connect failed', error: String(error) }))
       return new Response(null, { status: 503 })
     }
-    await this.expireAt(expiresAt)
+    // Counted after the read, with nothing awaited before the accept: concurrent connects cannot overshoot.
+    if (this.ctx.getWebSockets().length >= limit) return new Response(null, { status: 429 })
+    const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket]
+    this.ctx.acceptWebSocket(server)
+    server.serializeAttachment({ expiresAt } satisfies Attachment)
     server.send(JSON.stringify({ type: 'ready', token } satisfies LiveMessage))
+    await this.expireAt(expiresAt)
+    // A write poked during the read may be newer than `token`, and its message went only to the
+    // sockets open then: tell them all again, this one included.
+    if (this.pokes !== pokesBefore) await this.poke(userId)
     return new Response(null, { status: 101, webSocket: client })
   }
 
   /**
    * Tells every socket of the user the token their tasks are at, after a committed write. Pokes
    * during a read are coalesced into one more read, so the last message after a burst covers every
-   * write in it. Resolves once the message that covers this poke's write has been sent.
+   * write in it. Resolves once the message that covers this poke's write has been sent, or its
+   * failure logged.
    */
   async poke(userId: string): Promise<void> {
+    this.pokes++
     if (this.ctx.getWebSockets().length === 0) return
     if (this.refreshing) {
       this.again = true
       return this.refreshing
     }
-    this.refreshing = this.refresh(userId).finally(() => {
-      this.refreshing = undefined
-    })
+    this.refreshing = this.refresh(userId)
+      .catch(async (error) => {
+        // The write has committed and its response gone; the client catches up on its next pull.
+        console.error(
+          JSON.stringify({
+            level: 'error',
+            message: 'live poke failed',
+            user: await userPseudonym(userId),
+            error: String(error),
+          }),
+        )
+      })
+      .finally(() => {
+        this.refreshing = undefined
+      })
     return this.refreshing
   }
 

@@ -1,8 +1,9 @@
 /** Live sockets in the workers tests: opened through the worker, every message kept in order. */
-import { exports } from 'cloudflare:workers'
-import { expect } from 'vitest'
-import type { LiveMessage } from '../../src/live/object'
-import { BASE, type SignedIn } from '../helpers'
+import { evictDurableObject, runInDurableObject } from 'cloudflare:test'
+import { env } from 'cloudflare:workers'
+import { expect, onTestFinished } from 'vitest'
+import { type LiveMessage, userObject } from '../../src/live/object'
+import { BASE, failingDb, fetchWorker, type SignedIn } from '../helpers'
 
 export interface Listener {
   socket: WebSocket
@@ -14,9 +15,9 @@ export interface Listener {
   next(timeoutMs?: number): Promise<unknown>
 }
 
-/** GET `path` with `Upgrade: websocket` and `headers`; the raw response, for refusals. */
-export const upgrade = (path: string, headers: Record<string, string> = {}) =>
-  exports.default.fetch(`${BASE}${path}`, { headers: { Upgrade: 'websocket', ...headers } })
+/** GET `path` with `Upgrade: websocket` and `headers` (bindings replaced by `env`); the raw response. */
+export const upgrade = (path: string, headers: Record<string, string> = {}, env?: Partial<Env>) =>
+  fetchWorker(`${BASE}${path}`, { headers: { Upgrade: 'websocket', ...headers } }, env)
 
 /** Accepts the client end of a 101 and listens to it. */
 export function listen(res: Response): Listener {
@@ -78,3 +79,12 @@ export async function connected(user: SignedIn): Promise<Listener & { ready: Liv
 
 /** Waits `ms`. */
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+/** Until the test ends, `userId`'s object finds D1 down; evicted afterwards, it finds it again. */
+export async function breakDatabaseOf(userId: string): Promise<void> {
+  const stub = userObject(env, userId)
+  await runInDurableObject(stub, (instance) => {
+    Object.assign(instance, { env: { ...env, DB: failingDb() } })
+  })
+  onTestFinished(() => evictDurableObject(stub))
+}
