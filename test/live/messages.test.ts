@@ -13,6 +13,30 @@ import { breakDatabaseOf, connected, listen, sleep, upgrade } from './socket'
 
 afterEach(() => vi.restoreAllMocks())
 
+/**
+ * Until the test ends, `userId`'s object reads D1 as it is when asked but answers half a second
+ * later: a write committed meanwhile is newer than the answer.
+ */
+async function slowReadsIn(userId: string): Promise<void> {
+  const slow = {
+    prepare: (sql: string) => ({
+      bind: (...values: unknown[]) => ({
+        first: async () => {
+          const row = await env.DB.prepare(sql)
+            .bind(...values)
+            .first()
+          await sleep(500)
+          return row
+        },
+      }),
+    }),
+  }
+  await runInDurableObject(userObject(env, userId), (instance) => {
+    Object.assign(instance, { env: { ...env, DB: slow } })
+  })
+  onTestFinished(() => evictDurableObject(userObject(env, userId)))
+}
+
 describe('a live socket', () => {
   it("is sent ready with the user's current sync token: the one a full pull ends at", async () => {
     const user = await signIn()
@@ -55,24 +79,7 @@ describe('a live socket', () => {
 
   it('hears a write poked while it was being connected, though its ready token predates the write', async () => {
     const user = await signIn()
-    // The object's reads of the sequence take half a second, their result read at once.
-    await runInDurableObject(userObject(env, user.id), (instance) => {
-      const slow = {
-        prepare: (sql: string) => ({
-          bind: (...values: unknown[]) => ({
-            first: async () => {
-              const row = await env.DB.prepare(sql)
-                .bind(...values)
-                .first()
-              await sleep(500)
-              return row
-            },
-          }),
-        }),
-      }
-      Object.assign(instance, { env: { ...env, DB: slow } })
-    })
-    onTestFinished(() => evictDurableObject(userObject(env, user.id)))
+    await slowReadsIn(user.id)
     const connecting = upgrade('/tasks/live', { Authorization: `Bearer ${user.token}` })
     await sleep(250)
     await user.createTask({ title: 'during the connect' })
@@ -83,6 +90,21 @@ describe('a live socket', () => {
     expect(ready).toMatchObject({ type: 'ready' })
     expect(ready.token).not.toBe(token)
     expect(await live.next(3000)).toEqual({ type: 'changed', token })
+  })
+
+  it('reads again for a poke that came during a read, so the last message covers its write', async () => {
+    const user = await signIn()
+    const live = await connected(user)
+    await slowReadsIn(user.id)
+    const first = poke(env, user.id)
+    await sleep(150)
+    await user.createTask({ title: 'during the read' })
+    await poke(env, user.id)
+    await first
+    const heard = live.messages.slice(1) as LiveMessage[]
+    expect(heard).toHaveLength(2)
+    expect(heard[0]!.token).toBe(live.ready.token)
+    expect(heard[1]).toEqual({ type: 'changed', token: (await feed(user)).token })
   })
 
   it('loses nothing in a burst of writes: its last message covers every change in it', async () => {

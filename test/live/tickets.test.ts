@@ -143,6 +143,15 @@ describe('a ticket at GET /tasks/live', () => {
     await expectProblem(await upgrade(`/tasks/live?ticket=${ticket}`), 401)
   })
 
+  it('is refused once expired even before the alarm has swept it away', async () => {
+    const user = await signIn({ exp: nowSeconds() + 2 })
+    const { ticket, expiresIn } = await ticketFor(user)
+    await runInDurableObject(userObject(env, user.id), (_, state) => state.storage.deleteAlarm())
+    await sleep(expiresIn * 1000 + 1100)
+    expect(await storedKeys(user.id)).toHaveLength(1)
+    await expectProblem(await upgrade(`/tasks/live?ticket=${ticket}`), 401)
+  })
+
   it("opens only its own user's object: another user's id, or a secret moved to it, is a 401", async () => {
     const [alice, bob] = [await signIn(), await signIn()]
     const [a, b] = [await ticketFor(alice), await ticketFor(bob)]
