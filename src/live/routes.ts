@@ -13,7 +13,7 @@ import { limits } from '../limits'
 import { annotate } from '../openapi/annotate'
 import { forbidden, liveConnectionLimit, methodNotAllowed, serviceUnavailable, upgradeRequired } from '../problem'
 import { rateLimitWith } from '../ratelimit'
-import { json } from '../respond'
+import { json, switchingProtocols } from '../respond'
 import { noQuery } from '../tasks/requests'
 import { queryParams } from '../validation'
 import { connect } from './object'
@@ -93,8 +93,8 @@ export const liveRoutes = new Hono<AppEnv>()
     throw methodNotAllowed(['POST'])
   })
 
-  // The query is checked before the ticket in it is redeemed: a malformed request uses up nothing.
-  .get('/', allowedOrigin, webSocketUpgrade, queryParams(liveQuery), liveCaller, async (c) => {
+  // The query and the upgrade are checked before the ticket is redeemed: a refused request uses up nothing.
+  .get('/', allowedOrigin, queryParams(liveQuery), webSocketUpgrade, liveCaller, async (c) => {
     const { liveSocketsPerUser } = limits(c.env)
     const socket = await connect(c.env, {
       userId: c.get('user').id,
@@ -103,8 +103,7 @@ export const liveRoutes = new Hono<AppEnv>()
     })
     if (socket === 429) throw liveConnectionLimit(liveSocketsPerUser)
     if (socket === 503) throw serviceUnavailable()
-    // Not respond(): the common headers are added after the handler, as to any response it did not build.
-    return new Response(null, { status: 101, webSocket: socket })
+    return switchingProtocols(c, socket)
   })
   .all('/', () => {
     throw methodNotAllowed(['GET', 'HEAD'])

@@ -10,6 +10,7 @@ import type { Db } from '../db'
 import type { AppEnv } from '../env'
 import { type CreateBounds, type IdempotencyKey, insertTaskOnce } from '../idempotency/repo'
 import { limits } from '../limits'
+import { pokeUser } from '../live/poke'
 import { type ListOptions, listPage, listTasks, listTasksWithTotal } from './list-repo'
 import type { Task, TaskFields } from './model'
 import { satisfies, type VersionCondition } from './preconditions'
@@ -73,7 +74,18 @@ export class TaskService {
     /** The verified token's `sub`: every statement is scoped by it. */
     readonly userId: string,
     readonly door: Door,
+    /** Keeps work after the response alive (the request's `waitUntil`). */
+    private readonly waitUntil: (promise: Promise<unknown>) => void,
   ) {}
+
+  /**
+   * After every write that committed a change to the user's tasks, whatever the door: the place to
+   * add what must follow each change. Its work runs after the response, and never fails the write.
+   */
+  private committed(): void {
+    // Every device of the user listening on GET /tasks/live pulls the change (src/live/).
+    pokeUser(this.env, this.waitUntil, this.userId)
+  }
 
   private get limits() {
     return limits(this.env)
@@ -84,14 +96,19 @@ export class TaskService {
     const { taskQuota: quota, idempotencyKeysPerUser: budget } = this.limits
     if (key === undefined) {
       const task = await repo.insertTask(this.db, this.userId, input, now(), quota)
-      return task ? { kind: 'ok', task, replayed: false } : { kind: 'quota', quota }
+      if (!task) return { kind: 'quota', quota }
+      this.committed()
+      return { kind: 'ok', task, replayed: false }
     }
     const bounds: CreateBounds = { quota, keyBudget: budget }
     const result = await insertTaskOnce(this.db, this.userId, key, input, now(), bounds)
     switch (result.outcome) {
       case 'created':
+        this.committed()
+        return { kind: 'ok', task: result.task, replayed: false }
+      // A replay writes nothing.
       case 'replayed':
-        return { kind: 'ok', task: result.task, replayed: result.outcome === 'replayed' }
+        return { kind: 'ok', task: result.task, replayed: true }
       case 'over-quota':
         return { kind: 'quota', quota }
       case 'key-reused':
@@ -166,17 +183,22 @@ export class TaskService {
   async delete(ref: TaskRef, condition: VersionCondition = {}): Promise<Deleted> {
     const { tombstonesPerUser } = this.limits
     const task = await repo.deleteTask(this.db, this.userId, ref, tombstonesPerUser, condition)
-    return task ? { kind: 'ok', task } : this.miss(ref, condition)
+    if (!task) return this.miss(ref, condition)
+    this.committed()
+    return { kind: 'ok', task }
   }
 
   /** Deletes every completed task; how many went. */
   async deleteCompleted(): Promise<number> {
-    return repo.deleteCompletedTasks(this.db, this.userId, this.limits.tombstonesPerUser)
+    const deleted = await repo.deleteCompletedTasks(this.db, this.userId, this.limits.tombstonesPerUser)
+    if (deleted > 0) this.committed()
+    return deleted
   }
 
   private async written(ref: TaskRef, condition: VersionCondition, result: WriteResult): Promise<Written> {
     switch (result.outcome) {
       case 'written':
+        this.committed()
         return { kind: 'ok', task: result.task }
       case 'over-quota':
         return { kind: 'quota', quota: this.limits.taskQuota }
@@ -210,4 +232,4 @@ export class TaskService {
 
 /** The task service for the request's verified user (src/auth.ts), on its D1 session. */
 export const taskService = (c: Context<AppEnv>, door: Door): TaskService =>
-  new TaskService(c.get('db'), c.env, c.get('user').id, door)
+  new TaskService(c.get('db'), c.env, c.get('user').id, door, (promise) => c.executionCtx.waitUntil(promise))

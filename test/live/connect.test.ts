@@ -138,7 +138,12 @@ describe('GET /tasks/live refuses before the upgrade', () => {
 
   it('opens a socket with a session token in Authorization, for clients that are not browsers', async () => {
     const user = await signIn()
-    const live = listen(await upgrade('/tasks/live', { Authorization: `Bearer ${user.token}` }))
+    const res = await upgrade('/tasks/live', { Authorization: `Bearer ${user.token}`, Origin: 'http://localhost:3000' })
+    // The headers every response carries, the 101 included.
+    expect(res.headers.get('X-Request-Id')).toMatch(/\S/)
+    expect(res.headers.get('Cache-Control')).toBe('no-store')
+    expect(res.headers.get('Access-Control-Allow-Origin')).toBe('http://localhost:3000')
+    const live = listen(res)
     expect(await live.next()).toMatchObject({ type: 'ready', token: expect.any(String) })
     expect(await openSockets(user.id)).toBe(1)
   })

@@ -129,8 +129,11 @@ describe('a live socket', () => {
     const user = await signIn()
     const live = await connected(user)
     for (let i = 0; i < 5; i++) await user.createTask({ title: `before ${i}` })
+    // The writes' own pokes (through the task service) come and go first.
+    await expect.poll(async () => (live.messages.at(-1) as LiveMessage).token).toBe((await feed(user)).token)
+    const before = live.messages.length
     await Promise.all(Array.from({ length: 20 }, () => poke(env, user.id)))
-    const heard = live.messages.slice(1) as LiveMessage[]
+    const heard = live.messages.slice(before) as LiveMessage[]
     expect(heard.length).toBeGreaterThanOrEqual(1)
     expect(heard.length).toBeLessThanOrEqual(2)
     expect(heard.at(-1)).toEqual({ type: 'changed', token: (await feed(user)).token })
