@@ -89,6 +89,10 @@ try {
         config.ratelimits.map((r) => [r.name, { namespace_id: r.namespace_id, simple: r.simple }]),
       ),
       d1Databases: { DB: database.database_id },
+      // Each write pokes its user's object, as in production; with no socket open it answers at once.
+      durableObjects: Object.fromEntries(
+        config.durable_objects.bindings.map((b) => [b.name, { className: b.class_name, useSQLite: true }]),
+      ),
       resourcePersistencePath: path.join(persist, 'v3'),
       // One request log line per request: workerd still writes it, the bench does not print it.
       handleStructuredLogs: () => {},
