@@ -529,18 +529,23 @@ export interface Issued {
 
 /**
  * Authentication by a short-lived credential this API issued to a user whose token it had verified
- * (a live ticket, src/live/tickets.ts), for clients that cannot send a header. `redeem` returns its
+ * (a live ticket, src/live/tickets.ts), for clients that cannot send a header. `find` returns its
  * user, or undefined for a credential that is unknown, expired or used: a 401. The credential's
- * scopes were checked when it was issued.
+ * scopes were checked when it was issued; whoever acts on it must still use it up, once
+ * (`unknownCredential` when that fails).
  */
-export const requireIssued = (redeem: (c: Context<AppEnv>) => Promise<Issued | undefined>) =>
+export const requireIssued = (find: (c: Context<AppEnv>) => Promise<Issued | undefined>) =>
   createMiddleware<AppEnv>(async (c, next) => {
-    const issued = await redeem(c)
-    if (issued === undefined) throw invalidToken('The ticket is unknown, expired or used already; ask for a new one.')
+    const issued = await find(c)
+    if (issued === undefined) throw unknownCredential()
     c.set('user', { id: issued.userId, email: null, name: null })
     c.set('tokenExpiry', issued.tokenExpiry)
     await next()
   })
+
+/** The 401 for a credential this API issued that is unknown, expired or used already. */
+export const unknownCredential = () =>
+  invalidToken('The ticket is unknown, expired or used already; ask for a new one.')
 
 /** The 401 for a valid token too close to its `exp` (within the clock skew) to issue anything under. */
 export const expiresTooSoon = () =>

@@ -20,6 +20,8 @@ export interface SocketRequest {
   expiresAt: number
   /** LIVE_SOCKETS_PER_USER. */
   limit: number
+  /** The hash of the ticket the socket is opened with, used up as it is accepted; none for a token. */
+  ticket?: string
 }
 
 /** Kept with each socket across hibernation. */
@@ -75,10 +77,12 @@ export class UserObject extends DurableObject<Env> {
 
   /**
    * Accepts the WebSocket of a request the worker has authenticated (GET /tasks/live): 101, or 429
-   * at the user's limit, or 503 when the user's sync position cannot be read.
+   * at the user's limit, 401 when its ticket was used meanwhile, or 503 when the user's sync
+   * position cannot be read.
    */
   override async fetch(request: Request): Promise<Response> {
-    const { userId, expiresAt, limit } = JSON.parse(request.headers.get(SOCKET_REQUEST_HEADER) ?? '{}') as SocketRequest
+    const header = request.headers.get(SOCKET_REQUEST_HEADER) ?? '{}'
+    const { userId, expiresAt, limit, ticket } = JSON.parse(header) as SocketRequest
     const pokesBefore = this.pokes
     let token: string
     try {
@@ -87,8 +91,12 @@ export class UserObject extends DurableObject<Env> {
       console.error(JSON.stringify({ level: 'error', message: 'live connect failed', error: String(error) }))
       return new Response(null, { status: 503 })
     }
-    // Counted after the read, with nothing awaited before the accept: concurrent connects cannot overshoot.
+    // Counted after the read, with nothing but storage awaited before the accept: storage holds other
+    // requests back (input gates), so concurrent connects can neither overshoot nor share a ticket.
     if (this.ctx.getWebSockets().length >= limit) return new Response(null, { status: 429 })
+    if (ticket !== undefined && (await this.redeemTicket(ticket, Date.now())) === undefined) {
+      return new Response(null, { status: 401 })
+    }
     const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket]
     this.ctx.acceptWebSocket(server)
     server.serializeAttachment({ expiresAt } satisfies Attachment)
@@ -159,8 +167,14 @@ export class UserObject extends DurableObject<Env> {
     await this.expireAt(record.expiresAt)
   }
 
+  /** The record of the unexpired ticket with this hash, left as it is. */
+  async findTicket(hash: string, now: number): Promise<TicketRecord | undefined> {
+    const record = await this.ctx.storage.get<TicketRecord>(`${TICKET_PREFIX}${hash}`)
+    return record !== undefined && record.expiresAt > now ? record : undefined
+  }
+
   /** The record of the ticket with this hash, deleted as it is read: a ticket is good once, and only before it expires. */
-  async redeemTicket(hash: string, now: number): Promise<TicketRecord | undefined> {
+  private async redeemTicket(hash: string, now: number): Promise<TicketRecord | undefined> {
     const key = `${TICKET_PREFIX}${hash}`
     const record = await this.ctx.storage.get<TicketRecord>(key)
     if (record === undefined) return undefined
@@ -208,13 +222,13 @@ export const SOCKET_REQUEST_HEADER = 'X-Socket-Request'
 
 /**
  * Asks `userId`'s object to accept a WebSocket: the client end, or the status the object refused
- * with (429: at the limit; 503: the database is unavailable).
+ * with (401: the ticket was used meanwhile; 429: at the limit; 503: the database is unavailable).
  */
-export async function connect(env: Env, socket: SocketRequest): Promise<WebSocket | 429 | 503> {
+export async function connect(env: Env, socket: SocketRequest): Promise<WebSocket | 401 | 429 | 503> {
   const response = await userObject(env, socket.userId).fetch('https://user-object/live', {
     headers: { Upgrade: 'websocket', [SOCKET_REQUEST_HEADER]: JSON.stringify(socket) },
   })
   if (response.status === 101 && response.webSocket) return response.webSocket
-  if (response.status === 429 || response.status === 503) return response.status
+  if (response.status === 401 || response.status === 429 || response.status === 503) return response.status
   throw new Error(`the user's object answered a connect with ${response.status}`)
 }

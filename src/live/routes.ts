@@ -1,23 +1,32 @@
 /**
  * /tasks/live: a WebSocket on which the server says when the user's tasks change (docs/live.md), and
  * the tickets a browser opens it with. Everything is checked before the upgrade: the page's origin,
- * the upgrade itself, the ticket or token, the rate limits, the user's socket limit.
+ * the ticket or token and the rate limits, the query, the upgrade itself, the user's socket limit.
+ * A ticket is used up only by the socket it opens.
  */
 import { Hono } from 'hono'
 import { createMiddleware } from 'hono/factory'
 import * as z from 'zod'
-import { expiresTooSoon, requireCaller, requireIssued, requireMethodScope, requireScope, SCOPES } from '../auth'
+import {
+  expiresTooSoon,
+  requireCaller,
+  requireIssued,
+  requireMethodScope,
+  requireScope,
+  SCOPES,
+  unknownCredential,
+} from '../auth'
 import { getConfig } from '../config'
 import type { AppEnv } from '../env'
 import { limits } from '../limits'
 import { annotate } from '../openapi/annotate'
 import { forbidden, liveConnectionLimit, methodNotAllowed, serviceUnavailable, upgradeRequired } from '../problem'
-import { rateLimitWith } from '../ratelimit'
+import { rateLimit, rateLimitWith } from '../ratelimit'
 import { json, switchingProtocols } from '../respond'
 import { noQuery } from '../tasks/requests'
 import { queryParams } from '../validation'
 import { connect } from './object'
-import { issueTicket, redeemTicket } from './tickets'
+import { findTicket, issueTicket, ticketHash } from './tickets'
 
 /** GET /tasks/live's query: a ticket, or nothing for a client that sends `Authorization` instead. */
 export const liveQuery = z.strictObject({
@@ -37,7 +46,7 @@ const ticketCaller = annotate(rateLimitWith(requireCaller, requireScope(SCOPES.r
   problems: [...AUTH_PROBLEMS, 'forbidden'],
 })
 
-const byTicket = requireIssued((c) => redeemTicket(c.env, c.req.query('ticket') ?? ''))
+const byTicket = requireIssued((c) => findTicket(c.env, c.req.query('ticket') ?? ''))
 
 /** The ticket in the query when there is one (browsers), else the bearer token (other clients). */
 const liveCaller = annotate(
@@ -65,7 +74,6 @@ const allowedOrigin = annotate(
   { problems: ['forbidden'] },
 )
 
-/** Before authentication, so that a plain GET does not use up its ticket. */
 const webSocketUpgrade = annotate(
   createMiddleware<AppEnv>(async (c, next) => {
     if (c.req.header('Upgrade')?.toLowerCase() !== 'websocket') throw upgradeRequired()
@@ -89,22 +97,27 @@ export const liveRoutes = new Hono<AppEnv>()
     const { ticket, expiresIn } = issued
     return json(c, { ticket, url: liveUrl(c.req.url, ticket), expiresIn }, 201)
   })
-  .all('/ticket', () => {
+  .all('/ticket', rateLimit, () => {
     throw methodNotAllowed(['POST'])
   })
 
-  // The query and the upgrade are checked before the ticket is redeemed: a refused request uses up nothing.
-  .get('/', allowedOrigin, queryParams(liveQuery), webSocketUpgrade, liveCaller, async (c) => {
+  .get('/', allowedOrigin, liveCaller, queryParams(liveQuery), webSocketUpgrade, async (c) => {
     const { liveSocketsPerUser } = limits(c.env)
+    // Authenticated by the ticket when there is one (liveCaller): the object uses it up as it accepts.
+    const { ticket: query } = c.req.valid('query')
+    const ticket = query === undefined ? undefined : await ticketHash(query)
     const socket = await connect(c.env, {
       userId: c.get('user').id,
       expiresAt: c.get('tokenExpiry') * 1000,
       limit: liveSocketsPerUser,
+      ...(ticket !== undefined && { ticket }),
     })
+    // Used by another request since it was found: only one socket opens with it.
+    if (socket === 401) throw unknownCredential()
     if (socket === 429) throw liveConnectionLimit(liveSocketsPerUser)
     if (socket === 503) throw serviceUnavailable()
     return switchingProtocols(c, socket)
   })
-  .all('/', () => {
+  .all('/', rateLimit, () => {
     throw methodNotAllowed(['GET', 'HEAD'])
   })

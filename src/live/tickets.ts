@@ -2,7 +2,7 @@
  * Live tickets: a browser cannot put a token in a WebSocket's headers, so it trades its token for a
  * ticket (POST /tasks/live/ticket) and puts that in the URL. A ticket is single-use, lives at most
  * TICKET_TTL_SECONDS and never past the token it was issued under, and is kept only as a hash, in
- * its user's Durable Object (src/live/object.ts), which redeems it at most once.
+ * its user's Durable Object (src/live/object.ts), which uses it up as it accepts the socket.
  *
  * Its form is `<object id>.<secret>`: the object's id (of the user's name, which it does not reveal)
  * says where the hash is kept, and the secret is 32 random bytes.
@@ -43,19 +43,31 @@ export async function issueTicket(
   return { ticket: `${id}.${secret}`, expiresIn }
 }
 
-/** Who `ticket` was issued to, and the expiry of their token; undefined for one unknown, expired or used. */
-export async function redeemTicket(env: Env, ticket: string, now = Date.now()): Promise<Issued | undefined> {
+/** The object id and the hash of the secret of a ticket of our form; undefined for anything else. */
+function parseTicket(env: Env, ticket: string): { id: DurableObjectId; secret: string } | undefined {
   const match = TICKET.exec(ticket)
   if (!match) return undefined
-  let id: DurableObjectId
   try {
-    id = env.USER.idFromString(match[1]!)
+    return { id: env.USER.idFromString(match[1]!), secret: match[2]! }
   } catch {
     // Hex, but not an id of this namespace.
     return undefined
   }
-  const record = await env.USER.get(id).redeemTicket(await sha256Hex(match[2]!), now)
+}
+
+/** The hash `ticket` is kept under: what its object uses it up by. */
+export const ticketHash = (ticket: string) => sha256Hex(ticket.slice(ticket.indexOf('.') + 1))
+
+/**
+ * Who `ticket` was issued to, and the expiry of their token; undefined for one unknown, expired or
+ * used. It is only looked at here: the user's object uses it up when it accepts the socket, so that
+ * a request refused on the way there (its query, the upgrade, the socket limit) leaves it unused.
+ */
+export async function findTicket(env: Env, ticket: string, now = Date.now()): Promise<Issued | undefined> {
+  const parsed = parseTicket(env, ticket)
+  if (parsed === undefined) return undefined
+  const record = await env.USER.get(parsed.id).findTicket(await sha256Hex(parsed.secret), now)
   // A ticket is good only at the object of the user it names.
-  if (record === undefined || !env.USER.idFromName(record.userId).equals(id)) return undefined
+  if (record === undefined || !env.USER.idFromName(record.userId).equals(parsed.id)) return undefined
   return { userId: record.userId, tokenExpiry: record.tokenExpiry }
 }

@@ -89,12 +89,15 @@ describe('GET /tasks/live refuses before the upgrade', () => {
     const problem = await expectProblem(res, 429)
     expect(problem.type).toBe('/problems/live-connection-limit')
     expect(res.headers.get('Retry-After')).toMatch(/^\d+$/)
+    // With a ticket too; and the refusal leaves the ticket unused.
+    const { ticket } = await ticketFor(user)
+    await expectProblem(await upgrade(`/tasks/live?ticket=${ticket}`), 429)
     expect(await openSockets(user.id)).toBe(20)
     // Another user's sockets are counted apart.
     listen(await upgrade('/tasks/live', { Authorization: `Bearer ${other.token}` }))
     open[0]!.socket.close(1000, 'done')
     await expect.poll(() => openSockets(user.id)).toBe(19)
-    listen(await upgrade('/tasks/live', { Authorization: `Bearer ${user.token}` }))
+    listen(await upgrade(`/tasks/live?ticket=${ticket}`))
   })
 
   it('honours a smaller LIVE_SOCKETS_PER_USER', async () => {

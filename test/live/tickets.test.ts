@@ -136,6 +136,15 @@ describe('a ticket at GET /tasks/live', () => {
     expect(await live.next()).toBe('pong')
   })
 
+  it('opens one socket when two requests race with it: the other is a 401', async () => {
+    const user = await signIn()
+    const { ticket } = await ticketFor(user)
+    const responses = await Promise.all(Array.from({ length: 5 }, () => upgrade(`/tasks/live?ticket=${ticket}`)))
+    expect(responses.map((res) => res.status).sort()).toEqual([101, 401, 401, 401, 401])
+    for (const res of responses.filter((res) => res.status === 401)) await expectProblem(res, 401)
+    listen(responses.find((res) => res.status === 101)!)
+  })
+
   it('is refused once expired (401), even unused', async () => {
     const user = await signIn({ exp: nowSeconds() + 2 })
     const { ticket, expiresIn } = await ticketFor(user)
@@ -149,6 +158,8 @@ describe('a ticket at GET /tasks/live', () => {
     await runInDurableObject(userObject(env, user.id), (_, state) => state.storage.deleteAlarm())
     await sleep(expiresIn * 1000 + 1100)
     expect(await storedKeys(user.id)).toHaveLength(1)
+    // Refused at authentication, before anything else is looked at.
+    await expectProblem(await request(`/tasks/live?ticket=${ticket}`), 401)
     await expectProblem(await upgrade(`/tasks/live?ticket=${ticket}`), 401)
   })
 
