@@ -6,6 +6,9 @@ import worker from '../src/index'
 import { type PeerBindings, peer } from './peer/app'
 import { stubD1, stubLimiter } from './stubs'
 
+// wrangler.toml binds it: the bench's bundle must export it as production's does.
+export { UserObject } from '../src/index'
+
 // bench/run.mjs uses these paths and this header.
 const NOOP_PATH = '/__bench/noop'
 const D1_NOOP_PATH = '/__bench/d1'

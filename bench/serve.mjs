@@ -43,6 +43,12 @@ export async function serve(bundle, config, options) {
       handleStructuredLogs: () => {},
       // Straight into the worker, skipping Miniflare's entry worker: the closest to bare workerd.
       unsafeDirectSockets: [{ host: '127.0.0.1', port: 0 }],
+      // Each write pokes its user's object, as in production; with no socket open it answers at once.
+      ...(config.durable_objects && {
+        durableObjects: Object.fromEntries(
+          config.durable_objects.bindings.map((b) => [b.name, { className: b.class_name, useSQLite: true }]),
+        ),
+      }),
       ...options,
     }),
   )

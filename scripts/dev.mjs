@@ -95,6 +95,60 @@ const door = http.createServer((req, res) => {
   req.pipe(forward)
 })
 
+// WebSockets (GET /tasks/live) arrive as upgrades, which the request handler above never sees: the
+// same path filter, then the handshake forwarded, and after a 101 the two sockets piped together.
+door.on('upgrade', (req, socket, head) => {
+  const href = req.url.startsWith('/') ? `http://door${req.url}` : req.url
+  if (!URL.canParse(href) || refused(new URL(href).pathname)) {
+    socket.end('HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n')
+    return
+  }
+  const url = new URL(href)
+  const target = { method: req.method, path: `${url.pathname}${url.search}`, headers: req.headers }
+  const forward = http.request(upstream, target)
+  forward.on('upgrade', (answer, upstreamSocket, upstreamHead) => {
+    socket.write(responseHead(answer.statusCode, answer.statusMessage, answer.rawHeaders))
+    if (upstreamHead.length > 0) socket.write(upstreamHead)
+    if (head.length > 0) upstreamSocket.write(head)
+    upstreamSocket.pipe(socket).pipe(upstreamSocket)
+    for (const [one, other] of [
+      [socket, upstreamSocket],
+      [upstreamSocket, socket],
+    ]) {
+      one.on('error', () => other.destroy())
+      one.on('close', () => other.destroy())
+    }
+  })
+  // Refused before the upgrade (401, 403, 426, 429): the problem is passed on, then the connection closed.
+  forward.on('response', async (answer) => {
+    const chunks = []
+    for await (const chunk of answer) chunks.push(chunk)
+    const body = Buffer.concat(chunks)
+    const kept = []
+    for (let i = 0; i < answer.rawHeaders.length; i += 2) {
+      const name = answer.rawHeaders[i]
+      if (!/^(content-length|transfer-encoding|connection)$/i.test(name)) kept.push(name, answer.rawHeaders[i + 1])
+    }
+    kept.push('Content-Length', String(body.length), 'Connection', 'close')
+    socket.end(Buffer.concat([Buffer.from(responseHead(answer.statusCode, answer.statusMessage, kept)), body]))
+  })
+  forward.on('error', (error) => {
+    const text = `wrangler dev did not answer: ${error.message}\n`
+    socket.end(
+      `HTTP/1.1 502 Bad Gateway\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`,
+    )
+  })
+  socket.on('error', () => forward.destroy())
+  forward.end()
+})
+
+/** An HTTP/1.1 status line and these raw headers (name, value, name, value...), ending the head. */
+function responseHead(status, message, rawHeaders) {
+  const lines = [`HTTP/1.1 ${status} ${message}`]
+  for (let i = 0; i < rawHeaders.length; i += 2) lines.push(`${rawHeaders[i]}: ${rawHeaders[i + 1]}`)
+  return `${lines.join('\r\n')}\r\n\r\n`
+}
+
 // wrangler's output names its private port; say where the front door is, and how to run the purges.
 createInterface({ input: dev.stdout }).on('line', (line) => {
   if (line.includes('/cdn-cgi/local/scheduled')) {

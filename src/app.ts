@@ -9,6 +9,7 @@ import { compatRoutes } from './compat/routes'
 import { cors } from './cors'
 import type { AppEnv } from './env'
 import { eventRoutes } from './events/routes'
+import { liveRoutes } from './live/routes'
 import { resourceMetadata } from './mcp/metadata'
 import { mcpRoutes } from './mcp/routes'
 import { notificationRoutes } from './notifications/routes'
@@ -40,6 +41,8 @@ export const app = new Hono<AppEnv>({ getPath: routingPath })
   .route('/me', accountRoutes)
   // Before the task routes, whose /:id would take `events` for a task id.
   .route('/tasks', eventRoutes)
+  // Before the task routes: their middleware and /tasks/:id would otherwise take /tasks/live.
+  .route('/tasks/live', liveRoutes)
   .route('/tasks', taskRoutes)
   .route('/push', publicKeyRoutes)
   .route('/me/push-subscriptions', subscriptionRoutes)

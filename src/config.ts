@@ -67,6 +67,8 @@ const binding = <T>(name: string) =>
 const MIN_SECRET_LENGTH = 32
 const MAX_CLOCK_SKEW_SECONDS = 300
 const TASK_QUOTA = { default: 10_000, max: 1_000_000 }
+/** A Durable Object holds at most 32,768 WebSockets; one user's devices need a handful. */
+const LIVE_SOCKETS_PER_USER = { default: 20, max: 1_000 }
 
 /** How the /api routes (src/compat/) answer a list: a plain array, or `{ tasks, total }` (API_LIST_FORMAT). */
 export type ListFormat = 'array' | 'object'
@@ -167,6 +169,16 @@ const PARTS = {
         1,
         TASK_QUOTA.max,
         `TOMBSTONES_PER_USER must be a whole number from 1 to ${TASK_QUOTA.max}, or empty for TASK_QUOTA`,
+      ),
+    ),
+    LIVE_SOCKETS_PER_USER: setting(
+      'var',
+      'Most live-update WebSockets one user may hold open at once (docs/live.md).',
+      wholeNumber(
+        1,
+        LIVE_SOCKETS_PER_USER.max,
+        LIVE_SOCKETS_PER_USER.default,
+        `LIVE_SOCKETS_PER_USER must be a whole number from 1 to ${LIVE_SOCKETS_PER_USER.max}`,
       ),
     ),
   }),
@@ -279,8 +291,8 @@ export interface OAuthConfig {
 }
 
 /**
- * Abuse limits: the create quota (src/tasks/routes.ts) and the Workers Rate Limiting bindings behind
- * src/ratelimit.ts, whose limits live in wrangler.toml.
+ * Abuse limits: the create quota (src/tasks/routes.ts), the Workers Rate Limiting bindings behind
+ * src/ratelimit.ts, whose limits live in wrangler.toml, and the per-user storage and socket bounds.
  */
 export interface Limits {
   /** Most tasks one user may store (TASK_QUOTA). */
@@ -293,6 +305,8 @@ export interface Limits {
   idempotencyKeysPerUser: number
   /** Most tombstones kept for one user; past it the oldest go early (TOMBSTONES_PER_USER; TASK_QUOTA by default). */
   tombstonesPerUser: number
+  /** Most live-update WebSockets one user may hold open at once (LIVE_SOCKETS_PER_USER). */
+  liveSocketsPerUser: number
 }
 
 /**
@@ -377,6 +391,7 @@ function readConfig(env: object): Config {
           perRefusedIp: limits.AUTH_FAILURE_RATE_LIMITER,
           idempotencyKeysPerUser: limits.IDEMPOTENCY_KEYS_PER_USER ?? limits.TASK_QUOTA,
           tombstonesPerUser: limits.TOMBSTONES_PER_USER ?? limits.TASK_QUOTA,
+          liveSocketsPerUser: limits.LIVE_SOCKETS_PER_USER,
         },
     listFormat: failed(listFormat) ? listFormat : listFormat.API_LIST_FORMAT,
     corsOrigins: CORS_ORIGINS,

@@ -34,6 +34,11 @@ export interface AppEnv {
     user: User
     /** Undefined for a session JWT, which may do whatever its user may. */
     grant: Grant | undefined
+    /**
+     * The `exp` of the token that proved the user (seconds since the epoch), or of the token a live
+     * ticket was issued under. Set only by src/auth.ts; what the token opens must not outlive it.
+     */
+    tokenExpiry: number
     /** The request's D1 session (src/session.ts); the repo runs every statement on it. */
     db: Db
     timing: Timing

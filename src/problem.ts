@@ -36,7 +36,7 @@ export const PROBLEM_TYPES = {
     status: 403,
     title: 'Forbidden',
     description:
-      'The task exists but belongs to another user (nothing of it is returned), or an OAuth access token lacks the scope the request needs (`WWW-Authenticate` names it).',
+      'The task exists but belongs to another user (nothing of it is returned), an OAuth access token lacks the scope the request needs (`WWW-Authenticate` names it), or a live connection comes from a page whose origin `CORS_ORIGINS` does not list.',
   },
   'not-found': {
     status: 404,
@@ -87,6 +87,17 @@ export const PROBLEM_TYPES = {
     title: 'Push endpoint refused',
     description:
       "The subscription's endpoint is not an `https://` URL of a push service this server sends to (`PUSH_SERVICE_HOSTS`); nothing was written.",
+  },
+  'upgrade-required': {
+    status: 426,
+    title: 'Upgrade required',
+    description: "`/tasks/live` speaks only WebSocket: send `Upgrade: websocket` (a browser's `new WebSocket()` does).",
+  },
+  'live-connection-limit': {
+    status: 429,
+    title: 'Too many live connections',
+    description:
+      'The user already holds as many open live connections (WebSockets) as allowed (`LIVE_SOCKETS_PER_USER`); close one, or retry after `Retry-After` seconds.',
   },
   'payload-too-large': { status: 413, title: 'Payload too large', description: 'The body is over 16 KiB.' },
   'unsupported-media-type': {
@@ -254,6 +265,19 @@ export const pushEndpointRefused = () =>
   new Problem(
     'push-endpoint-refused',
     'The endpoint must be an https:// URL of a push service this server sends to (PUSH_SERVICE_HOSTS).',
+  )
+export const upgradeRequired = () =>
+  new Problem('upgrade-required', 'This is a WebSocket endpoint: connect with Upgrade: websocket.', undefined, {
+    Upgrade: 'websocket',
+  })
+/** Sockets close as devices go away, so a retry soon may succeed. */
+const LIVE_RETRY_AFTER_SECONDS = 30
+export const liveConnectionLimit = (max: number) =>
+  new Problem(
+    'live-connection-limit',
+    `A user may hold at most ${max} live connections open at once; close one first.`,
+    undefined,
+    { 'Retry-After': String(LIVE_RETRY_AFTER_SECONDS) },
   )
 export const serviceUnavailable = (detail = 'The database is unavailable; try again shortly.') =>
   new Problem('service-unavailable', detail, undefined, { 'Retry-After': String(RETRY_AFTER_SECONDS) })

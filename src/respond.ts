@@ -43,6 +43,16 @@ export function respond<U extends StatusCode>(
   return response
 }
 
+/** The 101 that hands the client its end of a WebSocket (GET /tasks/live), with the common headers. */
+export function switchingProtocols(c: Context<AppEnv>, webSocket: WebSocket): Response {
+  const headers: Record<string, string> = { ...c.get('commonHeaders') }
+  headers['X-Request-Id'] = c.get('requestId')
+  headers['Server-Timing'] = serverTiming(c.get('timing'))
+  const response = new Response(null, { status: 101, webSocket, headers })
+  complete.add(response)
+  return response
+}
+
 /** respond() for a JSON body, typed as c.json()'s result, so that hono/client sees the same types. */
 export const json = <T extends JSONValue | object | InvalidJSONValue, U extends ContentfulStatusCode>(
   c: Context<AppEnv>,

@@ -183,7 +183,12 @@ describe('parsing', () => {
 
   it('reads a var that wrangler.toml gives as a number as its text, and refuses a table', () => {
     const number = getConfig({ BETTER_AUTH_SECRET: secret, ...bindings, TASK_QUOTA: 7 } as unknown as Env)
-    expect(numbers(number.limits)).toEqual({ taskQuota: 7, idempotencyKeysPerUser: 7, tombstonesPerUser: 7 })
+    expect(numbers(number.limits)).toEqual({
+      taskQuota: 7,
+      idempotencyKeysPerUser: 7,
+      tombstonesPerUser: 7,
+      liveSocketsPerUser: 20,
+    })
     const error = vi.spyOn(console, 'error').mockImplementation(() => {})
     const table = getConfig({ BETTER_AUTH_SECRET: secret, ...bindings, TASK_QUOTA: { quota: 7 } } as unknown as Env)
     expect(numbers(table.limits)).toEqual({ error: 'TASK_QUOTA must be a whole number from 1 to 1000000' })

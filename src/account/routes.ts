@@ -1,6 +1,7 @@
 /** /me: who the token names, and that user's whole account, erased or exported. */
 import { Hono } from 'hono'
 import type { AppEnv } from '../env'
+import { userObject } from '../live/object'
 import { methodNotAllowed } from '../problem'
 import { rateLimit, rateLimitSessionOnly } from '../ratelimit'
 import { empty, json, respond } from '../respond'
@@ -19,7 +20,11 @@ export const accountRoutes = new Hono<AppEnv>()
 
   // Erases everything stored for the caller. Idempotent: an account with nothing stored is erased already.
   .delete('/', rateLimitSessionOnly, d1Session, queryParams(noQuery), async (c) => {
-    await eraseUser(c.get('db'), c.get('user').id)
+    const userId = c.get('user').id
+    await eraseUser(c.get('db'), userId)
+    // Then its Durable Object: live sockets closed, tickets forgotten. Should this fail, the 500 asks
+    // for a retry, and erasing again is harmless.
+    await userObject(c.env, userId).erase()
     return empty(c, 204)
   })
 

@@ -4,5 +4,12 @@
  * (classify.ts, claims.ts) and made the request's user (middleware.ts).
  */
 export { verifiedSubOf } from './challenge'
-export { requireCaller, requireMcpAccess } from './middleware'
+export {
+  expiresTooSoon,
+  type Issued,
+  requireCaller,
+  requireIssued,
+  requireMcpAccess,
+  unknownCredential,
+} from './middleware'
 export { requireMethodScope, requireScopes, requireSessionToken, SCOPES } from './scopes'

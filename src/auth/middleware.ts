@@ -43,6 +43,8 @@ async function authenticate(
   if (!known) remember(auth, token, verified)
   c.set('user', caller.user)
   c.set('grant', caller.grant)
+  // Verified and checked by the door: a number. What this API issues under it must not outlive it.
+  c.set('tokenExpiry', (verified.claims as { exp: number }).exp)
   return caller
 }
 
@@ -85,3 +87,34 @@ export const requireMcpAccess = createMiddleware<AppEnv>(async (c, next) => {
   }
   await next()
 })
+
+/** Who a credential this API issued was issued to, and the `exp` of the token it was issued under. */
+export interface Issued {
+  userId: string
+  tokenExpiry: number
+}
+
+/**
+ * Authentication by a short-lived credential this API issued to a user whose token it had verified
+ * (a live ticket, src/live/tickets.ts), for clients that cannot send a header. `find` returns its
+ * user, or undefined for a credential that is unknown, expired or used: a 401. The credential's
+ * scopes were checked when it was issued; whoever acts on it must still use it up, once
+ * (`unknownCredential` when that fails).
+ */
+export const requireIssued = (find: (c: Context<AppEnv>) => Promise<Issued | undefined>) =>
+  createMiddleware<AppEnv>(async (c, next) => {
+    const issued = await find(c)
+    if (issued === undefined) throw unknownCredential()
+    c.set('user', { id: issued.userId, email: null, name: null })
+    c.set('grant', undefined)
+    c.set('tokenExpiry', issued.tokenExpiry)
+    await next()
+  })
+
+/** The 401 for a credential this API issued that is unknown, expired or used already. */
+export const unknownCredential = () =>
+  invalidToken('The ticket is unknown, expired or used already; ask for a new one.')
+
+/** The 401 for a valid token too close to its `exp` (within the clock skew) to issue anything under. */
+export const expiresTooSoon = () =>
+  invalidToken('The token expires too soon to issue a ticket under; refresh it and ask again.')

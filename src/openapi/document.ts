@@ -137,7 +137,8 @@ class Builder {
       responses[success.status] = {
         description: success.description,
         headers: headerRefs(success.headers),
-        ...(success.status !== 204 &&
+        ...(success.status !== 101 &&
+          success.status !== 204 &&
           success.status !== 304 && {
             content: {
               'application/json': success.schema ? { schema: this.schema(success.schema, 'output') } : {},

@@ -18,6 +18,7 @@ import {
   bulkDeleted,
   changesPage,
   health,
+  liveTicket,
   me,
   openApiDocument,
   problem,
@@ -28,9 +29,9 @@ import {
 } from './schemas'
 
 export interface SuccessResponse {
-  status: 200 | 201 | 204 | 304
+  status: 101 | 200 | 201 | 204 | 304
   description: string
-  /** The JSON body; none for 204. */
+  /** The JSON body; none for 101, 204 and 304. */
   schema?: z.ZodType
   headers?: readonly ResponseHeader[]
 }
@@ -148,6 +149,25 @@ export const OPERATIONS: Record<string, OperationSpec> = {
       'Without `since`, everything (a full sync). Apply `tasks` and `deleted`, keep `token`, and ask again at once while `hasMore`.',
     success: { status: 200, description: 'Changes after the token, oldest first.', schema: changesPage },
     problems: ['sync-token-expired'],
+  },
+  'POST /tasks/live/ticket': {
+    operationId: 'createLiveTicket',
+    tag: 'Tasks',
+    summary: 'A ticket to open a live connection with',
+    description:
+      "Browsers cannot send `Authorization` with a WebSocket: open `url` instead. Single-use, valid for `expiresIn` seconds (at most 60, never past the token's expiry). An OAuth access token needs tasks:read.",
+    success: { status: 201, description: 'The ticket, and the URL to open with it.', schema: liveTicket },
+  },
+  'GET /tasks/live': {
+    operationId: 'openLiveConnection',
+    tag: 'Tasks',
+    summary: 'Hear when your tasks change (WebSocket)',
+    description:
+      'A WebSocket (`Upgrade: websocket`), opened with `?ticket=` or `Authorization: Bearer`. The server sends `{"type":"ready","token":…}` at once and `{"type":"changed","token":…}` after each change to your tasks, ' +
+      'where `token` is the sync token your tasks are now at: when it differs from yours, pull GET /tasks/changes with your own. It sends no task data. `ping` is answered `pong`; ' +
+      "the socket closes with 4001 when the token it was opened with expires, and 4002 when the account is erased. A page's origin must be in `CORS_ORIGINS`. See docs/live.md.",
+    success: { status: 101, description: 'Switching protocols: the WebSocket is open.' },
+    problems: ['live-connection-limit'],
   },
   'GET /tasks/{id}': {
     operationId: 'getTask',

@@ -84,3 +84,16 @@ export const pushSubscription = z.strictObject({
 })
 
 export const pushSubscriptionList = z.strictObject({ items: z.array(pushSubscription) })
+
+export const liveTicket = z.strictObject({
+  ticket: z.string().meta({ description: 'Single-use: opens one live connection.' }),
+  url: z.string().meta({
+    format: 'uri',
+    description: 'The `ws://` or `wss://` URL of GET /tasks/live with this ticket: pass it to `new WebSocket()`.',
+  }),
+  expiresIn: z
+    .int()
+    .min(1)
+    .max(60)
+    .meta({ description: "Seconds the ticket stays usable: at most 60, and never past the token's expiry." }),
+})

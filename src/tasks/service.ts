@@ -14,6 +14,7 @@ import type { Actor } from '../events/model'
 import { enqueueEvents } from '../events/queue'
 import { type CreateBounds, type IdempotencyKey, insertTaskOnce } from '../idempotency/repo'
 import { limits } from '../limits'
+import { pokeUser } from '../live/poke'
 import { type ListOptions, listPage, listTasks, listTasksWithTotal } from './list-repo'
 import type { Task, TaskFields } from './model'
 import { satisfies, type VersionCondition } from './preconditions'
@@ -82,14 +83,20 @@ export class TaskService {
     readonly door: Door,
     /** The OAuth client of an access token; null for a session token. */
     clientId: string | null = null,
-    /** Keeps work going after the response: the queueing of a change's events. */
+    /** Keeps work going after the response: the live poke and the queueing of a change's events. */
     private readonly waitUntil: (work: Promise<unknown>) => void = () => {},
   ) {
     this.actor = { door, clientId, deliver: delivering(env) }
   }
 
-  /** After a change committed: its events go to the webhook's queue, never failing or delaying the write. */
+  /**
+   * After every write that committed a change to the user's tasks, whatever the door: the place to
+   * add what must follow each change. Its work runs after the response, and never fails the write.
+   */
   private committed(): void {
+    // Every device of the user listening on GET /tasks/live pulls the change (src/live/).
+    pokeUser(this.env, this.waitUntil, this.userId)
+    // The change's events go to the webhook's queue (src/events/).
     if (this.actor.deliver) this.waitUntil(enqueueEvents(this.env, this.userId))
   }
 

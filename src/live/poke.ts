@@ -1,0 +1,29 @@
+/**
+ * The one call every write door makes, through the task service, after a write has committed: the
+ * user's live sockets are told, in the background. A write's response never waits for it, and a
+ * poke that fails is logged and never fails the write; the client still catches up on its next
+ * connect or pull.
+ */
+import { userPseudonym } from '../hash'
+import { userObject } from './object'
+
+/** Tells `userId`'s open sockets their tasks changed, without delaying the response (`waitUntil`). */
+export function pokeUser(env: Env, waitUntil: (promise: Promise<unknown>) => void, userId: string): void {
+  waitUntil(poke(env, userId))
+}
+
+/** The poke itself: resolves when it has been delivered or its failure logged; never rejects. */
+export async function poke(env: Env, userId: string): Promise<void> {
+  try {
+    await userObject(env, userId).poke(userId)
+  } catch (error) {
+    console.error(
+      JSON.stringify({
+        level: 'error',
+        message: 'live poke failed',
+        user: await userPseudonym(userId),
+        error: String(error),
+      }),
+    )
+  }
+}
