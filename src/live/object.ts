@@ -45,7 +45,7 @@ const TICKET_PREFIX = 'ticket:'
 export const MAX_TICKETS = 50
 
 /** The stub of `userId`'s object. */
-export const userObject = (env: Env, userId: string) => env.USER.get(env.USER.idFromName(userId))
+export const userObject = (env: Pick<Env, 'USER'>, userId: string) => env.USER.get(env.USER.idFromName(userId))
 
 /** The sync token the user's tasks are at now: what GET /tasks/changes answers once caught up. */
 async function currentToken(env: Env, userId: string): Promise<string> {

@@ -13,7 +13,7 @@ export function pokeUser(env: Env, waitUntil: (promise: Promise<unknown>) => voi
 }
 
 /** The poke itself: resolves when it has been delivered or its failure logged; never rejects. */
-export async function poke(env: Env, userId: string): Promise<void> {
+export async function poke(env: Pick<Env, 'USER'>, userId: string): Promise<void> {
   try {
     await userObject(env, userId).poke(userId)
   } catch (error) {

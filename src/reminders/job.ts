@@ -7,6 +7,7 @@
  */
 import type { VapidKeys } from '@block65/webcrypto-web-push'
 import { pushConfig } from '../config'
+import { poke } from '../live/poke'
 import { MAX_NOTIFICATIONS_PER_USER } from '../notifications/model'
 import { isAllowedEndpoint } from '../push/endpoint'
 import { type Outcome, sendPush } from '../push/send'
@@ -46,6 +47,8 @@ const WALK_STEPS = 500
 
 export interface ReminderEnv {
   DB: D1Database
+  /** The users' Durable Objects: a new notification pokes its user's live sockets (src/live/). */
+  USER?: Env['USER'] | undefined
   VAPID_PRIVATE_KEY?: string | undefined
   VAPID_SUBJECT?: string | undefined
   PUSH_SERVICE_HOSTS?: string | undefined
@@ -84,6 +87,9 @@ export async function sendDueReminders(env: ReminderEnv, now: number): Promise<n
     { pushes: PUSHES_PER_RUN - retries.length, reminders: CLAIMS_PER_RUN },
   )
   const claims = await claimReminders(env.DB, shares, window, MAX_NOTIFICATIONS_PER_USER)
+  // Each user with a new notification hears of it as of a task change; a poke never fails the job.
+  const { USER } = env
+  if (USER) await Promise.all([...new Set(claims.map((claim) => claim.userId))].map((id) => poke({ USER }, id)))
   if (!vapid) {
     console.log(JSON.stringify({ level: 'info', message: 'reminders sent', notified: claims.length, sent: 0 }))
     return 0

@@ -3,11 +3,14 @@
  * routes (the toggle included), the MCP tools, and the successor a completed recurring task gets.
  * A write that is refused, or writes nothing, pokes no one.
  */
+import { env } from 'cloudflare:workers'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { LiveMessage } from '../../src/live/object'
+import { sendDueReminders } from '../../src/reminders/job'
 import type { Task } from '../../src/tasks/model'
 import { feed, type SignedIn, signIn } from '../helpers'
 import { call, mcpClient, mcpToken } from '../mcp/client'
+import { dueTasks } from '../notifications/seed'
 import { connected, type Listener, sleep } from './socket'
 
 let open: Listener[] = []
@@ -183,6 +186,22 @@ describe('no poke', () => {
     const other = await listening()
     await user.createTask()
     await expectPoked(user, live)
+    await expectQuiet(other.live)
+  })
+})
+
+/** The every-minute job at `at`, with the users' Durable Objects, as the scheduled handler runs it. */
+const runJobWith = (at: number) => sendDueReminders(env, at)
+
+describe('the reminder job pokes', () => {
+  it('the sockets of a user whose reminder it records in the inbox, and no one else', async () => {
+    const { user, live } = await listening()
+    const other = await listening()
+    const at = Date.parse('2044-01-01T00:00:00.000Z')
+    // Written straight into D1, as the job finds them: no door poked for them.
+    await dueTasks(user.id, 1, at, 'Due')
+    await runJobWith(at)
+    expect(await live.next()).toMatchObject({ type: 'changed' })
     await expectQuiet(other.live)
   })
 })
