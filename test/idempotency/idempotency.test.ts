@@ -2,43 +2,7 @@ import { env } from 'cloudflare:workers'
 import { describe, expect, it, vi } from 'vitest'
 import type { Task } from '../../src/tasks/model'
 import { expectProblem, invalidNames, request, type SignedIn, signIn, storedTask } from '../helpers'
-
-const HOUR = 60 * 60 * 1000
-
-const create = (user: SignedIn, key: string | undefined, body: unknown) =>
-  user.request('/tasks', { method: 'POST', body, ...(key !== undefined && { headers: { 'Idempotency-Key': key } }) })
-
-const tasksOf = async (userId: string) =>
-  (await env.DB.prepare('SELECT id FROM tasks WHERE user_id = ?1').bind(userId).all<{ id: string }>()).results.map(
-    (r) => r.id,
-  )
-
-interface KeyRecord {
-  user_id: string
-  key: string
-  request_hash: string
-  task_id: string
-  status: number
-  response_body: string
-  created_at: string
-}
-
-const recordsOf = async (userId: string) =>
-  (await env.DB.prepare('SELECT * FROM idempotency_keys WHERE user_id = ?1').bind(userId).all<KeyRecord>()).results
-
-/** Moves a record's creation back in time, as if it had been made `ms` ago. */
-const age = (userId: string, key: string, ms: number) =>
-  env.DB.prepare('UPDATE idempotency_keys SET created_at = ?3 WHERE user_id = ?1 AND key = ?2')
-    .bind(userId, key, new Date(Date.now() - ms).toISOString())
-    .run()
-
-/** status, body text and Location: everything a retry must get back unchanged. */
-const snapshot = async (res: Response) => ({
-  status: res.status,
-  body: await res.text(),
-  location: res.headers.get('Location'),
-  contentType: res.headers.get('Content-Type'),
-})
+import { age, create, HOUR, recordsOf, snapshot, tasksOf } from './records'
 
 describe('Idempotency-Key on POST /tasks', () => {
   it('replays the first 201 to a retry with the same key and body, and creates nothing more', async () => {
