@@ -5,10 +5,9 @@
 import { type CallToolResult, McpServer, requireScopes } from '@modelcontextprotocol/server'
 import type { Context } from 'hono'
 import { SCOPES } from '../auth'
-import type { DatabaseError } from '../db'
 import type { AppEnv } from '../env'
 import { taskService } from '../tasks/service'
-import { runTool, TASK_TOOLS, type TaskTool, type ToolResult } from '../tools/tasks'
+import { logToolFailure, runTool, TASK_TOOLS, type TaskTool, type ToolResult } from '../tools/tasks'
 
 const asMcp = (result: ToolResult): CallToolResult =>
   result.isError
@@ -26,15 +25,7 @@ export function tasksServer(c: Context<AppEnv>): McpServer {
     { instructions: "Manage the signed-in user's tasks. Find a task_id with list_tasks before changing a task." },
   )
   const scopes = { read: requireScopes(SCOPES.read), write: requireScopes(SCOPES.write) }
-  const log = (error: DatabaseError) =>
-    console.error(
-      JSON.stringify({
-        level: 'error',
-        message: 'database failure',
-        requestId: c.get('requestId'),
-        error: String(error.cause),
-      }),
-    )
+  const log = logToolFailure(c)
   for (const tool of TASK_TOOLS as readonly TaskTool[]) {
     const { name, title, description, inputSchema, outputSchema, annotations, scope } = tool
     server.registerTool(

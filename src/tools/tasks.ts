@@ -4,8 +4,10 @@
  * and the assistant chat. A tool acts only for the service's user, whatever its arguments say; each
  * refusal is worded for a model: what went wrong, and what to do about it.
  */
+import type { Context } from 'hono'
 import type * as z from 'zod'
 import { DatabaseError } from '../db'
+import type { AppEnv } from '../env'
 import { Problem } from '../problem'
 import { encodeCursor } from '../tasks/cursor'
 import { isTaskId } from '../tasks/id'
@@ -230,6 +232,19 @@ export const TASK_TOOLS = [
 
 /** A database failure, for the door's log (the model is told only to retry). */
 export type ToolFailureLog = (error: DatabaseError) => void
+
+/** The request's log line for a tool's database failure, with its request id. */
+export const logToolFailure =
+  (c: Context<AppEnv>): ToolFailureLog =>
+  (error) =>
+    console.error(
+      JSON.stringify({
+        level: 'error',
+        message: 'database failure',
+        requestId: c.get('requestId'),
+        error: String(error.cause),
+      }),
+    )
 
 /**
  * Runs `tool` for the service's user with arguments its inputSchema already validated. A `user_id`
