@@ -35,7 +35,11 @@ import { build, root, serve, workerdCpuNanos } from '../../bench/serve.mjs'
  * a change that makes the project cheaper, so that the budget follows it down, or one that
  * knowingly adds a cost, saying so in its commit.
  */
-const BASELINE = { health: 2.19, list: 1.31, get: 1.26, create: 1.46 }
+// create: 1.46 before live updates; every committed write now also makes one call to its user's
+// Durable Object (the live poke, in waitUntil: not on the response's path, but workerd's CPU), and
+// the first full run with it measured 3.67 (interval 3.42-6.54). Recorded as the known cost of that
+// feature, until the poke is skipped for users with no socket open.
+const BASELINE = { health: 2.19, list: 1.31, get: 1.26, create: 3.67 }
 /** How much a multiple may grow over its baseline. */
 const TOLERANCE = 1.2
 const MIN_ROUNDS = 15
