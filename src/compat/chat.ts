@@ -5,7 +5,6 @@
  * the turn itself are the main API's (src/chat/).
  */
 import { Hono, type MiddlewareHandler } from 'hono'
-import { createMiddleware } from 'hono/factory'
 import { conversationDetail, conversationId, conversationPage, removeConversation } from '../chat/conversations'
 import { apiChatInput, apiConversationListQuery } from '../chat/requests'
 import { taskToolRunner } from '../chat/runner'
@@ -17,10 +16,7 @@ import { rateLimit } from '../ratelimit'
 import { json } from '../respond'
 import { d1Session } from '../session'
 import { limitBody } from '../tasks/routes'
-import { apiBody, apiQuery, ownerQuery, pathUser } from './validate'
-
-/** The path names no user: nothing to check. */
-const anyPath = createMiddleware<AppEnv>((_c, next) => next())
+import { anyPath, apiBody, apiQuery, ownerQuery, pathUser } from './validate'
 
 /** The chat routes under one prefix; `owner` checks the prefix's `{user_id}`, if it has one. */
 function chatApi(owner: MiddlewareHandler<AppEnv>) {

@@ -4,7 +4,6 @@
  * route. The same reads as GET /tasks/events (src/events/service.ts).
  */
 import { type Context, Hono, type MiddlewareHandler } from 'hono'
-import { createMiddleware } from 'hono/factory'
 import * as z from 'zod'
 import type { AppEnv } from '../env'
 import { EVENT_TYPES, ORIGINS, type TaskEvent } from '../events/model'
@@ -15,7 +14,7 @@ import { json } from '../respond'
 import { d1Session } from '../session'
 import { MAX_PAGE_SIZE } from '../tasks/requests'
 import { apiTask, toApiTask } from './task'
-import { apiQuery, pathUser, taskNumber } from './validate'
+import { anyPath, apiQuery, pathUser, taskNumber } from './validate'
 
 const DEFAULT_EVENTS = 50
 
@@ -74,8 +73,6 @@ const answer = (c: Context<AppEnv>, page: EventPage) =>
     },
     200,
   )
-
-const anyPath = createMiddleware<AppEnv>((_c, next) => next())
 
 /** The two routes under one prefix; `owner` checks the prefix's `{user_id}`, if it has one. */
 const eventsApi = (owner: MiddlewareHandler<AppEnv>) =>

@@ -5,7 +5,6 @@
  * every /api route; ids are the per-user notification numbers.
  */
 import { Hono, type MiddlewareHandler } from 'hono'
-import { createMiddleware } from 'hono/factory'
 import * as z from 'zod'
 import type { AppEnv } from '../env'
 import { MAX_NOTIFICATIONS_PER_USER, notificationIds, toApiNotification } from '../notifications/model'
@@ -15,7 +14,7 @@ import { methodNotAllowed, notFound } from '../problem'
 import { rateLimit } from '../ratelimit'
 import { json } from '../respond'
 import { d1Session } from '../session'
-import { apiBody, apiQuery, ownerQuery, pathUser } from './validate'
+import { anyPath, apiBody, apiQuery, ownerQuery, pathUser } from './validate'
 
 // What FastAPI (pydantic) reads as a boolean query parameter, in any case.
 const TRUE = ['true', '1', 'yes', 'on', 't', 'y']
@@ -35,9 +34,6 @@ export const markReadRequest = z.object({ notification_ids: notificationIds })
 
 /** Marking all read takes no body; an empty object, or none, is what the frontends send. */
 const noBody = z.object({})
-
-/** The path names no user: nothing to check. */
-const anyPath = createMiddleware<AppEnv>((_c, next) => next())
 
 /** The inbox routes under one prefix; `owner` checks the prefix's `{user_id}`, if it has one. */
 function inboxApi(owner: MiddlewareHandler<AppEnv>) {

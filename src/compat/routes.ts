@@ -5,7 +5,6 @@
  * Authentication, rate limits, quota, body limit and the D1 session are the main API's own.
  */
 import { type Context, Hono, type MiddlewareHandler } from 'hono'
-import { createMiddleware } from 'hono/factory'
 import type { AppEnv } from '../env'
 import { methodNotAllowed, preconditionFailed } from '../problem'
 import { rateLimit } from '../ratelimit'
@@ -21,7 +20,7 @@ import { compatNotificationRoutes } from './notifications'
 import { againstStored, needsStored } from './recurrence'
 import { type ApiChanges, createBody, listParams, toggleBody, updateBody } from './requests'
 import { toApiTask } from './task'
-import { apiBody, apiQuery, invalidBody, ownerQuery, pathUser, taskNumber } from './validate'
+import { anyPath, apiBody, apiQuery, invalidBody, ownerQuery, pathUser, taskNumber } from './validate'
 
 const needsDueDate = (field: 'dueAt' | 'recurrence') =>
   field === 'dueAt'
@@ -49,9 +48,6 @@ const withEtag = (c: Context<AppEnv>, task: Task, status: 200 | 201 = 200) =>
   json(c, toApiTask(task, c.get('user').id), status, { ETag: etagOf(task.version) })
 
 const tasks = (c: Context<AppEnv>) => taskService(c, 'api')
-
-/** The path names no user: nothing to check. */
-const anyPath = createMiddleware<AppEnv>((_c, next) => next())
 
 /** The routes under one prefix; `owner` checks the prefix's `{user_id}`, if it has one. */
 function tasksApi(owner: MiddlewareHandler<AppEnv>) {

@@ -9,6 +9,7 @@
  * token's `sub` (then it is ignored, as it names the caller anyway) or the request is a 403.
  */
 import type { Context, MiddlewareHandler } from 'hono'
+import { createMiddleware } from 'hono/factory'
 import { validator } from 'hono/validator'
 import * as z from 'zod'
 import type { AppEnv } from '../env'
@@ -104,6 +105,9 @@ export const apiBody = <T extends z.ZodType>(schema: T, { optional = false } = {
       bodyProblems: ['unsupported-media-type'],
     },
   )
+
+/** For the prefix without `{user_id}`: the path names no user, so there is nothing to check. */
+export const anyPath = createMiddleware<AppEnv>((_c, next) => next())
 
 /**
  * `{user_id}` in the path: the caller's own id proceeds, any other is a 403 before any D1
