@@ -5,8 +5,8 @@
 import { type Db, d1 } from '../db'
 import type { Actor } from '../events/model'
 import type { Task, TaskFields } from '../tasks/model'
-import { insertStatement } from '../tasks/repo'
-import { newTask, type TaskRow, toTask } from '../tasks/row'
+import { type Committed, committed, insertStatement, type WrittenRow } from '../tasks/repo'
+import { newTask } from '../tasks/row'
 import { IDEMPOTENCY_WINDOW_MS, idempotencyCutoff } from './key'
 
 export interface IdempotencyKey {
@@ -16,8 +16,10 @@ export interface IdempotencyKey {
 }
 
 export type OnceResult =
-  /** `task` is the response to send: this request's new task, or the one the key first created, as it was then. */
-  | { outcome: 'created' | 'replayed'; task: Task }
+  /** This request's new task; `listening`: its user may have a live socket to tell (src/tasks/repo.ts LISTENING). */
+  | ({ outcome: 'created' } & Committed)
+  /** The task the key first created, as the response sent then showed it. */
+  | { outcome: 'replayed'; task: Task }
   /** The key is live with another fingerprint; nothing was written. */
   | { outcome: 'key-reused' }
   /** The key is free but the user is at the quota; nothing was written, so a retry may yet succeed. */
@@ -106,7 +108,7 @@ export async function insertTaskOnce(
     }
     return { outcome: 'over-quota' }
   }
-  if (row.task_id === task.id) return { outcome: 'created', task: toTask(inserted!.results[0] as TaskRow) }
+  if (row.task_id === task.id) return { outcome: 'created', ...committed(inserted!.results[0] as WrittenRow) }
   if (row.request_hash !== fingerprint) return { outcome: 'key-reused' }
   return { outcome: 'replayed', task: JSON.parse(row.response_body) as Task }
 }

@@ -25,6 +25,26 @@ export const COLUMNS = Object.values(COLUMN_OF)
   .map((column) => (column === 'next_task_number' ? NEXT_TASK_NUMBER : column))
   .join(', ')
 
+/**
+ * Whether the user may have a socket open on GET /tasks/live (migrations/0015), read by every write
+ * in its own statement: the task service pokes the user's Durable Object only then (src/live/), so a
+ * write by a user nobody listens for costs no call to it. The user is ?1, as everywhere.
+ */
+export const LISTENING =
+  "coalesce((SELECT live_until FROM task_counts WHERE user_id = ?1), 0) > unixepoch('subsec') * 1000 AS listening"
+
+/** The row a write returns: its task, and LISTENING. */
+export type WrittenRow = TaskRow & { listening: 0 | 1 }
+
+/** A committed write's task, and whether its user may be listening for it (LISTENING). */
+export interface Committed<T = Task> {
+  task: T
+  listening: boolean
+}
+
+/** The Committed of a row a write returned. */
+export const committed = (row: WrittenRow): Committed => ({ task: toTask(row), listening: row.listening === 1 })
+
 /** One more condition on an insert, over the user (?1) and its own parameters, which start at ?16. */
 export interface InsertCondition {
   sql: string
@@ -77,7 +97,7 @@ export function insertStatement(
                           completed_at, recurrence, time_zone, series_start, remind_at, number, seq, changed_by)
        SELECT ?2, ?1, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, CASE WHEN ?5 = 1 THEN ?9 END, ?11, ?12, ?13, ?14, ${NEXT_NUMBER}, ${NEXT_SEQ}, ?15
        WHERE coalesce((SELECT n FROM task_counts WHERE user_id = ?1), 0) < ?10${and ? ` AND ${and.sql}` : ''}
-       RETURNING ${COLUMNS}`,
+       RETURNING ${COLUMNS}, ${LISTENING}`,
     )
     .bind(
       userId,
@@ -111,11 +131,11 @@ export async function insertTask(
   now: string,
   actor: Actor,
   quota: number,
-): Promise<Task | null> {
+): Promise<Committed | null> {
   const row = await d1(() =>
-    insertStatement(db, userId, crypto.randomUUID(), input, now, actor, quota).first<TaskRow>(),
+    insertStatement(db, userId, crypto.randomUUID(), input, now, actor, quota).first<WrittenRow>(),
   )
-  return row && toTask(row)
+  return row && committed(row)
 }
 
 /** The user's task `ref`: by id through the primary key, by number through (user_id, number). */
@@ -216,7 +236,7 @@ export function updateStatement(
     where.push(`(next_task_id IS NOT NULL OR ${exists})`)
   }
   return db
-    .prepare(`UPDATE tasks SET ${sets.join(', ')} WHERE ${where.join(' AND ')} RETURNING ${COLUMNS}`)
+    .prepare(`UPDATE tasks SET ${sets.join(', ')} WHERE ${where.join(' AND ')} RETURNING ${COLUMNS}, ${LISTENING}`)
     .bind(...params)
 }
 
@@ -241,7 +261,7 @@ export function toggleStatement(
     .prepare(
       `UPDATE tasks SET completed = 1 - completed, completed_at = CASE WHEN completed = 0 THEN ?3 END,
                         updated_at = ?3, version = version + 1, seq = ${NEXT_SEQ}, ${changedByWrite('?4')}
-       WHERE ${where.join(' AND ')} RETURNING ${COLUMNS}`,
+       WHERE ${where.join(' AND ')} RETURNING ${COLUMNS}, ${LISTENING}`,
     )
     .bind(...params)
 }
@@ -271,6 +291,9 @@ function trimTombstones(db: Db, userId: string, cap: number): D1PreparedStatemen
   ]
 }
 
+/** What a delete tells of the task it deleted. */
+export type DeletedTask = { id: string; number: number; title: string }
+
 /**
  * The id, number and title of the user's task `ref` that is now gone; null when no task of the user's with
  * this ref meets the condition. Its event (by `actor` at `now`) is written just before it, and its
@@ -284,18 +307,19 @@ export async function deleteTask(
   actor: Actor,
   tombstoneCap: number,
   condition: VersionCondition = {},
-): Promise<{ id: string; number: number; title: string } | null> {
+): Promise<Committed<DeletedTask> | null> {
   const [term, value] = pick(ref, 2)
   const params: unknown[] = [userId, value]
   const where = ['user_id = ?1', term, ...conditionTerms(condition, params)].join(' AND ')
   const [, deleted] = await d1(() =>
     db.batch([
       deletedEvents(db, where, params, now, actor),
-      db.prepare(`DELETE FROM tasks WHERE ${where} RETURNING id, number, title`).bind(...params),
+      db.prepare(`DELETE FROM tasks WHERE ${where} RETURNING id, number, title, ${LISTENING}`).bind(...params),
       ...trimTombstones(db, userId, tombstoneCap),
     ]),
   )
-  return (deleted!.results[0] as { id: string; number: number; title: string } | undefined) ?? null
+  const row = deleted!.results[0] as (DeletedTask & { listening: 0 | 1 }) | undefined
+  return row ? { task: { id: row.id, number: row.number, title: row.title }, listening: row.listening === 1 } : null
 }
 
 /**
@@ -309,17 +333,18 @@ export async function deleteCompletedTasks(
   now: string,
   actor: Actor,
   tombstoneCap: number,
-): Promise<number> {
+): Promise<{ deleted: number; listening: boolean }> {
   const completed = 'user_id = ?1 AND completed = 1'
   const [counted] = await d1(() =>
     db.batch([
-      db.prepare(`SELECT count(*) AS n FROM tasks WHERE ${completed}`).bind(userId),
+      db.prepare(`SELECT count(*) AS n, ${LISTENING} FROM tasks WHERE ${completed}`).bind(userId),
       deletedEvents(db, completed, [userId], now, actor),
       db.prepare(`DELETE FROM tasks WHERE ${completed}`).bind(userId),
       ...trimTombstones(db, userId, tombstoneCap),
     ]),
   )
-  return (counted!.results[0] as { n: number }).n
+  const { n, listening } = counted!.results[0] as { n: number; listening: 0 | 1 }
+  return { deleted: n, listening: listening === 1 }
 }
 
 /**

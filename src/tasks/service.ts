@@ -92,10 +92,11 @@ export class TaskService {
   /**
    * After every write that committed a change to the user's tasks, whatever the door: the place to
    * add what must follow each change. Its work runs after the response, and never fails the write.
+   * `listening`: the write's own statement found that the user may have a live socket open.
    */
-  private committed(): void {
+  private committed(listening: boolean): void {
     // Every device of the user listening on GET /tasks/live pulls the change (src/live/).
-    pokeUser(this.env, this.waitUntil, this.userId)
+    if (listening) pokeUser(this.env, this.waitUntil, this.userId)
     // The change's events go to the webhook's queue (src/events/).
     if (this.actor.deliver) this.waitUntil(enqueueEvents(this.env, this.userId))
   }
@@ -108,16 +109,16 @@ export class TaskService {
   async create(input: TaskFields, key?: IdempotencyKey): Promise<Created> {
     const { taskQuota: quota, idempotencyKeysPerUser: budget } = this.limits
     if (key === undefined) {
-      const task = await repo.insertTask(this.db, this.userId, input, now(), this.actor, quota)
-      if (!task) return { kind: 'quota', quota }
-      this.committed()
-      return { kind: 'ok', task, replayed: false }
+      const created = await repo.insertTask(this.db, this.userId, input, now(), this.actor, quota)
+      if (!created) return { kind: 'quota', quota }
+      this.committed(created.listening)
+      return { kind: 'ok', task: created.task, replayed: false }
     }
     const bounds: CreateBounds = { quota, keyBudget: budget }
     const result = await insertTaskOnce(this.db, this.userId, key, input, now(), this.actor, bounds)
     switch (result.outcome) {
       case 'created':
-        this.committed()
+        this.committed(result.listening)
         return { kind: 'ok', task: result.task, replayed: false }
       case 'replayed':
         return { kind: 'ok', task: result.task, replayed: true }
@@ -196,24 +197,30 @@ export class TaskService {
 
   async delete(ref: TaskRef, condition: VersionCondition = {}): Promise<Deleted> {
     const { tombstonesPerUser } = this.limits
-    const task = await repo.deleteTask(this.db, this.userId, ref, now(), this.actor, tombstonesPerUser, condition)
-    if (!task) return this.miss(ref, condition)
-    this.committed()
-    return { kind: 'ok', task }
+    const deleted = await repo.deleteTask(this.db, this.userId, ref, now(), this.actor, tombstonesPerUser, condition)
+    if (!deleted) return this.miss(ref, condition)
+    this.committed(deleted.listening)
+    return { kind: 'ok', task: deleted.task }
   }
 
   /** Deletes every completed task; how many went. */
   async deleteCompleted(): Promise<number> {
     const { tombstonesPerUser } = this.limits
-    const deleted = await repo.deleteCompletedTasks(this.db, this.userId, now(), this.actor, tombstonesPerUser)
-    if (deleted > 0) this.committed()
+    const { deleted, listening } = await repo.deleteCompletedTasks(
+      this.db,
+      this.userId,
+      now(),
+      this.actor,
+      tombstonesPerUser,
+    )
+    if (deleted > 0) this.committed(listening)
     return deleted
   }
 
   private async written(ref: TaskRef, condition: VersionCondition, result: WriteResult): Promise<Written> {
     switch (result.outcome) {
       case 'written':
-        this.committed()
+        this.committed(result.listening)
         return { kind: 'ok', task: result.task }
       case 'over-quota':
         return { kind: 'quota', quota: this.limits.taskQuota }

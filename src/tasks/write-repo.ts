@@ -12,6 +12,8 @@ import type { Task } from './model'
 import { satisfies, type VersionCondition } from './preconditions'
 import {
   COLUMNS,
+  type Committed,
+  committed,
   conditionTerms,
   NEXT_NUMBER,
   NEXT_SEQ,
@@ -20,12 +22,14 @@ import {
   toggleStatement,
   updateStatement,
   type WriteExtras,
+  type WrittenRow,
 } from './repo'
 import type { TaskInput, TaskPatch } from './requests'
 import { type TaskRow, toTask } from './row'
 
 export type WriteResult =
-  | { outcome: 'written'; task: Task }
+  /** `listening`: the user may have a live socket to tell (repo.ts LISTENING). */
+  | ({ outcome: 'written' } & Committed)
   /** No task of the user's with this id meets the condition; nothing was written. */
   | { outcome: 'no-match' }
   /** The completion's successor would take the user past `quota`; nothing was written. */
@@ -75,8 +79,8 @@ export async function writeTask(
     const [before, updated] = await d1(() =>
       db.batch([readStored(db, userId, ref), updateStatement(db, userId, ref, changes, now, actor, condition, extras)]),
     )
-    const row = updated!.results[0] as TaskRow | undefined
-    if (row) return { outcome: 'written', task: toTask(row) }
+    const row = updated!.results[0] as WrittenRow | undefined
+    if (row) return { outcome: 'written', ...committed(row) }
     stored = (before!.results[0] as Stored | undefined) ?? null
     if (stored === null || stored.recurrence === null || !couldMove) return { outcome: 'no-match' }
   }
@@ -108,8 +112,8 @@ export async function toggleTask(
   const [before, toggled] = await d1(() =>
     db.batch([readStored(db, userId, ref), toggleStatement(db, userId, ref, now, actor, condition)]),
   )
-  const row = toggled!.results[0] as TaskRow | undefined
-  if (row) return { outcome: 'written', task: toTask(row) }
+  const row = toggled!.results[0] as WrittenRow | undefined
+  if (row) return { outcome: 'written', ...committed(row) }
   let stored = (before!.results[0] as Stored | undefined) ?? null
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
     // Gone, or the client's condition names another version: the statement's own refusal stands.
@@ -201,8 +205,8 @@ export async function writeStored(
       .bind(userId, stored.id),
   )
   const results = await d1(() => db.batch(statements))
-  const row = results.at(-2)!.results[0] as TaskRow | undefined
-  if (row) return { outcome: 'written', task: toTask(row) }
+  const row = results.at(-2)!.results[0] as WrittenRow | undefined
+  if (row) return { outcome: 'written', ...committed(row) }
   const after = results.at(-1)!.results[0] as { version: number; next_task_id: string | null; n: number } | undefined
   if (!after) return { outcome: 'no-match' }
   if (after.version !== stored.version) return 'raced'

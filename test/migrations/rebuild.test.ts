@@ -74,9 +74,11 @@ beforeAll(async () => {
     env.TEST_MIGRATIONS.filter((m) => m.name < MIGRATION),
   )
   // Today's code writes what migrations/0014 adds: the column (which the rebuild does not copy, and
-  // 0014 adds again) and, for a delete's event, a table (dropped before the migrations run).
+  // 0014 adds again) and, for a delete's event, a table (dropped before the migrations run); and
+  // reads what 0015 adds (dropped before the migrations run, which add it again).
   await db.batch([
     db.prepare('ALTER TABLE tasks ADD COLUMN changed_by TEXT'),
+    db.prepare('ALTER TABLE task_counts ADD COLUMN live_until INTEGER NOT NULL DEFAULT 0'),
     db.prepare(
       `CREATE TABLE task_events (user_id, seq, id, type, task_id, task_number, task, door, client_id, created_at,
                                  delivery, next_attempt_at)`,
@@ -112,7 +114,10 @@ beforeAll(async () => {
   expect(before.reminders).toHaveLength(1)
   expect(before.keys).toHaveLength(1)
 
-  await db.prepare('DROP TABLE task_events').run()
+  await db.batch([
+    db.prepare('DROP TABLE task_events'),
+    db.prepare('ALTER TABLE task_counts DROP COLUMN live_until'),
+  ])
   await applyD1Migrations(db, env.TEST_MIGRATIONS)
 })
 
