@@ -33,12 +33,14 @@ export default defineConfig(async ({ mode }) => {
         wrangler: { configPath: './wrangler.toml' },
         miniflare: {
           // Empty databases beside DB, for test/migrations/migrations.test.ts, sync-migration.test.ts and
-          // rebuild.test.ts to migrate step by step, each its own.
+          // rebuild.test.ts to migrate step by step, each its own, and for test/storage-day.test.ts,
+          // which measures a database's size.
           d1Databases: {
             MIGRATIONS_DB: 'migrations-test',
             UPGRADE_DB: 'upgrade-test',
             MIGRATION_DB: 'sync-migration-test',
             REBUILD_DB: 'rebuild-migration-test',
+            STORAGE_DAY_DB: 'storage-day-test',
           },
           ratelimits,
           bindings: {
@@ -67,6 +69,10 @@ export default defineConfig(async ({ mode }) => {
       include,
       exclude,
       setupFiles: ['./test/apply-migrations.ts'],
+      // Files share each test worker, its modules and its storage (about two seconds of start-up
+      // saved per file): no test may assume a database of its own or a hook registered by a
+      // shared module (docs/testing.md).
+      isolate: false,
     },
   })
 

@@ -12,6 +12,8 @@ declare namespace Cloudflare {
     UPGRADE_DB: D1Database
     /** An empty database that test/migrations/rebuild.test.ts migrates step by step (vitest.config.ts). */
     REBUILD_DB: D1Database
+    /** An empty database that test/storage-day.test.ts fills and measures alone (vitest.config.ts). */
+    STORAGE_DAY_DB: D1Database
     /** Small limiters the rate-limit tests swap in (vitest.config.ts, the `ratelimit` project only). */
     TEST_FIVE_PER_MINUTE: RateLimit
     TEST_THREE_PER_MINUTE: RateLimit

@@ -8,9 +8,14 @@
  * The quota is lowered so that a day fits in a test run; the bounds are per unit, so the default
  * worst case is TASK_QUOTA units of the same size.
  */
-import { createExecutionContext, createScheduledController, waitOnExecutionContext } from 'cloudflare:test'
+import {
+  applyD1Migrations,
+  createExecutionContext,
+  createScheduledController,
+  waitOnExecutionContext,
+} from 'cloudflare:test'
 import { env } from 'cloudflare:workers'
-import { afterEach, expect, it, vi } from 'vitest'
+import { afterEach, beforeAll, expect, it, vi } from 'vitest'
 import { QUOTA_MULTIPLE } from '../src/events/config'
 import worker from '../src/index'
 import { MAX_INTERVAL, WEEKDAYS } from '../src/recurrence/rule'
@@ -19,12 +24,15 @@ import { request, signJwt } from './helpers'
 /** D1 bytes one unit (task + record + tombstone + its events) may take at most, indexes and page slack included. */
 const UNIT_BYTES = 40 * 1024
 const QUOTA = 40
-const LIMITS = { TASK_QUOTA: String(QUOTA) }
+// A database of its own: D1's size is the measure, and other test files share DB (vitest.config.ts).
+const db = env.STORAGE_DAY_DB
+const LIMITS = { TASK_QUOTA: String(QUOTA), DB: db }
 const MINUTE = 60_000
 const DAY_MINUTES = 24 * 60
 /** The attacker acts every STEP simulated minutes: enough to hold every bound all day. */
 const STEP = 5
 
+beforeAll(() => applyD1Migrations(db, env.TEST_MIGRATIONS))
 afterEach(() => vi.useRealTimers())
 
 // The largest task the API stores: every text field at its limit, in four-byte characters.
@@ -47,7 +55,7 @@ const LARGEST = {
 }
 const longestKey = (n: number) => `${n}-`.padEnd(255, 'k')
 
-const dbBytes = async () => (await env.DB.prepare('SELECT 1').run()).meta.size_after
+const dbBytes = async () => (await db.prepare('SELECT 1').run()).meta.size_after
 
 // The purges run on the same lowered quota the requests do: the event log's bound follows it.
 const purgeEnv = { ...env, ...LIMITS }
@@ -59,9 +67,9 @@ async function purge(scheduledTime: number) {
 }
 
 async function stored(userId: string) {
-  const [tasks, records, tombstones, events] = await env.DB.batch(
+  const [tasks, records, tombstones, events] = await db.batch(
     ['tasks', 'idempotency_keys', 'task_tombstones', 'task_events'].map((table) =>
-      env.DB.prepare(`SELECT count(*) AS n FROM ${table} WHERE user_id = ?1`).bind(userId),
+      db.prepare(`SELECT count(*) AS n FROM ${table} WHERE user_id = ?1`).bind(userId),
     ),
   )
   const n = (result: D1Result | undefined) => (result!.results[0] as { n: number }).n

@@ -8,11 +8,17 @@ export const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/
 /** For tests that make dozens of requests: well within the default alone, not on a busy machine. */
 export const MANY_REQUESTS = { timeout: 60_000 }
 
-/** The user each test acts as, signed in afresh before it. */
+/** The user each test acts as, signed in afresh before it by actAsAFreshUser(). */
 export let user: SignedIn
-beforeEach(async () => {
-  user = await signIn()
-})
+
+/**
+ * Signs `user` in afresh before each test of the calling file. A hook registered in this module's
+ * body would run only for the first file to import it: files share their modules (vitest.config.ts).
+ */
+export const actAsAFreshUser = () =>
+  beforeEach(async () => {
+    user = await signIn()
+  })
 
 /** Both forms of every path: with the caller's id and without. */
 export const forms = () => [`/api/${user.id}/tasks`, '/api/tasks']

@@ -4,7 +4,9 @@ import { describe, expect, it } from 'vitest'
 import { type ApiTask, apiTask } from '../../src/compat/task'
 import type { Task } from '../../src/tasks/model'
 import { countingDb, expectProblem, request, signIn, storedTask } from '../helpers'
-import { countOf, create, forms, ISO, MANY_REQUESTS, storedByNumber, user } from './api-user'
+import { actAsAFreshUser, countOf, create, forms, ISO, MANY_REQUESTS, storedByNumber, user } from './api-user'
+
+actAsAFreshUser()
 
 describe('task numbers', () => {
   it("numbers each user's tasks 1, 2, 3 in creation order, separately per user, and shows it in the main API", async () => {

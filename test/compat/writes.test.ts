@@ -3,7 +3,9 @@ import { env } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
 import type { ApiTask } from '../../src/compat/task'
 import { countingDb, expectProblem, feed, request, type SignedIn } from '../helpers'
-import { countOf, create, forms, MANY_REQUESTS, storedByNumber, user } from './api-user'
+import { actAsAFreshUser, countOf, create, forms, MANY_REQUESTS, storedByNumber, user } from './api-user'
+
+actAsAFreshUser()
 
 describe('the completion toggle', () => {
   const toggle = (path: string, init: Parameters<SignedIn['request']>[1] = {}) =>

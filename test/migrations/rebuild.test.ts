@@ -114,10 +114,7 @@ beforeAll(async () => {
   expect(before.reminders).toHaveLength(1)
   expect(before.keys).toHaveLength(1)
 
-  await db.batch([
-    db.prepare('DROP TABLE task_events'),
-    db.prepare('ALTER TABLE task_counts DROP COLUMN live_until'),
-  ])
+  await db.batch([db.prepare('DROP TABLE task_events'), db.prepare('ALTER TABLE task_counts DROP COLUMN live_until')])
   await applyD1Migrations(db, env.TEST_MIGRATIONS)
 })
 

@@ -73,6 +73,8 @@ const SORT_INDEXES: [string, string][] = [
 ]
 
 let caller: SignedIn
+/** The other users' ids start with this: other test files share the database. */
+const OTHERS = `others-${crypto.randomUUID()}-`
 
 /**
  * One INSERT … SELECT: every 4th task is the caller's, the rest belong to 99 others; every 3rd is
@@ -89,7 +91,7 @@ async function seed(callerId: string) {
             row_number() OVER (PARTITION BY user_id ORDER BY i)
      FROM (SELECT i, lower(hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-4' || substr(hex(randomblob(2)), 2) || '-a'
                   || substr(hex(randomblob(2)), 2) || '-' || hex(randomblob(6))) AS id,
-            CASE WHEN i % ?3 = 0 THEN ?2 ELSE 'other-' || (i % (?4 - 1)) END AS user_id,
+            CASE WHEN i % ?3 = 0 THEN ?2 ELSE ?5 || (i % (?4 - 1)) END AS user_id,
             CASE WHEN i / 80 % 2 = 0 THEN 'Task ' ELSE 'task ' END || (i / 4 % 20) AS title,
             i % 3 = 0 AS completed,
             CASE i / 28 % 3 WHEN 0 THEN 'low' WHEN 1 THEN 'medium' ELSE 'high' END AS priority,
@@ -101,7 +103,7 @@ async function seed(callerId: string) {
      FROM n)
      ORDER BY i`,
   )
-    .bind(TOTAL_TASKS, callerId, CALLERS_SHARE, USERS)
+    .bind(TOTAL_TASKS, callerId, CALLERS_SHARE, USERS, OTHERS)
     .run()
 }
 
@@ -118,9 +120,10 @@ beforeAll(async () => {
   caller = await signIn()
   await seed(caller.id)
   const counts = await env.DB.prepare(
-    'SELECT count(*) AS total, count(DISTINCT user_id) AS users, sum(user_id = ?1) AS callers FROM tasks',
+    `SELECT count(*) AS total, count(DISTINCT user_id) AS users, sum(user_id = ?1) AS callers
+     FROM tasks WHERE user_id = ?1 OR substr(user_id, 1, length(?2)) = ?2`,
   )
-    .bind(caller.id)
+    .bind(caller.id, OTHERS)
     .first<{ total: number; users: number; callers: number }>()
   expect(counts).toEqual({ total: TOTAL_TASKS, users: USERS, callers: TOTAL_TASKS / CALLERS_SHARE })
 })
