@@ -1,5 +1,6 @@
 // The load generator: runs in its own process (spawned by bench/run.mjs) so that its CPU is not
-// the worker's. Warms up, then loads one endpoint for a fixed time and prints one JSON line.
+// the worker's. Warms up, then loads one endpoint for a fixed time and prints one JSON line, with
+// the count of each status answered.
 //
 // autocannon's own percentiles are whole milliseconds, too coarse for sub-millisecond answers,
 // so each response time (a float, from process.hrtime) is kept and ranked here.
@@ -17,7 +18,9 @@ const run = (opts, onResponse) =>
 const warmupResult = warmup > 0 ? await run({ ...options, duration: warmup }) : undefined
 
 const latencies = []
+const statuses = {}
 const result = await run(options, (_client, statusCode, _bytes, ms) => {
+  statuses[statusCode] = (statuses[statusCode] ?? 0) + 1
   if (statusCode < 300) latencies.push(ms)
 })
 latencies.sort((a, b) => a - b)
@@ -31,5 +34,6 @@ console.log(
     requests: result.requests.total,
     warmupRequests: warmupResult?.requests.total ?? 0,
     failed: result.errors + result.timeouts + result.non2xx,
+    statuses,
   }),
 )

@@ -213,7 +213,7 @@ try {
       peerResults.push(peerRun)
       if (peerRun) console.log(`  ${endpoint.label}, naive peer: ${Math.round(peerRun.requestsPerSecond)} req/s`)
       const metered = rows.find((r) => r.name === endpoint.name.replace(/:app$/, ''))
-      if (metered) run.rows = { read: metered.rowsRead, written: metered.rowsWritten }
+      if (metered) run.rows = { read: metered.rowsRead, written: metered.rowsWritten, roundTrips: metered.roundTrips }
       results.push(run)
       console.log(`  ${endpoint.label}: ${Math.round(run.requestsPerSecond)} req/s`)
     }
@@ -383,8 +383,9 @@ function extraWrites(taskId, auth, json) {
 }
 
 /**
- * D1's `meta.rows_read` and `meta.rows_written` for one request to each endpoint, on local D1 with
- * the real migrations (bench/entry.ts adds them up). DELETE gets a task created for it.
+ * D1's `meta.rows_read` and `meta.rows_written`, and the D1 round trips, for one request to each
+ * endpoint, on local D1 with the real migrations (bench/entry.ts adds them up). DELETE gets a task
+ * created for it.
  */
 async function meterRows(base, endpoints) {
   const rows = []
@@ -406,6 +407,7 @@ async function meterRows(base, endpoints) {
       endpoint: label,
       rowsRead: Number(res.headers.get('x-bench-rows-read')),
       rowsWritten: Number(res.headers.get('x-bench-rows-written')),
+      roundTrips: Number(res.headers.get('x-bench-round-trips')),
     })
   }
   return rows
@@ -520,7 +522,14 @@ async function load(base, { name, label, method, path: urlPath, headers, body })
       path.join(root, 'bench/load.mjs'),
       JSON.stringify({ ...spec, ...overrides }),
     ])
-    return JSON.parse(stdout)
+    const result = JSON.parse(stdout)
+    if (result.failed > 0 || result.requests === 0) {
+      const statuses = Object.entries(result.statuses).map(([code, n]) => `${n} x ${code}`)
+      throw new Error(
+        `${label}: ${result.failed} failed requests out of ${result.requests} (statuses: ${statuses.join(', ') || 'none'})`,
+      )
+    }
+    return result
   }
   // The warm-up runs before the CPU reading: V8 compiles the endpoint's code meanwhile, on workerd's
   // own threads, which would otherwise be charged to whichever endpoint runs first.
@@ -528,9 +537,6 @@ async function load(base, { name, label, method, path: urlPath, headers, body })
   const cpu = workerdCpu()
   const result = await run({ warmup: 0 })
   const cpuSeconds = workerdCpu() - cpu
-  if (result.failed > 0 || result.requests === 0) {
-    throw new Error(`${label}: ${result.failed} failed requests out of ${result.requests}`)
-  }
   return {
     name,
     endpoint: label,
@@ -586,12 +592,12 @@ function ratioCell({ cpuRatioToFloor, cpuRatioRange: [low, high] = [] }) {
   return ROUNDS > 1 && low !== undefined ? `${median} (${low.toFixed(2)}-${high.toFixed(2)})` : median
 }
 
-/** Every metered request, the writes the load does not run included. */
+/** Every metered request, the writes the load does not run included, with its D1 round trips. */
 function printRows(rows) {
-  console.log('\nRows per request (D1 meta, local D1, real migrations):')
+  console.log('\nRows and round trips per request (D1 meta, local D1, real migrations):')
   printMarkdown(
-    ['request', 'rows read', 'rows written'],
-    rows.map((r) => [r.endpoint, String(r.rowsRead), String(r.rowsWritten)]),
+    ['request', 'rows read', 'rows written', 'D1 round trips'],
+    rows.map((r) => [r.endpoint, String(r.rowsRead), String(r.rowsWritten), String(r.roundTrips)]),
     new Set([0]),
   )
 }
