@@ -4,7 +4,7 @@
  */
 import worker from '../src/index'
 import { type PeerBindings, peer } from './peer/app'
-import { stubD1, stubLimiter } from './stubs'
+import { STUB_MODEL_URL, stubD1, stubLimiter, stubModel } from './stubs'
 
 // wrangler.toml binds it: the bench's bundle must export it as production's does.
 export { UserObject } from '../src/index'
@@ -17,6 +17,14 @@ const STUB_D1_HEADER = 'x-bench-d1'
 const METER_HEADER = 'x-bench-meter'
 const IN_PROCESS_PATH = '/__bench/in-process'
 const REPLAY_HEADER = 'x-bench-replay'
+
+// The chat client calls the global fetch: a call to the stub model's URL is answered in this
+// isolate, at once; any other goes out as it would.
+const realFetch = globalThis.fetch
+globalThis.fetch = (input, init) => {
+  const url = input instanceof Request ? input.url : String(input)
+  return url.startsWith(`${STUB_MODEL_URL}/`) ? stubModel(new Request(input, init)) : realFetch(input, init)
+}
 
 /** The app asks D1 for one task more than the page of 50 it sends. */
 const stubD1ForApp = stubD1(51)
@@ -33,6 +41,7 @@ function stubbed(env: Env, withStubD1: boolean): Env {
       ...env,
       USER_RATE_LIMITER: stubLimiter,
       AUTH_FAILURE_RATE_LIMITER: stubLimiter,
+      CHAT_RATE_LIMITER: stubLimiter,
       ...(withStubD1 && { DB: stubD1ForApp }),
     }
     cache.set(env, stubbedEnv)
