@@ -10,8 +10,10 @@
 //                    [--profile] [--in-process [--in-process-times 5000]] [--replay] [--peer]
 import { execFile } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { createServer } from 'node:http'
 import { availableParallelism, cpus, tmpdir } from 'node:os'
 import path from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { parseArgs, promisify } from 'node:util'
 import { sign } from 'hono/jwt'
 import { unstable_readConfig } from 'wrangler'
@@ -50,6 +52,8 @@ const CONVERSATIONS_PER_USER = 100
 const TASKS_PER_CHAT_USER = 10
 /** The most D1 round trips a request may take, from the chat issue: a turn, 3 and 1 per tool call. */
 const ROUND_TRIP_BUDGETS = { chat: 3 + 1 }
+/** How long the webhook row waits, after its load, for every event to be delivered. */
+const SETTLE_SECONDS = 60
 /** Targets from the performance issue: minimum share of the floor's req/s. */
 const TARGETS = { get: 0.4, create: 0.3, list: 0.2 }
 /** Targets from the efficiency issue: most CPU per request, as a multiple of the floor's. */
@@ -60,6 +64,8 @@ const STUB_D1_HEADER = 'x-bench-d1'
 const METER_HEADER = 'x-bench-meter'
 /** Sent on a request, makes bench/entry.ts send the app's first response to it again (`--replay`, see there). */
 const REPLAY_HEADER = 'x-bench-replay'
+/** Sent on a request, gives it WEBHOOK_URL and WEBHOOK_SECRET in bench/entry.ts (see there). */
+const WEBHOOK_HEADER = 'x-bench-webhook'
 /** The stub model's URL, which bench/entry.ts answers in the worker (STUB_MODEL_URL in bench/stubs.ts). */
 const STUB_MODEL_URL = 'https://model.bench.invalid/v1'
 /** Entries of each CPU profile printed. */
@@ -75,6 +81,7 @@ const stateDir = mkdtempSync(path.join(tmpdir(), 'tasks-bench-'))
 
 let mf
 let peer
+let receiver
 try {
   // The bench entry (the app plus its reference routes), bundled exactly as `wrangler deploy` bundles.
   // A profile needs the bundle's names and module comments, which minifying removes.
@@ -87,20 +94,31 @@ try {
   // The `loadtest` environment: the worker with limits the load never reaches (docs/ratelimits.md).
   const config = unstable_readConfig({ config: path.join(root, 'wrangler.toml'), env: 'loadtest' })
   const database = config.d1_databases.find((d) => d.binding === 'DB')
+  receiver = await startReceiver()
   const served = await serve(bundle, config, {
     // The load is one user at thousands of requests a second, creating tasks for the whole run.
-    // Chat goes to the stub model (bench/entry.ts).
+    // Chat goes to the stub model; the webhook is on only for the requests that ask (bench/entry.ts).
     bindings: {
       ...config.vars,
       BETTER_AUTH_SECRET: SECRET,
       CHAT_API_BASE_URL: STUB_MODEL_URL,
       CHAT_MODEL: 'bench-stub',
       CHAT_API_KEY: 'bench-key',
+      BENCH_WEBHOOK_URL: receiver.url,
+      BENCH_WEBHOOK_SECRET: `whsec_${Buffer.from('bench-webhook-secret-of-32-bytes').toString('base64')}`,
     },
     ratelimits: Object.fromEntries(
       config.ratelimits.map((r) => [r.name, { namespace_id: r.namespace_id, simple: r.simple }]),
     ),
     d1Databases: { DB: database.database_id },
+    // The webhook's queue, produced and consumed by the worker, as the loadtest environment declares it.
+    queueProducers: Object.fromEntries(config.queues.producers.map((q) => [q.binding, { queueName: q.queue }])),
+    queueConsumers: Object.fromEntries(
+      config.queues.consumers.map((q) => [
+        q.queue,
+        { maxBatchSize: q.max_batch_size, maxBatchTimeout: q.max_batch_timeout, maxRetries: q.max_retries },
+      ]),
+    ),
     resourcePersistencePath: path.join(persist, 'v3'),
     ...(opts.profile && { inspectorPort: 0 }),
   })
@@ -182,6 +200,14 @@ try {
         }))
       : []),
     ...api,
+    // The same create with the webhook on: its event also queued, and delivered during the load.
+    {
+      ...api.find((e) => e.name === 'create'),
+      name: 'create:webhook',
+      label: 'POST /tasks, webhook on',
+      headers: { ...json, [WEBHOOK_HEADER]: '1' },
+      settle: receiver.settle,
+    },
     // One chat turn, each in a new conversation: the stub model calls list_tasks, then answers.
     {
       name: 'chat',
@@ -204,9 +230,11 @@ try {
   const rows = await meterRows(base, [
     ...endpoints.filter((e) => ['health', 'me'].includes(e.name)),
     ...api.filter((e) => selected.has(e.name)),
-    ...endpoints.filter((e) => e.name === 'chat'),
+    ...endpoints.filter((e) => ['create:webhook', 'chat'].includes(e.name)),
     ...extraWrites(taskId, auth, json),
   ])
+  // The metered create's event, delivered before any load.
+  await endpoints.find((e) => e.name === 'create:webhook')?.settle(1)
   if (opts.peer) {
     peer = await startPeer({
       stateDir,
@@ -310,6 +338,7 @@ try {
 } finally {
   await peer?.dispose()
   await mf?.dispose()
+  await receiver?.close()
   rmSync(stateDir, { recursive: true, force: true })
 }
 
@@ -557,10 +586,11 @@ function topSelfTime(profile, count, modules) {
 /**
  * One endpoint under load from bench/load.mjs, a separate process, so the worker keeps its core.
  * `users` spreads the requests over users' tokens, each taken once in turn, where one user could not
- * take them all (the chat row); `status` is the only status the row accepts, where any 2xx would
- * not do.
+ * take them all (the chat row); `settle` waits for what the requests left running after their
+ * responses (the webhook row's deliveries), before the CPU is read; `status` is the only status
+ * the row accepts, where any 2xx would not do.
  */
-async function load(base, { name, label, method, path: urlPath, headers, body, users, status }) {
+async function load(base, { name, label, method, path: urlPath, headers, body, users, settle, status }) {
   const spec = {
     url: `${base}${urlPath}`,
     method,
@@ -592,6 +622,7 @@ async function load(base, { name, label, method, path: urlPath, headers, body, u
         `${label}: ${result.failed} failed requests out of ${result.requests} (statuses: ${statuses.join(', ') || 'none'})`,
       )
     }
+    await settle?.(result.requests)
     return result
   }
   // The warm-up runs before the CPU reading: V8 compiles the endpoint's code meanwhile, on workerd's
@@ -607,6 +638,39 @@ async function load(base, { name, label, method, path: urlPath, headers, body, u
     latencyMs: { p50: round(result.p50, 2), p99: round(result.p99, 2) },
     requests: result.requests,
     ...(cpuSeconds > 0 && { workerdCpuMicrosPerRequest: round((cpuSeconds * 1e6) / result.requests, 0) }),
+  }
+}
+
+/**
+ * The webhook's receiver, in this process: answers every delivery 204 at once and keeps the ids of
+ * the events delivered (a delivery is at least once, so an event may come twice).
+ */
+async function startReceiver() {
+  const delivered = new Set()
+  let expected = 0
+  const server = createServer((req, res) => {
+    delivered.add(req.headers['webhook-id'])
+    req.resume()
+    res.writeHead(204).end()
+  })
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
+  return {
+    url: `http://127.0.0.1:${server.address().port}/`,
+    /** Waits until the events of `count` more writes have been delivered. */
+    async settle(count) {
+      expected += count
+      const deadline = Date.now() + SETTLE_SECONDS * 1000
+      while (delivered.size < expected) {
+        if (Date.now() > deadline) {
+          throw new Error(`webhook: ${delivered.size} of ${expected} events delivered after ${SETTLE_SECONDS} s`)
+        }
+        await sleep(20)
+      }
+    },
+    close() {
+      server.closeAllConnections()
+      return new Promise((resolve) => server.close(resolve))
+    },
   }
 }
 
