@@ -4,7 +4,7 @@
  */
 import worker from '../src/index'
 import { type PeerBindings, peer } from './peer/app'
-import { stubD1, stubLimiter } from './stubs'
+import { STUB_MODEL_URL, stubD1, stubLimiter, stubModel } from './stubs'
 
 // wrangler.toml binds it: the bench's bundle must export it as production's does.
 export { UserObject } from '../src/index'
@@ -17,38 +17,73 @@ const STUB_D1_HEADER = 'x-bench-d1'
 const METER_HEADER = 'x-bench-meter'
 const IN_PROCESS_PATH = '/__bench/in-process'
 const REPLAY_HEADER = 'x-bench-replay'
+const WEBHOOK_HEADER = 'x-bench-webhook'
+
+/**
+ * What bench/run.mjs passes besides the loadtest environment: the webhook the `x-bench-webhook`
+ * requests (and so the queue's consumer) deliver to, a receiver in the bench's own process.
+ */
+type BenchEnv = Env & { BENCH_WEBHOOK_URL: string; BENCH_WEBHOOK_SECRET: string }
+
+// The chat client calls the global fetch: a call to the stub model's URL is answered in this
+// isolate, at once; any other (the webhook's deliveries) goes out as it would.
+const realFetch = globalThis.fetch
+globalThis.fetch = (input, init) => {
+  const url = input instanceof Request ? input.url : String(input)
+  return url.startsWith(`${STUB_MODEL_URL}/`) ? stubModel(new Request(input, init)) : realFetch(input, init)
+}
 
 /** The app asks D1 for one task more than the page of 50 it sends. */
 const stubD1ForApp = stubD1(51)
 
+/** Local D1; the stub D1; local D1 with the webhook on (WEBHOOK_URL and WEBHOOK_SECRET set). */
+type Variant = 'local' | 'stub-d1' | 'webhook'
+
 // Every app request gets the stub limiter (bench/stubs.ts), so both the stub-D1 and the local-D1 rows
 // measure the worker and D1, not Miniflare's simulated limiter. One env per real env and variant,
-// as Workers keeps one per isolate (configuration is cached by it).
-const stubEnvs = { d1: new WeakMap<Env, Env>(), limiter: new WeakMap<Env, Env>() }
-function stubbed(env: Env, withStubD1: boolean): Env {
-  const cache = withStubD1 ? stubEnvs.d1 : stubEnvs.limiter
+// as Workers keeps one per isolate (configuration is cached by it). Only the webhook variant has
+// WEBHOOK_URL: no other row's write queues its events.
+const stubEnvs: Record<Variant, WeakMap<Env, Env>> = {
+  local: new WeakMap(),
+  'stub-d1': new WeakMap(),
+  webhook: new WeakMap(),
+}
+function stubbed(env: Env, variant: Variant): Env {
+  const cache = stubEnvs[variant]
   let stubbedEnv = cache.get(env)
   if (!stubbedEnv) {
+    const { BENCH_WEBHOOK_URL, BENCH_WEBHOOK_SECRET } = env as BenchEnv
     stubbedEnv = {
       ...env,
       USER_RATE_LIMITER: stubLimiter,
       AUTH_FAILURE_RATE_LIMITER: stubLimiter,
-      ...(withStubD1 && { DB: stubD1ForApp }),
+      CHAT_RATE_LIMITER: stubLimiter,
+      ...(variant === 'stub-d1' && { DB: stubD1ForApp }),
+      ...(variant === 'webhook' && { WEBHOOK_URL: BENCH_WEBHOOK_URL, WEBHOOK_SECRET: BENCH_WEBHOOK_SECRET }),
     }
     cache.set(env, stubbedEnv)
   }
   return stubbedEnv
 }
 
-/** What D1 reported reading and writing (`meta.rows_read`, `meta.rows_written`) for one request. */
+const variantOf = (request: Request): Variant =>
+  request.headers.has(STUB_D1_HEADER) ? 'stub-d1' : request.headers.has(WEBHOOK_HEADER) ? 'webhook' : 'local'
+
+/**
+ * What D1 reported reading and writing (`meta.rows_read`, `meta.rows_written`) for one request, and
+ * its round trips: each statement run on its own, and each batch.
+ */
 interface Meter {
   rowsRead: number
   rowsWritten: number
+  roundTrips: number
 }
 
 /**
- * A D1 (binding or session) that adds up the rows D1 reports for every statement. first() reports
- * no meta, so it runs as all() and hands back the first row: the same statement, one round trip.
+ * A D1 (binding or session) that adds up the rows D1 reports for every statement, and counts the
+ * round trips. first() reports no meta, so it runs as all() and hands back the first row: the same
+ * statement, one round trip. raw() is left out: it reports no meta, so a request using it fails
+ * here rather than be metered short.
  */
 function metered<T extends D1Database | D1DatabaseSession>(db: T, meter: Meter): T {
   const add = <R>(result: D1Result<R>) => {
@@ -56,13 +91,23 @@ function metered<T extends D1Database | D1DatabaseSession>(db: T, meter: Meter):
     meter.rowsWritten += result.meta.rows_written
     return result
   }
+  const trip = () => {
+    meter.roundTrips++
+  }
   const statement = (inner: D1PreparedStatement): D1PreparedStatement =>
     ({
       inner,
       bind: (...values: unknown[]) => statement(inner.bind(...values)),
-      all: async () => add(await inner.all()),
-      run: async () => add(await inner.run()),
+      all: async () => {
+        trip()
+        return add(await inner.all())
+      },
+      run: async () => {
+        trip()
+        return add(await inner.run())
+      },
       first: async (column?: string) => {
+        trip()
         const row = (add(await inner.all<Record<string, unknown>>()).results[0] ?? null) as Record<
           string,
           unknown
@@ -72,20 +117,23 @@ function metered<T extends D1Database | D1DatabaseSession>(db: T, meter: Meter):
     }) as unknown as D1PreparedStatement
   return {
     prepare: (sql: string) => statement(db.prepare(sql)),
-    batch: async (statements: D1PreparedStatement[]) =>
-      (await db.batch(statements.map((s) => (s as unknown as { inner: D1PreparedStatement }).inner))).map(add),
+    batch: async (statements: D1PreparedStatement[]) => {
+      trip()
+      return (await db.batch(statements.map((s) => (s as unknown as { inner: D1PreparedStatement }).inner))).map(add)
+    },
     withSession: (constraint?: string) => metered((db as D1Database).withSession(constraint), meter),
     getBookmark: () => (db as D1DatabaseSession).getBookmark(),
   } as unknown as T
 }
 
-/** The request on local D1, answered with the rows it read and wrote in two more headers. */
+/** The request on local D1, answered with the rows it read and wrote and its round trips in three more headers. */
 async function meteredFetch(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
-  const meter: Meter = { rowsRead: 0, rowsWritten: 0 }
-  const response = await worker.fetch(request, { ...stubbed(env, false), DB: metered(env.DB, meter) }, ctx)
+  const meter: Meter = { rowsRead: 0, rowsWritten: 0, roundTrips: 0 }
+  const response = await worker.fetch(request, { ...stubbed(env, variantOf(request)), DB: metered(env.DB, meter) }, ctx)
   const headers = new Headers(response.headers)
   headers.set('x-bench-rows-read', String(meter.rowsRead))
   headers.set('x-bench-rows-written', String(meter.rowsWritten))
+  headers.set('x-bench-round-trips', String(meter.roundTrips))
   return new Response(response.body, { status: response.status, headers })
 }
 
@@ -154,7 +202,7 @@ async function replay(request: Request, env: Env, ctx: ExecutionContext): Promis
   if (known) {
     if (request.body) await request.arrayBuffer()
   } else {
-    const response = await worker.fetch(request, stubbed(env, true), ctx)
+    const response = await worker.fetch(request, stubbed(env, 'stub-d1'), ctx)
     known = { status: response.status, headers: Object.fromEntries(response.headers), body: await response.text() }
     recorded.set(key, known)
   }
@@ -179,8 +227,10 @@ const bench = {
     if (request.headers.has(METER_HEADER)) return meteredFetch(request, env, ctx)
     if (request.url.endsWith(IN_PROCESS_PATH)) return inProcess(request, env, ctx)
     if (request.headers.has(REPLAY_HEADER)) return replay(request, env, ctx)
-    return worker.fetch(request, stubbed(env, request.headers.has(STUB_D1_HEADER)), ctx)
+    return worker.fetch(request, stubbed(env, variantOf(request)), ctx)
   },
+  // Only the webhook variant queues events: its consumer delivers them with the same settings.
+  queue: (batch, env) => worker.queue(batch, stubbed(env, 'webhook')),
 } satisfies ExportedHandler<Env>
 
 export default bench

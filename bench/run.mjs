@@ -6,12 +6,14 @@
 // loop inside workerd, without HTTP; `--peer` also runs the naive peer (bench/peer.mjs) and compares
 // the two. See docs/performance.md.
 //
-//   npm run bench -- [--duration 5] [--warmup 1] [--connections 8] [--rounds 1] [--only list,get:app]
+//   npm run bench -- [--duration 5] [--warmup 1] [--connections 8] [--rounds 1] [--only list,get:app,chat]
 //                    [--profile] [--in-process [--in-process-times 5000]] [--replay] [--peer]
 import { execFile } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { createServer } from 'node:http'
 import { availableParallelism, cpus, tmpdir } from 'node:os'
 import path from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { parseArgs, promisify } from 'node:util'
 import { sign } from 'hono/jwt'
 import { unstable_readConfig } from 'wrangler'
@@ -39,6 +41,19 @@ const SECRET = 'bench-secret-that-is-long-enough-for-hs256-0123456789'
 const TASKS_PER_USER = 1000
 const OTHER_USERS = 100
 const TASKS_PER_OTHER_USER = 100
+/**
+ * The chat row's users: each turn starts a conversation, and a user may hold only
+ * CONVERSATIONS_PER_USER (`conversationsPerUser` in src/chat/bounds.ts), so the load takes its users
+ * in turn, each with a few tasks for its tool call to list. Under the worker's cache of verified
+ * tokens (src/auth/verified-tokens.ts), so that no turn verifies its token afresh.
+ */
+const CHAT_USERS = 500
+const CONVERSATIONS_PER_USER = 100
+const TASKS_PER_CHAT_USER = 10
+/** The most D1 round trips a request may take, from the chat issue: a turn, 3 and 1 per tool call. */
+const ROUND_TRIP_BUDGETS = { chat: 3 + 1 }
+/** How long the webhook row waits, after its load, for every event to be delivered. */
+const SETTLE_SECONDS = 60
 /** Targets from the performance issue: minimum share of the floor's req/s. */
 const TARGETS = { get: 0.4, create: 0.3, list: 0.2 }
 /** Targets from the efficiency issue: most CPU per request, as a multiple of the floor's. */
@@ -49,15 +64,24 @@ const STUB_D1_HEADER = 'x-bench-d1'
 const METER_HEADER = 'x-bench-meter'
 /** Sent on a request, makes bench/entry.ts send the app's first response to it again (`--replay`, see there). */
 const REPLAY_HEADER = 'x-bench-replay'
+/** Sent on a request, gives it WEBHOOK_URL and WEBHOOK_SECRET in bench/entry.ts (see there). */
+const WEBHOOK_HEADER = 'x-bench-webhook'
+/** The stub model's URL, which bench/entry.ts answers in the worker (STUB_MODEL_URL in bench/stubs.ts). */
+const STUB_MODEL_URL = 'https://model.bench.invalid/v1'
 /** Entries of each CPU profile printed. */
 const PROFILE_TOP = 15
 /** Requests per in-process loop (`--in-process`): enough for workerd's CPU ticks (10 ms) to be fine-grained. */
 const IN_PROCESS_TIMES = Number(opts['in-process-times'])
 
+const only = opts.only?.split(',')
+/** Whether `--only` selects the row: `get` names both get rows, `get:app` one. The floor always runs: every ratio divides by it. */
+const selects = (name) => name === 'floor' || !only || only.includes(name) || only.includes(name.split(':')[0])
+
 const stateDir = mkdtempSync(path.join(tmpdir(), 'tasks-bench-'))
 
 let mf
 let peer
+let receiver
 try {
   // The bench entry (the app plus its reference routes), bundled exactly as `wrangler deploy` bundles.
   // A profile needs the bundle's names and module comments, which minifying removes.
@@ -70,13 +94,31 @@ try {
   // The `loadtest` environment: the worker with limits the load never reaches (docs/ratelimits.md).
   const config = unstable_readConfig({ config: path.join(root, 'wrangler.toml'), env: 'loadtest' })
   const database = config.d1_databases.find((d) => d.binding === 'DB')
+  receiver = await startReceiver()
   const served = await serve(bundle, config, {
     // The load is one user at thousands of requests a second, creating tasks for the whole run.
-    bindings: { ...config.vars, BETTER_AUTH_SECRET: SECRET },
+    // Chat goes to the stub model; the webhook is on only for the requests that ask (bench/entry.ts).
+    bindings: {
+      ...config.vars,
+      BETTER_AUTH_SECRET: SECRET,
+      CHAT_API_BASE_URL: STUB_MODEL_URL,
+      CHAT_MODEL: 'bench-stub',
+      CHAT_API_KEY: 'bench-key',
+      BENCH_WEBHOOK_URL: receiver.url,
+      BENCH_WEBHOOK_SECRET: `whsec_${Buffer.from('bench-webhook-secret-of-32-bytes').toString('base64')}`,
+    },
     ratelimits: Object.fromEntries(
       config.ratelimits.map((r) => [r.name, { namespace_id: r.namespace_id, simple: r.simple }]),
     ),
     d1Databases: { DB: database.database_id },
+    // The webhook's queue, produced and consumed by the worker, as the loadtest environment declares it.
+    queueProducers: Object.fromEntries(config.queues.producers.map((q) => [q.binding, { queueName: q.queue }])),
+    queueConsumers: Object.fromEntries(
+      config.queues.consumers.map((q) => [
+        q.queue,
+        { maxBatchSize: q.max_batch_size, maxBatchTimeout: q.max_batch_timeout, maxRetries: q.max_retries },
+      ]),
+    ),
     resourcePersistencePath: path.join(persist, 'v3'),
     ...(opts.profile && { inspectorPort: 0 }),
   })
@@ -85,7 +127,7 @@ try {
 
   const db = await mf.getD1Database('DB')
   const user = 'bench-user'
-  await seed(db, user)
+  await seed(db, user, selects('chat'))
   const { taskId } = await db.prepare('SELECT id AS taskId FROM tasks WHERE user_id = ?1 LIMIT 1').bind(user).first()
 
   const now = Math.floor(Date.now() / 1000)
@@ -99,6 +141,11 @@ try {
     ...(aud && { aud }),
   }
   const token = await sign(claims, SECRET, 'HS256')
+  const chatTokens = selects('chat')
+    ? await Promise.all(
+        Array.from({ length: CHAT_USERS }, (_, i) => sign({ ...claims, sub: `chat-user-${i}` }, SECRET, 'HS256')),
+      )
+    : []
   const auth = { Authorization: `Bearer ${token}` }
   const json = { ...auth, 'Content-Type': 'application/json' }
 
@@ -153,11 +200,26 @@ try {
         }))
       : []),
     ...api,
-  ].filter((e) => {
-    // The floor always runs: every ratio divides by it. `get` names both get rows, `get:app` one.
-    const only = opts.only?.split(',')
-    return e.name === 'floor' || !only || only.includes(e.name) || only.includes(e.name.split(':')[0])
-  })
+    // The same create with the webhook on: its event also queued, and delivered during the load.
+    {
+      ...api.find((e) => e.name === 'create'),
+      name: 'create:webhook',
+      label: 'POST /tasks, webhook on',
+      headers: { ...json, [WEBHOOK_HEADER]: '1' },
+      settle: receiver.settle,
+    },
+    // One chat turn, each in a new conversation: the stub model calls list_tasks, then answers.
+    {
+      name: 'chat',
+      label: 'POST /chat, 1 tool call',
+      method: 'POST',
+      path: '/chat',
+      headers: json,
+      body: JSON.stringify({ message: 'What is on my list?' }),
+      status: 200,
+      users: { tokens: chatTokens, next: 0 },
+    },
+  ].filter((e) => selects(e.name))
 
   console.log(
     `workerd via Miniflare at ${base}; ${opts.connections} connections, ${opts.duration} s per endpoint after ${opts.warmup} s warm-up`,
@@ -168,8 +230,11 @@ try {
   const rows = await meterRows(base, [
     ...endpoints.filter((e) => ['health', 'me'].includes(e.name)),
     ...api.filter((e) => selected.has(e.name)),
+    ...endpoints.filter((e) => ['create:webhook', 'chat'].includes(e.name)),
     ...extraWrites(taskId, auth, json),
   ])
+  // The metered create's event, delivered before any load.
+  await endpoints.find((e) => e.name === 'create:webhook')?.settle(1)
   if (opts.peer) {
     peer = await startPeer({
       stateDir,
@@ -213,7 +278,7 @@ try {
       peerResults.push(peerRun)
       if (peerRun) console.log(`  ${endpoint.label}, naive peer: ${Math.round(peerRun.requestsPerSecond)} req/s`)
       const metered = rows.find((r) => r.name === endpoint.name.replace(/:app$/, ''))
-      if (metered) run.rows = { read: metered.rowsRead, written: metered.rowsWritten }
+      if (metered) run.rows = { read: metered.rowsRead, written: metered.rowsWritten, roundTrips: metered.roundTrips }
       results.push(run)
       console.log(`  ${endpoint.label}: ${Math.round(run.requestsPerSecond)} req/s`)
     }
@@ -250,9 +315,18 @@ try {
       durationSeconds: Number(opts.duration),
       warmupSeconds: Number(opts.warmup),
       rounds: ROUNDS,
-      seed: { tasksForBenchedUser: TASKS_PER_USER, otherUsers: OTHER_USERS, tasksPerOtherUser: TASKS_PER_OTHER_USER },
+      seed: {
+        tasksForBenchedUser: TASKS_PER_USER,
+        otherUsers: OTHER_USERS,
+        tasksPerOtherUser: TASKS_PER_OTHER_USER,
+        ...(selects('chat') && { chatUsers: CHAT_USERS, tasksPerChatUser: TASKS_PER_CHAT_USER }),
+      },
     },
-    targets: { requestsPerSecondShareOfFloor: TARGETS, cpuMultipleOfFloor: CPU_TARGETS },
+    targets: {
+      requestsPerSecondShareOfFloor: TARGETS,
+      cpuMultipleOfFloor: CPU_TARGETS,
+      d1RoundTrips: ROUND_TRIP_BUDGETS,
+    },
     profiled: opts.profile,
     results,
     rows,
@@ -264,6 +338,7 @@ try {
 } finally {
   await peer?.dispose()
   await mf?.dispose()
+  await receiver?.close()
   rmSync(stateDir, { recursive: true, force: true })
 }
 
@@ -324,16 +399,17 @@ async function runInProcess(base, endpoints, results, profiler) {
   return table
 }
 
-/** The benched user's tasks and everyone else's, one INSERT … SELECT per user set. */
-async function seed(db, user) {
-  const insert = (users, perUser) =>
+/** The benched user's tasks, everyone else's and the chat row's users', one INSERT … SELECT per user set. */
+async function seed(db, user, chat) {
+  // One user is `name`; more are `name` and 0, 1, 2...
+  const insert = (users, perUser, name) =>
     db
       .prepare(
         `WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < ?1 * ?2)
          INSERT INTO tasks (id, user_id, title, tags, created_at, updated_at, number)
          SELECT lower(hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-4' || substr(hex(randomblob(2)), 2) || '-a'
                       || substr(hex(randomblob(2)), 2) || '-' || hex(randomblob(6))),
-                CASE WHEN ?1 = 1 THEN ?3 ELSE 'other-user-' || (i % ?1) END,
+                CASE WHEN ?1 = 1 THEN ?3 ELSE ?3 || (i % ?1) END,
                 'Seeded task ' || i,
                 '["seed"]',
                 strftime('%Y-%m-%dT%H:%M:%fZ', '2026-01-01', '+' || i || ' seconds'),
@@ -342,10 +418,11 @@ async function seed(db, user) {
                 CAST(i / ?1 AS INTEGER) + 1
          FROM n`,
       )
-      .bind(users, perUser, user)
+      .bind(users, perUser, name)
       .run()
-  await insert(1, TASKS_PER_USER)
-  await insert(OTHER_USERS, TASKS_PER_OTHER_USER)
+  await insert(1, TASKS_PER_USER, user)
+  await insert(OTHER_USERS, TASKS_PER_OTHER_USER, 'other-user-')
+  if (chat) await insert(CHAT_USERS, TASKS_PER_CHAT_USER, 'chat-user-')
 }
 
 /** The run whose CPU ratio is the median of the rounds', with the lowest and highest ratio seen. */
@@ -383,8 +460,9 @@ function extraWrites(taskId, auth, json) {
 }
 
 /**
- * D1's `meta.rows_read` and `meta.rows_written` for one request to each endpoint, on local D1 with
- * the real migrations (bench/entry.ts adds them up). DELETE gets a task created for it.
+ * D1's `meta.rows_read` and `meta.rows_written`, and the D1 round trips, for one request to each
+ * endpoint, on local D1 with the real migrations (bench/entry.ts adds them up). DELETE gets a task
+ * created for it.
  */
 async function meterRows(base, endpoints) {
   const rows = []
@@ -406,6 +484,7 @@ async function meterRows(base, endpoints) {
       endpoint: label,
       rowsRead: Number(res.headers.get('x-bench-rows-read')),
       rowsWritten: Number(res.headers.get('x-bench-rows-written')),
+      roundTrips: Number(res.headers.get('x-bench-round-trips')),
     })
   }
   return rows
@@ -504,8 +583,14 @@ function topSelfTime(profile, count, modules) {
     .map(([key, n]) => `${((n / busy) * 100).toFixed(1).padStart(5)}%  ${key}`)
 }
 
-/** One endpoint under load from bench/load.mjs, a separate process, so the worker keeps its core. */
-async function load(base, { name, label, method, path: urlPath, headers, body }) {
+/**
+ * One endpoint under load from bench/load.mjs, a separate process, so the worker keeps its core.
+ * `users` spreads the requests over users' tokens, each taken once in turn, where one user could not
+ * take them all (the chat row); `settle` waits for what the requests left running after their
+ * responses (the webhook row's deliveries), before the CPU is read; `status` is the only status
+ * the row accepts, where any 2xx would not do.
+ */
+async function load(base, { name, label, method, path: urlPath, headers, body, users, settle, status }) {
   const spec = {
     url: `${base}${urlPath}`,
     method,
@@ -518,9 +603,27 @@ async function load(base, { name, label, method, path: urlPath, headers, body })
   const run = async (overrides) => {
     const { stdout } = await promisify(execFile)(process.execPath, [
       path.join(root, 'bench/load.mjs'),
-      JSON.stringify({ ...spec, ...overrides }),
+      JSON.stringify({ ...spec, ...(users && { tokens: users.tokens, offset: users.next }), ...overrides }),
     ])
-    return JSON.parse(stdout)
+    const result = JSON.parse(stdout)
+    if (users) {
+      users.next += result.sent
+      // Past it, a user would start one conversation too many: a 409.
+      if (users.next > users.tokens.length * CONVERSATIONS_PER_USER) {
+        throw new Error(`${label}: more turns than ${users.tokens.length} users have room for; raise CHAT_USERS`)
+      }
+    }
+    const refused = Object.entries(result.statuses).filter(([code]) =>
+      status ? Number(code) !== status : Number(code) >= 300,
+    )
+    if (result.failed > 0 || result.requests === 0 || refused.length > 0) {
+      const statuses = Object.entries(result.statuses).map(([code, n]) => `${n} x ${code}`)
+      throw new Error(
+        `${label}: ${result.failed} failed requests out of ${result.requests} (statuses: ${statuses.join(', ') || 'none'})`,
+      )
+    }
+    await settle?.(result.requests)
+    return result
   }
   // The warm-up runs before the CPU reading: V8 compiles the endpoint's code meanwhile, on workerd's
   // own threads, which would otherwise be charged to whichever endpoint runs first.
@@ -528,9 +631,6 @@ async function load(base, { name, label, method, path: urlPath, headers, body })
   const cpu = workerdCpu()
   const result = await run({ warmup: 0 })
   const cpuSeconds = workerdCpu() - cpu
-  if (result.failed > 0 || result.requests === 0) {
-    throw new Error(`${label}: ${result.failed} failed requests out of ${result.requests}`)
-  }
   return {
     name,
     endpoint: label,
@@ -538,6 +638,39 @@ async function load(base, { name, label, method, path: urlPath, headers, body })
     latencyMs: { p50: round(result.p50, 2), p99: round(result.p99, 2) },
     requests: result.requests,
     ...(cpuSeconds > 0 && { workerdCpuMicrosPerRequest: round((cpuSeconds * 1e6) / result.requests, 0) }),
+  }
+}
+
+/**
+ * The webhook's receiver, in this process: answers every delivery 204 at once and keeps the ids of
+ * the events delivered (a delivery is at least once, so an event may come twice).
+ */
+async function startReceiver() {
+  const delivered = new Set()
+  let expected = 0
+  const server = createServer((req, res) => {
+    delivered.add(req.headers['webhook-id'])
+    req.resume()
+    res.writeHead(204).end()
+  })
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
+  return {
+    url: `http://127.0.0.1:${server.address().port}/`,
+    /** Waits until the events of `count` more writes have been delivered. */
+    async settle(count) {
+      expected += count
+      const deadline = Date.now() + SETTLE_SECONDS * 1000
+      while (delivered.size < expected) {
+        if (Date.now() > deadline) {
+          throw new Error(`webhook: ${delivered.size} of ${expected} events delivered after ${SETTLE_SECONDS} s`)
+        }
+        await sleep(20)
+      }
+    },
+    close() {
+      server.closeAllConnections()
+      return new Promise((resolve) => server.close(resolve))
+    },
   }
 }
 
@@ -586,13 +719,22 @@ function ratioCell({ cpuRatioToFloor, cpuRatioRange: [low, high] = [] }) {
   return ROUNDS > 1 && low !== undefined ? `${median} (${low.toFixed(2)}-${high.toFixed(2)})` : median
 }
 
-/** Every metered request, the writes the load does not run included. */
+/** Every metered request, the writes the load does not run included, with its D1 round trips and their budget. */
 function printRows(rows) {
-  console.log('\nRows per request (D1 meta, local D1, real migrations):')
+  console.log('\nRows and round trips per request (D1 meta, local D1, real migrations):')
   printMarkdown(
-    ['request', 'rows read', 'rows written'],
-    rows.map((r) => [r.endpoint, String(r.rowsRead), String(r.rowsWritten)]),
-    new Set([0]),
+    ['request', 'rows read', 'rows written', 'D1 round trips', 'budget'],
+    rows.map((r) => {
+      const budget = ROUND_TRIP_BUDGETS[r.name]
+      return [
+        r.endpoint,
+        String(r.rowsRead),
+        String(r.rowsWritten),
+        String(r.roundTrips),
+        budget === undefined ? '' : `<= ${budget} ${r.roundTrips <= budget ? 'met' : 'MISSED'}`,
+      ]
+    }),
+    new Set([0, 4]),
   )
 }
 

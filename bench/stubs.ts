@@ -1,6 +1,7 @@
 /**
- * Bindings that answer at once, for the bench (bench/entry.ts, bench/peer/entry.ts) and the peer
- * budget test (test/perf/peer-budget.test.ts): with them a request costs only the worker's own work.
+ * Bindings and a model that answer at once, for the bench (bench/entry.ts, bench/peer/entry.ts) and
+ * the peer budget (test/perf/peer-budget.mjs): with them a request costs only the worker's
+ * own work.
  */
 
 /** What D1 would return for one stored task: the same row for every statement. */
@@ -49,3 +50,24 @@ export function stubD1(pageSize: number): D1Database {
  * row); production's limiter is a call to a service in the same location.
  */
 export const stubLimiter = { limit: async () => ({ success: true }) } satisfies RateLimit
+
+/** CHAT_API_BASE_URL for the bench: bench/entry.ts answers it with stubModel. `.invalid` never resolves. */
+export const STUB_MODEL_URL = 'https://model.bench.invalid/v1'
+
+/** The one tool call the stub model makes in each turn: a page of the user's tasks. */
+const TOOL_CALL = { id: 'call_bench_1', type: 'function', function: { name: 'list_tasks', arguments: '{"limit":5}' } }
+
+/**
+ * An OpenAI-compatible Chat Completions model that answers at once: one `list_tasks` call when the
+ * last message is not a tool result (the first call of a turn), a short answer when it is. It
+ * decides from the request's messages alone, so any number of turns may run at once.
+ */
+export async function stubModel(request: Request): Promise<Response> {
+  const { messages } = await request.json<{ messages: { role: string }[] }>()
+  const message =
+    messages.at(-1)?.role === 'tool'
+      ? { role: 'assistant', content: 'Here are your five newest tasks.' }
+      : { role: 'assistant', content: null, tool_calls: [TOOL_CALL] }
+  const finish = 'tool_calls' in message ? 'tool_calls' : 'stop'
+  return Response.json({ object: 'chat.completion', choices: [{ index: 0, message, finish_reason: finish }] })
+}
