@@ -93,6 +93,21 @@ describe('D1 round trips of a single-task write, per door', () => {
     expect(await roundTrips(true, door)).toBe(2)
   })
 
+  it('is 2 for a write that sets a rule: it is planned from the stored task, whose due date and zone the rule needs', async () => {
+    const weekly = { recurrence: { frequency: 'weekly' } }
+    // A task with a due date and no rule: a weekly rule takes its weekday from the stored due date.
+    const dated = async (door: (task: { id: string; number: number }) => Door) => {
+      const user = await signIn()
+      const task = await user.createTask({ title: 'Dated', dueAt: DUE })
+      const { db, counter } = countingDb(env.DB)
+      const res = await door(task)(user, db)
+      expect(res.status, await res.clone().text()).toBe(200)
+      return counter.roundTrips
+    }
+    expect(await dated(({ id }) => rest('PATCH', weekly)(id))).toBe(2)
+    expect(await dated(({ number }) => tool('update_task', { recurrence: { frequency: 'weekly' } })(number))).toBe(2)
+  })
+
   it('creates exactly one successor on each of those completions', async () => {
     const user = await signIn()
     const task = await user.createTask(daily)
