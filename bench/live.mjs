@@ -1,8 +1,9 @@
 // `npm run bench:live`: what live updates cost (docs/live.md). The production worker (src/index.ts,
 // bundled as `wrangler deploy` bundles it) in workerd through Miniflare, with a migrated local D1 and
 // the `loadtest` environment's limits. Prints:
-//   - a create's latency (p50, p99) for a user with no socket open, and with `--listeners` open, and
-//     how long after each response every one of those sockets had heard of it;
+//   - a create's latency (p50, p99) and workerd's CPU per create (its poke included) for a user with
+//     no socket open, and with `--listeners` open, and how long after each response every one of
+//     those sockets had heard of it;
 //   - workerd's memory and CPU with `--sockets` idle sockets open (spread over users, each at most
 //     LIVE_SOCKETS_PER_USER), measured over `--idle` seconds in which nothing is sent.
 // Heavy with the defaults: on a shared machine, try `--writes 20 --sockets 50 --idle 2` first.
@@ -138,10 +139,16 @@ try {
     return entry
   }
 
-  /** `count` creates one after another: when each was sent and answered. */
+  const ticksPerSecond = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }))
+
+  /**
+   * `count` creates one after another: when each was sent and answered, and workerd's CPU per
+   * create, counted until their pokes (in waitUntil, after each response) have had time to finish.
+   */
   async function creates(token, count = WRITES) {
     const sent = []
     const answered = []
+    const startTicks = workerdUsage().ticks
     for (let i = 0; i < count; i++) {
       sent.push(performance.now())
       const res = await fetch(`${base}/tasks`, {
@@ -153,7 +160,9 @@ try {
       if (res.status !== 201) throw new Error(`create: ${res.status}`)
       answered.push(performance.now())
     }
-    return { sent, answered, latencies: answered.map((at, i) => at - sent[i]) }
+    await new Promise((resolve) => setTimeout(resolve, 500))
+    const cpuMs = (((workerdUsage().ticks - startTicks) / ticksPerSecond) * 1000) / count
+    return { sent, answered, latencies: answered.map((at, i) => at - sent[i]), cpuMs }
   }
 
   console.log(`live updates: ${WRITES} creates each; ${SOCKETS} idle sockets, ${PER_USER} per user\n`)
@@ -172,11 +181,15 @@ try {
       return next === undefined ? [] : [Math.max(0, next - listened.answered[i])]
     }),
   )
-  console.log('| user                     | create p50 | create p99 | heard after the response, p50 / p99 |')
-  console.log('| ------------------------ | ---------- | ---------- | ----------------------------------- |')
-  const row = (label, { latencies }, heard) =>
+  console.log(
+    '| user                     | create p50 | create p99 | workerd CPU a create | heard after the response, p50 / p99 |',
+  )
+  console.log(
+    '| ------------------------ | ---------- | ---------- | -------------------- | ----------------------------------- |',
+  )
+  const row = (label, { latencies, cpuMs }, heard) =>
     console.log(
-      `| ${label.padEnd(24)} | ${ms(percentile(latencies, 50)).padStart(10)} | ${ms(percentile(latencies, 99)).padStart(10)} | ${heard.padEnd(35)} |`,
+      `| ${label.padEnd(24)} | ${ms(percentile(latencies, 50)).padStart(10)} | ${ms(percentile(latencies, 99)).padStart(10)} | ${ms(cpuMs).padStart(20)} | ${heard.padEnd(35)} |`,
     )
   row('no socket open', quiet, '-')
   row(`${LISTENERS} sockets open`, listened, `${ms(percentile(delays, 50))} / ${ms(percentile(delays, 99))}`)
@@ -186,13 +199,12 @@ try {
   const before = workerdUsage()
   for (let i = 0; i < SOCKETS; i++) await open(await tokenFor(`bench-live-idle-${Math.floor(i / PER_USER)}`))
   const opened = workerdUsage()
-  const ticks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }))
   await new Promise((resolve) => setTimeout(resolve, IDLE_SECONDS * 1000))
   const after = workerdUsage()
   console.log(
     `\n${SOCKETS} idle sockets: workerd memory ${(before.rssKiB / 1024).toFixed(1)} MiB -> ${(opened.rssKiB / 1024).toFixed(1)} MiB ` +
       `(${((opened.rssKiB - before.rssKiB) / Math.max(1, SOCKETS)).toFixed(1)} KiB a socket); ` +
-      `CPU over ${IDLE_SECONDS} s idle: ${(((after.ticks - opened.ticks) / ticks) * 1000).toFixed(0)} ms`,
+      `CPU over ${IDLE_SECONDS} s idle: ${(((after.ticks - opened.ticks) / ticksPerSecond) * 1000).toFixed(0)} ms`,
   )
 } finally {
   for (const { socket } of sockets) socket.close()
