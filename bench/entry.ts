@@ -3,6 +3,7 @@
  * Only the bench builds this module; production ships src/index.ts.
  */
 import worker from '../src/index'
+import { metered, newMeter, withMeter } from './meter'
 import { type PeerBindings, peer } from './peer/app'
 import { STUB_MODEL_URL, stubD1, stubLimiter, stubModel } from './stubs'
 
@@ -69,72 +70,11 @@ function stubbed(env: Env, variant: Variant): Env {
 const variantOf = (request: Request): Variant =>
   request.headers.has(STUB_D1_HEADER) ? 'stub-d1' : request.headers.has(WEBHOOK_HEADER) ? 'webhook' : 'local'
 
-/**
- * What D1 reported reading and writing (`meta.rows_read`, `meta.rows_written`) for one request, and
- * its round trips: each statement run on its own, and each batch.
- */
-interface Meter {
-  rowsRead: number
-  rowsWritten: number
-  roundTrips: number
-}
-
-/**
- * A D1 (binding or session) that adds up the rows D1 reports for every statement, and counts the
- * round trips. first() reports no meta, so it runs as all() and hands back the first row: the same
- * statement, one round trip. raw() is left out: it reports no meta, so a request using it fails
- * here rather than be metered short.
- */
-function metered<T extends D1Database | D1DatabaseSession>(db: T, meter: Meter): T {
-  const add = <R>(result: D1Result<R>) => {
-    meter.rowsRead += result.meta.rows_read
-    meter.rowsWritten += result.meta.rows_written
-    return result
-  }
-  const trip = () => {
-    meter.roundTrips++
-  }
-  const statement = (inner: D1PreparedStatement): D1PreparedStatement =>
-    ({
-      inner,
-      bind: (...values: unknown[]) => statement(inner.bind(...values)),
-      all: async () => {
-        trip()
-        return add(await inner.all())
-      },
-      run: async () => {
-        trip()
-        return add(await inner.run())
-      },
-      first: async (column?: string) => {
-        trip()
-        const row = (add(await inner.all<Record<string, unknown>>()).results[0] ?? null) as Record<
-          string,
-          unknown
-        > | null
-        return column === undefined || row === null ? row : row[column]
-      },
-    }) as unknown as D1PreparedStatement
-  return {
-    prepare: (sql: string) => statement(db.prepare(sql)),
-    batch: async (statements: D1PreparedStatement[]) => {
-      trip()
-      return (await db.batch(statements.map((s) => (s as unknown as { inner: D1PreparedStatement }).inner))).map(add)
-    },
-    withSession: (constraint?: string) => metered((db as D1Database).withSession(constraint), meter),
-    getBookmark: () => (db as D1DatabaseSession).getBookmark(),
-  } as unknown as T
-}
-
 /** The request on local D1, answered with the rows it read and wrote and its round trips in three more headers. */
 async function meteredFetch(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
-  const meter: Meter = { rowsRead: 0, rowsWritten: 0, roundTrips: 0 }
+  const meter = newMeter()
   const response = await worker.fetch(request, { ...stubbed(env, variantOf(request)), DB: metered(env.DB, meter) }, ctx)
-  const headers = new Headers(response.headers)
-  headers.set('x-bench-rows-read', String(meter.rowsRead))
-  headers.set('x-bench-rows-written', String(meter.rowsWritten))
-  headers.set('x-bench-round-trips', String(meter.roundTrips))
-  return new Response(response.body, { status: response.status, headers })
+  return withMeter(response, meter)
 }
 
 /** What `--in-process` and the peer budget (test/perf/peer-budget.mjs) run: one request, `times` times, inside this isolate. */
