@@ -11,7 +11,7 @@
 // Linux only: CPU time comes from /proc. See docs/performance.md, "What each feature costs".
 //
 //   npm run bench:ladder -- [--only request|create] [--times 1000] [--in-process-rounds 45]
-//                           [--rounds 3] [--duration 5] [--warmup 1] [--connections 8]
+//                           [--rounds 5] [--duration 5] [--warmup 1] [--connections 8]
 import { execFile } from 'node:child_process'
 import { cpSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -30,7 +30,7 @@ const { values: opts } = parseArgs({
     only: { type: 'string' },
     times: { type: 'string', default: '1000' },
     'in-process-rounds': { type: 'string', default: '45' },
-    rounds: { type: 'string', default: '3' },
+    rounds: { type: 'string', default: '5' },
     duration: { type: 'string', default: '5' },
     warmup: { type: 'string', default: '1' },
     connections: { type: 'string', default: '8' },
