@@ -3,6 +3,8 @@
  * Only the bench builds this module; production ships src/index.ts.
  */
 import worker from '../src/index'
+import { ladder } from './health-ladder'
+import { metered, newMeter, withMeter } from './meter'
 import { type PeerBindings, peer } from './peer/app'
 import { STUB_MODEL_URL, stubD1, stubLimiter, stubModel } from './stubs'
 
@@ -69,75 +71,17 @@ function stubbed(env: Env, variant: Variant): Env {
 const variantOf = (request: Request): Variant =>
   request.headers.has(STUB_D1_HEADER) ? 'stub-d1' : request.headers.has(WEBHOOK_HEADER) ? 'webhook' : 'local'
 
-/**
- * What D1 reported reading and writing (`meta.rows_read`, `meta.rows_written`) for one request, and
- * its round trips: each statement run on its own, and each batch.
- */
-interface Meter {
-  rowsRead: number
-  rowsWritten: number
-  roundTrips: number
-}
-
-/**
- * A D1 (binding or session) that adds up the rows D1 reports for every statement, and counts the
- * round trips. first() reports no meta, so it runs as all() and hands back the first row: the same
- * statement, one round trip. raw() is left out: it reports no meta, so a request using it fails
- * here rather than be metered short.
- */
-function metered<T extends D1Database | D1DatabaseSession>(db: T, meter: Meter): T {
-  const add = <R>(result: D1Result<R>) => {
-    meter.rowsRead += result.meta.rows_read
-    meter.rowsWritten += result.meta.rows_written
-    return result
-  }
-  const trip = () => {
-    meter.roundTrips++
-  }
-  const statement = (inner: D1PreparedStatement): D1PreparedStatement =>
-    ({
-      inner,
-      bind: (...values: unknown[]) => statement(inner.bind(...values)),
-      all: async () => {
-        trip()
-        return add(await inner.all())
-      },
-      run: async () => {
-        trip()
-        return add(await inner.run())
-      },
-      first: async (column?: string) => {
-        trip()
-        const row = (add(await inner.all<Record<string, unknown>>()).results[0] ?? null) as Record<
-          string,
-          unknown
-        > | null
-        return column === undefined || row === null ? row : row[column]
-      },
-    }) as unknown as D1PreparedStatement
-  return {
-    prepare: (sql: string) => statement(db.prepare(sql)),
-    batch: async (statements: D1PreparedStatement[]) => {
-      trip()
-      return (await db.batch(statements.map((s) => (s as unknown as { inner: D1PreparedStatement }).inner))).map(add)
-    },
-    withSession: (constraint?: string) => metered((db as D1Database).withSession(constraint), meter),
-    getBookmark: () => (db as D1DatabaseSession).getBookmark(),
-  } as unknown as T
-}
-
 /** The request on local D1, answered with the rows it read and wrote and its round trips in three more headers. */
 async function meteredFetch(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
-  const meter: Meter = { rowsRead: 0, rowsWritten: 0, roundTrips: 0 }
+  const meter = newMeter()
   const response = await worker.fetch(request, { ...stubbed(env, variantOf(request)), DB: metered(env.DB, meter) }, ctx)
-  const headers = new Headers(response.headers)
-  headers.set('x-bench-rows-read', String(meter.rowsRead))
-  headers.set('x-bench-rows-written', String(meter.rowsWritten))
-  headers.set('x-bench-round-trips', String(meter.roundTrips))
-  return new Response(response.body, { status: response.status, headers })
+  return withMeter(response, meter)
 }
 
-/** What `--in-process` and the peer budget (test/perf/peer-budget.mjs) run: one request, `times` times, inside this isolate. */
+/**
+ * What `--in-process`, the peer budget (test/perf/peer-budget.mjs) and the ladder (bench/ladder.mjs)
+ * run: one request, `times` times, inside this isolate.
+ */
 interface InProcess {
   method: string
   path: string
@@ -146,6 +90,10 @@ interface InProcess {
   times: number
   /** Sent to the naive peer (bench/peer/) with its stub D1 instead of this module's fetch. */
   peer?: boolean
+  /** Sent to this rung of the /health ladder (bench/health-ladder.ts) instead. */
+  rung?: string
+  /** Sent once, answered with the response's status, headers and body as JSON: what the loop would time. */
+  probe?: boolean
 }
 
 /** The naive peer's env: the stub D1 with its page of 50, and the same secret, so the same token works. */
@@ -159,21 +107,40 @@ function peerEnv(env: Env): PeerBindings {
   return bindings
 }
 
+/** The /health ladder's apps, the peer's with the same bindings as peer-budget's. */
+const rungs = ladder(peerEnv)
+
 /**
- * The request `times` times through this module's own fetch (the floor's no-op included), or the
- * naive peer's, with no HTTP: the worker's own CPU, without workerd reading the request and writing
- * the response. A 502 if any answer is not a success: a refused request costs less than a served one.
+ * The request `times` times through this module's own fetch (the floor's no-op included), the naive
+ * peer's or a ladder rung's, with no HTTP: the worker's own CPU, without workerd reading the request
+ * and writing the response. A 502 if any answer is not a success: a refused request costs less than
+ * a served one. With `probe`, the request once, and what it was answered, for the caller to check.
  */
 async function inProcess(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
-  const { method, path, headers, body, times, peer: toPeer } = await request.json<InProcess>()
+  const { method, path, headers, body, times, peer: toPeer, rung, probe } = await request.json<InProcess>()
   type Incoming = Parameters<typeof bench.fetch>[0]
-  const target = toPeer ? (r: Incoming) => peer.fetch(r, peerEnv(env), ctx) : (r: Incoming) => bench.fetch(r, env, ctx)
+  const rungFetch = rung === undefined ? undefined : rungs[rung]
+  if (rung !== undefined && !rungFetch) return new Response(`no rung ${rung}`, { status: 400 })
+  const target = rungFetch
+    ? (r: Incoming) => rungFetch(r, env, ctx)
+    : toPeer
+      ? (r: Incoming) => peer.fetch(r, peerEnv(env), ctx)
+      : (r: Incoming) => bench.fetch(r, env, ctx)
   const url = new URL(path, request.url).href
   // As an HTTP client sends it: without Content-Length, hono's bodyLimit would stream and copy the body.
   const init =
     body === undefined
       ? { method, headers }
       : { method, headers: { ...headers, 'Content-Length': String(new TextEncoder().encode(body).length) }, body }
+  if (probe) {
+    const response = await target(new Request(url, init))
+    const answer = {
+      status: response.status,
+      headers: Object.fromEntries(response.headers),
+      body: await response.text(),
+    }
+    return Response.json(answer)
+  }
   for (let i = 0; i < times; i++) {
     const response = await target(new Request(url, init))
     await response.arrayBuffer()

@@ -17,7 +17,9 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { parseArgs, promisify } from 'node:util'
 import { sign } from 'hono/jwt'
 import { unstable_readConfig } from 'wrangler'
+import { printMarkdown } from './markdown.mjs'
 import { comparePeer, peerTable, startPeer } from './peer.mjs'
+import { CHAT_USERS, OTHER_USERS, seed, TASKS_PER_CHAT_USER, TASKS_PER_OTHER_USER, TASKS_PER_USER } from './seed.mjs'
 import { build, root, runWrangler, serve, workerdCpu } from './serve.mjs'
 
 const { values: opts } = parseArgs({
@@ -38,18 +40,8 @@ const { values: opts } = parseArgs({
 const ROUNDS = opts.peer ? Math.max(2, Number(opts.rounds)) : Number(opts.rounds)
 
 const SECRET = 'bench-secret-that-is-long-enough-for-hs256-0123456789'
-const TASKS_PER_USER = 1000
-const OTHER_USERS = 100
-const TASKS_PER_OTHER_USER = 100
-/**
- * The chat row's users: each turn starts a conversation, and a user may hold only
- * CONVERSATIONS_PER_USER (`conversationsPerUser` in src/chat/bounds.ts), so the load takes its users
- * in turn, each with a few tasks for its tool call to list. Under the worker's cache of verified
- * tokens (src/auth/verified-tokens.ts), so that no turn verifies its token afresh.
- */
-const CHAT_USERS = 500
+/** Turns a chat user may start (`conversationsPerUser` in src/chat/bounds.ts): see CHAT_USERS in bench/seed.mjs. */
 const CONVERSATIONS_PER_USER = 100
-const TASKS_PER_CHAT_USER = 10
 /** The most D1 round trips a request may take, from the chat issue: a turn, 3 and 1 per tool call. */
 const ROUND_TRIP_BUDGETS = { chat: 3 + 1 }
 /** How long the webhook row waits, after its load, for every event to be delivered. */
@@ -399,32 +391,6 @@ async function runInProcess(base, endpoints, results, profiler) {
   return table
 }
 
-/** The benched user's tasks, everyone else's and the chat row's users', one INSERT … SELECT per user set. */
-async function seed(db, user, chat) {
-  // One user is `name`; more are `name` and 0, 1, 2...
-  const insert = (users, perUser, name) =>
-    db
-      .prepare(
-        `WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < ?1 * ?2)
-         INSERT INTO tasks (id, user_id, title, tags, created_at, updated_at, number)
-         SELECT lower(hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-4' || substr(hex(randomblob(2)), 2) || '-a'
-                      || substr(hex(randomblob(2)), 2) || '-' || hex(randomblob(6))),
-                CASE WHEN ?1 = 1 THEN ?3 ELSE ?3 || (i % ?1) END,
-                'Seeded task ' || i,
-                '["seed"]',
-                strftime('%Y-%m-%dT%H:%M:%fZ', '2026-01-01', '+' || i || ' seconds'),
-                strftime('%Y-%m-%dT%H:%M:%fZ', '2026-01-01', '+' || i || ' seconds'),
-                -- Each user's 1, 2, 3..., as migrations/0006_task_numbers.sql requires.
-                CAST(i / ?1 AS INTEGER) + 1
-         FROM n`,
-      )
-      .bind(users, perUser, name)
-      .run()
-  await insert(1, TASKS_PER_USER, user)
-  await insert(OTHER_USERS, TASKS_PER_OTHER_USER, 'other-user-')
-  if (chat) await insert(CHAT_USERS, TASKS_PER_CHAT_USER, 'chat-user-')
-}
-
 /** The run whose CPU ratio is the median of the rounds', with the lowest and highest ratio seen. */
 function medianRound(runs) {
   const ranked = runs
@@ -736,15 +702,6 @@ function printRows(rows) {
     }),
     new Set([0, 4]),
   )
-}
-
-function printMarkdown(header, rows, left) {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)))
-  const line = (cells) =>
-    `| ${cells.map((c, i) => (left.has(i) ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(' | ')} |`
-  const rule = widths.map((w, i) => (left.has(i) ? `:${'-'.repeat(w + 1)}` : `${'-'.repeat(w + 1)}:`))
-  console.log(`\n${line(header)}\n|${rule.join('|')}|`)
-  for (const row of rows) console.log(line(row))
 }
 
 function percent(ratio) {
