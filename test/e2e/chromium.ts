@@ -37,12 +37,15 @@ export function systemChromium(): string | undefined {
   return undefined
 }
 
+/** How every e2e Chromium runs: headless, and without the sandbox, so that it also runs as root in containers. */
+export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-background-networking']
+
 /** `npm run dev` (state in `work`, these variables) and Chromium, started at once. */
 export async function startDevAndChromium(executablePath: string, work: string, vars: Record<string, string>) {
   const envFile = writeEnvFile(path.join(work, 'e2e.vars'), vars)
   const [dev, browser] = await Promise.allSettled([
     startDevServer({ persistTo: path.join(work, 'state'), envFile }),
-    chromium.launch({ executablePath, args: ['--headless', '--no-sandbox', '--disable-background-networking'] }),
+    chromium.launch({ executablePath, args: CHROMIUM_ARGS }),
   ])
   const stop = async () => {
     await Promise.allSettled([
