@@ -6,16 +6,15 @@
  * No Playwright routing (page.route): while any route is set, Playwright answers every CORS
  * preflight itself with a permissive 204, and the worker's CORS would never be exercised.
  */
-import { randomBytes } from 'node:crypto'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { tmpdir } from 'node:os'
 import path from 'node:path'
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { devToken, type startDevServer } from '../../scripts/dev-server.mjs'
-import { startDevAndChromium, systemChromium } from './chromium'
+import { devToken } from '../../scripts/dev-server.mjs'
+import { systemChromium } from './chromium'
+import { relayTo, type SharedDev, shared, sharedChromium, sharedDev } from './shared'
 
 const executablePath = systemChromium()
 const PAGE = readFileSync(path.join(import.meta.dirname, 'page.html'))
@@ -50,7 +49,7 @@ interface Exchange {
 const lowerKeys = (headers: Record<string, string>) =>
   Object.fromEntries(Object.entries(headers).map(([name, value]) => [name.toLowerCase(), value]))
 
-/** Serves page.html on a free loopback port; http://localhost:<port> and http://127.0.0.1:<port> are two origins. */
+/** Serves page.html on a free loopback port, for the page relay (test/e2e/global-setup.ts). */
 async function servePage(): Promise<{ server: Server; port: number }> {
   const server = createServer((req, res) => {
     if (req.url === '/favicon.ico') return res.writeHead(404).end()
@@ -61,34 +60,28 @@ async function servePage(): Promise<{ server: Server; port: number }> {
 }
 
 describe.skipIf(!executablePath)('the API called from a page in Chromium', () => {
-  const secret = randomBytes(32).toString('base64url')
-  let work = ''
+  // The page relay, listed in the shared server's CORS_ORIGINS (with https://app.example.com).
+  const listedOrigin = `http://localhost:${shared.pagesPort}`
+  // The same relay and port, but another origin: not in CORS_ORIGINS.
+  const unlistedOrigin = `http://127.0.0.1:${shared.pagesPort}`
   let pages: Server | undefined
-  let dev: Awaited<ReturnType<typeof startDevServer>> | undefined
+  let release: (() => Promise<void>) | undefined
+  let dev: SharedDev | undefined
   let browser: Browser | undefined
-  let stop: (() => Promise<void>) | undefined
-  let listedOrigin = ''
-  let unlistedOrigin = ''
   let token = ''
 
   beforeAll(async () => {
-    work = mkdtempSync(path.join(tmpdir(), 'tasks-e2e-browser-'))
     const page = await servePage()
     pages = page.server
-    listedOrigin = `http://localhost:${page.port}`
-    // The same page server and port, but another origin: not in CORS_ORIGINS.
-    unlistedOrigin = `http://127.0.0.1:${page.port}`
-    ;({ dev, browser, stop } = await startDevAndChromium(executablePath!, work, {
-      BETTER_AUTH_SECRET: secret,
-      CORS_ORIGINS: `${listedOrigin}, https://app.example.com`,
-    }))
-    token = devToken('browser-user', secret)
-  }, 90_000)
+    release = await relayTo('pages', page.port)
+    ;[dev, browser] = await Promise.all([sharedDev(), sharedChromium()])
+    token = devToken('browser-user', shared.secret)
+  })
 
   afterAll(async () => {
-    await stop?.()
+    await browser?.close()
+    await release?.()
     pages?.close()
-    if (work) rmSync(work, { recursive: true, force: true })
   })
 
   /** A fresh browser context (no shared preflight cache) with the page from `origin` loaded. */
@@ -139,6 +132,8 @@ describe.skipIf(!executablePath)('the API called from a page in Chromium', () =>
 
   it('creates, lists, patches and deletes a task from a listed origin, each preflighted, and reads the exposed headers', async () => {
     const { page, network } = await openPage(listedOrigin)
+    // The server's log holds earlier files' requests too: only what follows counts.
+    const logFrom = (await dev!.output()).length
 
     const created = await callApi(page, 'POST', '/tasks', { title: 'Written by a browser', tags: ['e2e'] })
     expect(created.error).toBeUndefined()
@@ -184,12 +179,12 @@ describe.skipIf(!executablePath)('the API called from a page in Chromium', () =>
       expect(preflight.requestHeaders['access-control-request-headers']).toMatch(/authorization/)
     }
     // The preflights reached the worker: nothing between the browser and it answered them.
-    await expect.poll(() => dev!.output()).toMatch(/OPTIONS \/tasks 204/)
+    await expect.poll(async () => (await dev!.output()).slice(logFrom)).toMatch(/OPTIONS \/tasks 204/)
   })
 
   it('blocks an unlisted origin: the preflight grants nothing, fetch rejects with a TypeError and no task is created', async () => {
     const { page, network } = await openPage(unlistedOrigin)
-    const logFrom = dev!.output().length
+    const logFrom = (await dev!.output()).length
 
     const attempt = await callApi(page, 'POST', '/tasks', { title: 'Written from an unlisted origin' })
     expect(attempt).toEqual({ error: { name: 'TypeError', message: expect.any(String) } })
@@ -205,8 +200,8 @@ describe.skipIf(!executablePath)('the API called from a page in Chromium', () =>
     expect(preflight?.headers).not.toHaveProperty('access-control-allow-origin')
     await expect.poll(() => post?.corsError).toBe('PreflightMissingAllowOriginHeader')
     expect(post?.status).toBeUndefined()
-    await expect.poll(() => dev!.output().slice(logFrom)).toMatch(/OPTIONS \/tasks 204/)
-    expect(dev!.output().slice(logFrom)).not.toMatch(/POST \/tasks/)
+    await expect.poll(async () => (await dev!.output()).slice(logFrom)).toMatch(/OPTIONS \/tasks 204/)
+    expect((await dev!.output()).slice(logFrom)).not.toMatch(/POST \/tasks/)
 
     // And nothing was stored (Node's fetch knows no CORS).
     const stored = await fetch(`${dev!.url}/tasks`, { headers: { Authorization: `Bearer ${token}` } })
@@ -253,14 +248,14 @@ describe.skipIf(!executablePath)('the API called from a page in Chromium', () =>
   it('hides from an unlisted origin a response the worker did send, and shows it to a listed one', async () => {
     const health = `${dev?.url}/health`
     const blocked = await openPage(unlistedOrigin)
-    const logFrom = dev!.output().length
+    const logFrom = (await dev!.output()).length
     const hidden = await blocked.page.evaluate((url) => (globalThis as unknown as PageScript).simpleGet(url), health)
     expect(hidden).toEqual({ error: { name: 'TypeError', message: expect.any(String) } })
     // No preflight for a plain GET: the worker answered 200, and the browser withheld the response.
     const [get] = blocked.network.filter((x) => x.url === health)
     await expect.poll(() => get?.corsError).toBe('MissingAllowOriginHeader')
     expect(get?.preflight).toBe(false)
-    await expect.poll(() => dev!.output().slice(logFrom)).toMatch(/GET \/health 200/)
+    await expect.poll(async () => (await dev!.output()).slice(logFrom)).toMatch(/GET \/health 200/)
 
     const allowed = await openPage(listedOrigin)
     const shown = await allowed.page.evaluate((url) => (globalThis as unknown as PageScript).simpleGet(url), health)

@@ -4,14 +4,11 @@
  * the user's tasks over real HTTP, as JSON and as server-sent events. The model here is a small
  * scripted server in this process, speaking Chat Completions as Ollama and llama.cpp do.
  */
-import { randomBytes } from 'node:crypto'
-import { mkdtempSync, rmSync } from 'node:fs'
 import { createServer, type IncomingMessage, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { tmpdir } from 'node:os'
-import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { devToken, startDevServer, writeEnvFile } from '../../scripts/dev-server.mjs'
+import { devToken } from '../../scripts/dev-server.mjs'
+import { relayTo, type SharedDev, shared, sharedDev } from './shared'
 
 interface ModelRequest {
   authorization: string | undefined
@@ -71,33 +68,26 @@ function modelServer(received: ModelRequest[]): Server {
 }
 
 describe('the assistant against npm run dev and a model on loopback', () => {
-  const secret = randomBytes(32).toString('base64url')
-  const key = `sk-local-${randomBytes(8).toString('hex')}`
+  // The shared server's CHAT_API_BASE_URL is the model relay (test/e2e/global-setup.ts), on
+  // loopback over plain http://, with CHAT_MODEL 'local-model' and this CHAT_API_KEY.
+  const { key } = shared.chat
   const received: ModelRequest[] = []
   const model = modelServer(received)
-  let work = ''
-  let dev: Awaited<ReturnType<typeof startDevServer>> | undefined
+  let release: (() => Promise<void>) | undefined
+  let dev: SharedDev | undefined
   let token = ''
 
   beforeAll(async () => {
     await new Promise<void>((resolve) => model.listen(0, '127.0.0.1', resolve))
-    const port = (model.address() as AddressInfo).port
-    work = mkdtempSync(path.join(tmpdir(), 'tasks-e2e-chat-'))
-    const envFile = writeEnvFile(path.join(work, 'chat.vars'), {
-      BETTER_AUTH_SECRET: secret,
-      CHAT_API_BASE_URL: `http://127.0.0.1:${port}/v1`,
-      CHAT_MODEL: 'local-model',
-      CHAT_API_KEY: key,
-    })
-    dev = await startDevServer({ persistTo: path.join(work, 'state'), envFile })
-    token = devToken('chat-user', secret)
+    release = await relayTo('model', (model.address() as AddressInfo).port)
+    dev = await sharedDev()
+    token = devToken('chat-user', shared.secret)
   })
 
   afterAll(async () => {
-    await dev?.stop()
+    await release?.()
     model.closeAllConnections()
     await new Promise<void>((resolve) => model.close(() => resolve()))
-    if (work) rmSync(work, { recursive: true, force: true })
   })
 
   const chat = (body: unknown, accept = 'application/json') =>

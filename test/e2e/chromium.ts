@@ -1,7 +1,5 @@
 import { accessSync, constants } from 'node:fs'
 import path from 'node:path'
-import { chromium } from 'playwright-core'
-import { startDevServer, writeEnvFile } from '../../scripts/dev-server.mjs'
 
 const INSTALL_HINT = 'install it (Debian/Ubuntu: apt-get install --no-install-recommends chromium) or set CHROMIUM_PATH'
 
@@ -37,23 +35,5 @@ export function systemChromium(): string | undefined {
   return undefined
 }
 
-/** `npm run dev` (state in `work`, these variables) and Chromium, started at once. */
-export async function startDevAndChromium(executablePath: string, work: string, vars: Record<string, string>) {
-  const envFile = writeEnvFile(path.join(work, 'e2e.vars'), vars)
-  const [dev, browser] = await Promise.allSettled([
-    startDevServer({ persistTo: path.join(work, 'state'), envFile }),
-    chromium.launch({ executablePath, args: ['--headless', '--no-sandbox', '--disable-background-networking'] }),
-  ])
-  const stop = async () => {
-    await Promise.allSettled([
-      browser.status === 'fulfilled' ? browser.value.close() : undefined,
-      dev.status === 'fulfilled' ? dev.value.stop() : undefined,
-    ])
-  }
-  // Whichever started is stopped again if the other did not.
-  if (dev.status === 'rejected' || browser.status === 'rejected') {
-    await stop()
-    throw dev.status === 'rejected' ? dev.reason : (browser as PromiseRejectedResult).reason
-  }
-  return { dev: dev.value, browser: browser.value, stop }
-}
+/** How every e2e Chromium runs: headless, and without the sandbox, so that it also runs as root in containers. */
+export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-background-networking']

@@ -2,39 +2,29 @@
  * GET /docs in a real browser: only a browser enforces the Content-Security-Policy and runs the
  * page's scripts (Swagger UI), so this is where "loads nothing from another origin" and "try it works" are proved.
  */
-import { randomBytes } from 'node:crypto'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import path from 'node:path'
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { devToken, type startDevServer } from '../../scripts/dev-server.mjs'
-import { startDevAndChromium, systemChromium } from './chromium'
+import { devToken } from '../../scripts/dev-server.mjs'
+import { systemChromium } from './chromium'
+import { type SharedDev, shared, sharedChromium, sharedDev } from './shared'
 
 const executablePath = systemChromium()
 // Swagger UI renders the whole document; on a loaded machine a flow of several requests outlasts the default.
 const IN_BROWSER = 60_000
 
 describe.skipIf(!executablePath)('the API reference at /docs, in Chromium', () => {
-  const secret = randomBytes(32).toString('base64url')
-  let work = ''
-  let dev: Awaited<ReturnType<typeof startDevServer>> | undefined
+  // The page is served from the server's own origin, which CORS_ORIGINS does not list: it needs no CORS.
+  let dev: SharedDev | undefined
   let browser: Browser | undefined
-  let stop: (() => Promise<void>) | undefined
   let token = ''
 
   beforeAll(async () => {
-    work = mkdtempSync(path.join(tmpdir(), 'tasks-e2e-docs-'))
-    ;({ dev, browser, stop } = await startDevAndChromium(executablePath!, work, {
-      BETTER_AUTH_SECRET: secret,
-      CORS_ORIGINS: '',
-    }))
-    token = devToken('docs-user', secret)
-  }, 90_000)
+    ;[dev, browser] = await Promise.all([sharedDev(), sharedChromium()])
+    token = devToken('docs-user', shared.secret)
+  })
 
   afterAll(async () => {
-    await stop?.()
-    if (work) rmSync(work, { recursive: true, force: true })
+    await browser?.close()
   })
 
   /** The page, with every request it made and every script error or CSP violation it hit. */

@@ -5,16 +5,15 @@
  * hears nothing; a page on an origin CORS_ORIGINS does not list cannot open a socket, even with a
  * good ticket.
  */
-import { randomBytes } from 'node:crypto'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { tmpdir } from 'node:os'
 import path from 'node:path'
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { devToken, type startDevServer } from '../../scripts/dev-server.mjs'
-import { startDevAndChromium, systemChromium } from './chromium'
+import { devToken } from '../../scripts/dev-server.mjs'
+import { systemChromium } from './chromium'
+import { relayTo, type SharedDev, shared, sharedChromium, sharedDev } from './shared'
 
 const executablePath = systemChromium()
 const DOC = readFileSync(path.join(import.meta.dirname, '../../docs/live.md'), 'utf8')
@@ -84,35 +83,29 @@ async function servePage(): Promise<{ server: Server; port: number }> {
 }
 
 describe.skipIf(!executablePath)('live updates in Chromium', () => {
-  const secret = randomBytes(32).toString('base64url')
-  let work = ''
+  // The page relay (test/e2e/global-setup.ts): listed in CORS_ORIGINS as localhost, not as 127.0.0.1.
+  const listedOrigin = `http://localhost:${shared.pagesPort}`
+  const unlistedOrigin = `http://127.0.0.1:${shared.pagesPort}`
   let pages: Server | undefined
-  let dev: Awaited<ReturnType<typeof startDevServer>> | undefined
+  let release: (() => Promise<void>) | undefined
+  let dev: SharedDev | undefined
   let browser: Browser | undefined
-  let stop: (() => Promise<void>) | undefined
-  let listedOrigin = ''
-  let unlistedOrigin = ''
   let alice = ''
   let bob = ''
 
   beforeAll(async () => {
-    work = mkdtempSync(path.join(tmpdir(), 'tasks-e2e-live-'))
     const page = await servePage()
     pages = page.server
-    listedOrigin = `http://localhost:${page.port}`
-    unlistedOrigin = `http://127.0.0.1:${page.port}`
-    ;({ dev, browser, stop } = await startDevAndChromium(executablePath!, work, {
-      BETTER_AUTH_SECRET: secret,
-      CORS_ORIGINS: listedOrigin,
-    }))
-    alice = devToken('live-alice', secret)
-    bob = devToken('live-bob', secret)
-  }, 90_000)
+    release = await relayTo('pages', page.port)
+    ;[dev, browser] = await Promise.all([sharedDev(), sharedChromium()])
+    alice = devToken('live-alice', shared.secret)
+    bob = devToken('live-bob', shared.secret)
+  })
 
   afterAll(async () => {
-    await stop?.()
+    await browser?.close()
+    await release?.()
     pages?.close()
-    if (work) rmSync(work, { recursive: true, force: true })
   })
 
   /** A page from `origin` in a context of its own, listening as `token`'s user once `ready` came. */

@@ -4,16 +4,13 @@
  * official MCP client manages that user's tasks at /mcp, over real HTTP.
  */
 import { spawnSync } from 'node:child_process'
-import { randomBytes } from 'node:crypto'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startDevServer, writeEnvFile } from '../../scripts/dev-server.mjs'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { type SharedDev, shared, sharedDev } from './shared'
 
-// The resource is configuration, not the URL the server happens to listen on (a random port here).
-const RESOURCE = 'http://localhost:8787/mcp'
+// The shared server's MCP_RESOURCE_URL: configuration, not the URL it happens to listen on (a random port here).
+const RESOURCE = shared.mcpResource
 
 function token(sub: string, secret: string, ...args: string[]): string {
   const result = spawnSync(
@@ -29,22 +26,11 @@ function token(sub: string, secret: string, ...args: string[]): string {
 }
 
 describe('an MCP client against npm run dev', () => {
-  const secret = randomBytes(32).toString('base64url')
-  let work = ''
-  let dev: Awaited<ReturnType<typeof startDevServer>> | undefined
+  const { secret } = shared
+  let dev: SharedDev | undefined
 
   beforeAll(async () => {
-    work = mkdtempSync(path.join(tmpdir(), 'tasks-e2e-mcp-'))
-    const envFile = writeEnvFile(path.join(work, 'mcp.vars'), {
-      BETTER_AUTH_SECRET: secret,
-      MCP_RESOURCE_URL: RESOURCE,
-    })
-    dev = await startDevServer({ persistTo: path.join(work, 'state'), envFile })
-  })
-
-  afterAll(async () => {
-    await dev?.stop()
-    if (work) rmSync(work, { recursive: true, force: true })
+    dev = await sharedDev()
   })
 
   const connect = async (bearer: string) => {

@@ -3,15 +3,14 @@
  * loopback: the receiver answers 500 to the first delivery and 200 to the retry, which arrives with
  * the same `webhook-id` and a signature the Standard Webhooks reference library accepts.
  */
-import { randomBytes } from 'node:crypto'
-import { mkdtempSync, rmSync } from 'node:fs'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { tmpdir } from 'node:os'
-import path from 'node:path'
 import { Webhook } from 'standardwebhooks'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { devToken, startDevServer, writeEnvFile } from '../../scripts/dev-server.mjs'
+import { devToken } from '../../scripts/dev-server.mjs'
+import { relayTo, type SharedDev, shared, sharedDev } from './shared'
+
+const USER = 'webhook-user'
 
 interface Delivery {
   headers: Record<string, string>
@@ -20,42 +19,41 @@ interface Delivery {
 }
 
 describe('webhook delivery under npm run dev', () => {
-  const secret = randomBytes(32).toString('base64url')
-  const webhookSecret = `whsec_${randomBytes(32).toString('base64')}`
+  // The shared server's WEBHOOK_URL is the webhook relay (test/e2e/global-setup.ts), signed with this secret.
+  const { webhookSecret } = shared
   const deliveries: Delivery[] = []
   let receiver: Server | undefined
-  let work = ''
-  let dev: Awaited<ReturnType<typeof startDevServer>> | undefined
+  let release: (() => Promise<void>) | undefined
+  let dev: SharedDev | undefined
 
   beforeAll(async () => {
     receiver = createServer(async (req, res) => {
       const chunks: Buffer[] = []
       for await (const chunk of req) chunks.push(chunk as Buffer)
+      const body = Buffer.concat(chunks).toString('utf8')
+      // Events of an earlier file's users may still be on their way: taken, and not this test's.
+      if ((JSON.parse(body) as { data?: { user_id?: string } }).data?.user_id !== USER) {
+        res.writeHead(200).end()
+        return
+      }
       const status = deliveries.length === 0 ? 500 : 200
       const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, String(v)]))
-      deliveries.push({ headers, body: Buffer.concat(chunks).toString('utf8'), status })
+      deliveries.push({ headers, body, status })
       res.writeHead(status).end()
     })
     await new Promise<void>((resolve) => receiver!.listen(0, '127.0.0.1', resolve))
-    const { port } = receiver.address() as AddressInfo
-    work = mkdtempSync(path.join(tmpdir(), 'tasks-e2e-webhook-'))
-    const envFile = writeEnvFile(path.join(work, 'webhook.vars'), {
-      BETTER_AUTH_SECRET: secret,
-      WEBHOOK_URL: `http://127.0.0.1:${port}/hook`,
-      WEBHOOK_SECRET: webhookSecret,
-    })
-    dev = await startDevServer({ persistTo: path.join(work, 'state'), envFile, timeoutMs: 120_000 })
-  }, 150_000)
+    release = await relayTo('webhook', (receiver.address() as AddressInfo).port)
+    dev = await sharedDev()
+  })
 
   afterAll(async () => {
-    await dev?.stop()
+    await release?.()
     receiver?.closeAllConnections()
     await new Promise<void>((resolve) => (receiver ? receiver.close(() => resolve()) : resolve()))
-    if (work) rmSync(work, { recursive: true, force: true })
   })
 
   it('retries a refused delivery, with the same webhook-id and a valid signature, until it is taken', async () => {
-    const token = devToken('webhook-user', secret)
+    const token = devToken(USER, shared.secret)
     const res = await fetch(`${dev!.url}/tasks`, {
       method: 'POST',
       headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
@@ -69,7 +67,7 @@ describe('webhook delivery under npm run dev', () => {
     while (deliveries.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 500))
     expect(
       deliveries.map((d) => d.status),
-      dev!.output(),
+      await dev!.output(),
     ).toEqual([500, 200])
 
     const [first, retry] = deliveries as [Delivery, Delivery]
@@ -80,7 +78,7 @@ describe('webhook delivery under npm run dev', () => {
     }
     expect(event).toMatchObject({
       type: 'task.created',
-      data: { task_id: task.id, event_type: 'created', user_id: 'webhook-user' },
+      data: { task_id: task.id, event_type: 'created', user_id: USER },
     })
 
     // The log knows it as delivered: no further attempt comes.
