@@ -55,6 +55,16 @@ export const nowSeconds = () => Math.floor(Date.now() / 1000)
 export const tokenFor = (sub: string, claims: Record<string, unknown> = {}, options?: SignOptions) =>
   signJwt({ sub, email: `${sub}@example.com`, iat: nowSeconds(), exp: nowSeconds() + 900, ...claims }, options)
 
+/** The bindings under which the REST API takes OAuth access tokens: pass them as a request's `env`. */
+export const API_RESOURCE = { API_RESOURCE_URL: 'https://tasks.test/' }
+
+/** An OAuth access token (`typ: at+jwt`) of `sub` for the REST API (API_RESOURCE), with `scope`, for `clientId`. */
+export const apiAccessToken = (sub: string, scope: string, clientId = 'app') =>
+  signJwt(
+    { sub, aud: API_RESOURCE.API_RESOURCE_URL, scope, client_id: clientId, iat: nowSeconds(), exp: nowSeconds() + 900 },
+    { header: { alg: 'HS256', typ: 'at+jwt' } },
+  )
+
 export const newUserId = () => `user-${crypto.randomUUID()}`
 
 export interface RequestOptions {

@@ -4,7 +4,7 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { CHAT_BOUNDS } from '../../src/chat/bounds'
-import { expectProblem, nowSeconds, request, signIn, signJwt } from '../helpers'
+import { API_RESOURCE, apiAccessToken, expectProblem, request, signIn } from '../helpers'
 import { chatOn, chatter, MODEL_URL, say, scriptModel, storedMessages } from './model'
 
 afterEach(() => vi.restoreAllMocks())
@@ -92,19 +92,8 @@ describe('POST /chat refusals', () => {
 
   it('needs both tasks:read and tasks:write on an OAuth access token', async () => {
     const user = await signIn()
-    const bindings = { ...chatOn, API_RESOURCE_URL: 'https://tasks.test/' }
-    const tokenWith = (scope: string) =>
-      signJwt(
-        {
-          sub: user.id,
-          aud: bindings.API_RESOURCE_URL,
-          scope,
-          client_id: 'app',
-          iat: nowSeconds(),
-          exp: nowSeconds() + 900,
-        },
-        { header: { alg: 'HS256', typ: 'at+jwt' } },
-      )
+    const bindings = { ...chatOn, ...API_RESOURCE }
+    const tokenWith = (scope: string) => apiAccessToken(user.id, scope)
     scriptModel([say('ok')])
     for (const [scope, missing] of [
       ['tasks:read', 'tasks:write'],

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest'
 import type { TaskEvent } from '../../src/events/model'
 import type { Task } from '../../src/tasks/model'
 import { TaskService } from '../../src/tasks/service'
-import { nowSeconds, request, type SignedIn, signIn, signJwt } from '../helpers'
+import { API_RESOURCE, apiAccessToken, request, type SignedIn, signIn } from '../helpers'
 import { call, mcpClient, mcpToken } from '../mcp/client'
 
 /** Every event of the user, oldest first, as GET /tasks/events shows them. */
@@ -31,14 +31,11 @@ async function get(user: SignedIn, id: string): Promise<Task> {
   return res.json<Task>()
 }
 
-const API = { API_RESOURCE_URL: 'https://tasks.test/' }
+const API = API_RESOURCE
 
-/** An OAuth access token for the REST API (API_RESOURCE_URL), as an app would hold. */
+/** An OAuth access token for the REST API, as an app would hold. */
 const accessToken = (sub: string, scope = 'tasks:read tasks:write', clientId = 'calendar-app') =>
-  signJwt(
-    { sub, aud: API.API_RESOURCE_URL, scope, client_id: clientId, iat: nowSeconds(), exp: nowSeconds() + 900 },
-    { header: { alg: 'HS256', typ: 'at+jwt' } },
-  )
+  apiAccessToken(sub, scope, clientId)
 
 describe('the event of each change', () => {
   it('logs REST creates, updates, completions, reopenings, replacements and deletes, each with the task as it became', async () => {

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest'
 import type { TaskEvent } from '../../src/events/model'
 import worker from '../../src/index'
 import type { Task } from '../../src/tasks/model'
-import { expectProblem, nowSeconds, request, type SignedIn, signIn, signJwt } from '../helpers'
+import { API_RESOURCE, apiAccessToken, expectProblem, request, type SignedIn, signIn } from '../helpers'
 
 interface Page {
   items: TaskEvent[]
@@ -67,19 +67,8 @@ describe('GET /tasks/events', () => {
   it('needs a token, and tasks:read on an access token', async () => {
     await expectProblem(await request('/tasks/events'), 401)
     const user = await signIn()
-    const api = { API_RESOURCE_URL: 'https://tasks.test/' }
-    const token = (scope: string) =>
-      signJwt(
-        {
-          sub: user.id,
-          aud: api.API_RESOURCE_URL,
-          scope,
-          client_id: 'app',
-          iat: nowSeconds(),
-          exp: nowSeconds() + 900,
-        },
-        { header: { alg: 'HS256', typ: 'at+jwt' } },
-      )
+    const api = API_RESOURCE
+    const token = (scope: string) => apiAccessToken(user.id, scope)
     const writeOnly = await token('tasks:write')
     await expectProblem(await request('/tasks/events', { token: writeOnly, env: api }), 403)
     await expectProblem(await request(`/api/${user.id}/events`, { token: writeOnly, env: api }), 403)

@@ -6,7 +6,7 @@ import { listDurableObjectIds, runInDurableObject } from 'cloudflare:test'
 import { env } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
 import { userObject } from '../../src/live/object'
-import { expectProblem, nowSeconds, request, signIn, signJwt, tokenFor } from '../helpers'
+import { API_RESOURCE, apiAccessToken, expectProblem, nowSeconds, request, signIn, tokenFor } from '../helpers'
 import { connected, listen, ticketFor, upgrade } from './socket'
 
 /** How many sockets `userId`'s object holds open. */
@@ -120,20 +120,9 @@ describe('GET /tasks/live refuses before the upgrade', () => {
   })
 
   it('for an OAuth access token without tasks:read: 403; with it: 101', async () => {
-    const api = { API_RESOURCE_URL: 'https://tasks.test/' }
+    const api = API_RESOURCE
     const user = await signIn()
-    const accessToken = (scope: string) =>
-      signJwt(
-        {
-          sub: user.id,
-          aud: api.API_RESOURCE_URL,
-          scope,
-          client_id: 'app',
-          iat: nowSeconds(),
-          exp: nowSeconds() + 900,
-        },
-        { header: { alg: 'HS256', typ: 'at+jwt' } },
-      )
+    const accessToken = (scope: string) => apiAccessToken(user.id, scope)
     const writeOnly = await upgrade('/tasks/live', { Authorization: `Bearer ${await accessToken('tasks:write')}` }, api)
     await expectProblem(writeOnly, 403)
     listen(await upgrade('/tasks/live', { Authorization: `Bearer ${await accessToken('tasks:read')}` }, api))

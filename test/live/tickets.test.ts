@@ -8,7 +8,7 @@ import { env } from 'cloudflare:workers'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { sha256Hex } from '../../src/hash'
 import { MAX_TICKETS, userObject } from '../../src/live/object'
-import { expectProblem, fetchWorker, nowSeconds, request, signIn, signJwt } from '../helpers'
+import { API_RESOURCE, apiAccessToken, expectProblem, fetchWorker, nowSeconds, request, signIn } from '../helpers'
 import { breakDatabaseOf, listen, sleep, ticketFor, upgrade } from './socket'
 
 afterEach(() => vi.restoreAllMocks())
@@ -73,20 +73,9 @@ describe('POST /tasks/live/ticket', () => {
   })
 
   it('takes an OAuth access token with tasks:read, and refuses one without it (403)', async () => {
-    const api = { API_RESOURCE_URL: 'https://tasks.test/' }
+    const api = API_RESOURCE
     const user = await signIn()
-    const accessToken = (scope: string) =>
-      signJwt(
-        {
-          sub: user.id,
-          aud: api.API_RESOURCE_URL,
-          scope,
-          client_id: 'app',
-          iat: nowSeconds(),
-          exp: nowSeconds() + 900,
-        },
-        { header: { alg: 'HS256', typ: 'at+jwt' } },
-      )
+    const accessToken = (scope: string) => apiAccessToken(user.id, scope)
     const read = await request('/tasks/live/ticket', {
       method: 'POST',
       token: await accessToken('tasks:read'),

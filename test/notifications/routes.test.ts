@@ -12,15 +12,15 @@ import {
 } from '../../src/notifications/model'
 import { REMINDERS_PER_USER } from '../../src/reminders/job'
 import {
+  API_RESOURCE,
+  apiAccessToken,
   countingDb,
   expectProblem,
   invalidNames,
-  nowSeconds,
   queryPlan,
   request,
   type SignedIn,
   signIn,
-  signJwt,
   tableScans,
 } from '../helpers'
 import { clock, dueTasks, runJob, storedNotifications } from './seed'
@@ -230,12 +230,8 @@ describe('authentication and scopes', () => {
 
   it('lets an access token read with tasks:read and change with tasks:write, and nothing more', async () => {
     const user = await withInbox(2)
-    const api = { API_RESOURCE_URL: 'https://tasks.test/' }
-    const token = async (scope: string) => {
-      const now = nowSeconds()
-      const claims = { sub: user.id, aud: api.API_RESOURCE_URL, scope, client_id: 'app', iat: now, exp: now + 900 }
-      return signJwt(claims, { header: { alg: 'HS256', typ: 'at+jwt' } })
-    }
+    const api = API_RESOURCE
+    const token = (scope: string) => apiAccessToken(user.id, scope)
     const [reader, writer] = [await token('tasks:read'), await token('tasks:write')]
     for (const [method, path, body] of routes) {
       const asReader = await request(path, { method, body, token: reader, env: api })
