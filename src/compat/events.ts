@@ -8,10 +8,11 @@ import * as z from 'zod'
 import type { AppEnv } from '../env'
 import { EVENT_TYPES, ORIGINS, type TaskEvent } from '../events/model'
 import { type EventPage, eventLog } from '../events/service'
-import { forbidden, methodNotAllowed, notFound } from '../problem'
+import { methodNotAllowed } from '../problem'
 import { rateLimit } from '../ratelimit'
 import { json } from '../respond'
 import { d1Session } from '../session'
+import { missProblem } from '../tasks/refusals'
 import { MAX_PAGE_SIZE } from '../tasks/requests'
 import { apiTask, toApiTask } from './task'
 import { anyPath, apiQuery, pathUser, taskNumber } from './validate'
@@ -84,16 +85,8 @@ const eventsApi = (owner: MiddlewareHandler<AppEnv>) =>
     .get('/tasks/:id/events', rateLimit, owner, d1Session, taskNumber, apiQuery(apiEventsQuery), async (c) => {
       const { after = 0, limit = DEFAULT_EVENTS } = c.req.valid('query')
       const history = await eventLog(c, 'api').ofTask(c.req.valid('param'), after, limit)
-      switch (history.kind) {
-        case 'ok':
-          return answer(c, history.page)
-        case 'not-found':
-          throw notFound('No task has this id.')
-        case 'forbidden':
-          throw forbidden('This task belongs to another user.')
-        default:
-          return history satisfies never
-      }
+      if (history.kind !== 'ok') throw missProblem(history)
+      return answer(c, history.page)
     })
     .all('/events', rateLimit, () => {
       throw methodNotAllowed(['GET', 'HEAD'])

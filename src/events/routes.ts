@@ -6,10 +6,11 @@
 import { Hono } from 'hono'
 import * as z from 'zod'
 import type { AppEnv } from '../env'
-import { forbidden, methodNotAllowed, notFound } from '../problem'
+import { methodNotAllowed } from '../problem'
 import { rateLimit } from '../ratelimit'
 import { json } from '../respond'
 import { d1Session } from '../session'
+import { missProblem } from '../tasks/refusals'
 import { limit } from '../tasks/requests'
 import { taskId } from '../tasks/routes'
 import { queryParams } from '../validation'
@@ -35,16 +36,8 @@ export const eventRoutes = new Hono<AppEnv>()
   .get('/:id/events', rateLimit, d1Session, taskId, queryParams(eventsQuery), async (c) => {
     const { after, limit } = c.req.valid('query')
     const history = await eventLog(c, 'rest').ofTask(c.req.valid('param').id, after, limit)
-    switch (history.kind) {
-      case 'ok':
-        return json(c, history.page, 200)
-      case 'not-found':
-        throw notFound('No task has this id.')
-      case 'forbidden':
-        throw forbidden('This task belongs to another user.')
-      default:
-        return history satisfies never
-    }
+    if (history.kind !== 'ok') throw missProblem(history)
+    return json(c, history.page, 200)
   })
 
   .all('/events', rateLimit, () => {

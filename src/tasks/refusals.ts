@@ -13,6 +13,10 @@ import type { Created, Deleted, Read, Written } from './service'
 
 export type Refusal = Exclude<Created | Read | Written | Deleted, { kind: 'ok' }>
 
+/** Why a task could not be read (Read's refusals): a task's own routes and its event history say it alike. */
+export const missProblem = (miss: Exclude<Read, { kind: 'ok' }>): Problem =>
+  miss.kind === 'not-found' ? notFound('No task has this id.') : forbidden('This task belongs to another user.')
+
 /**
  * `refused` as a problem to throw. `needsDueDate` words the one refusal whose field names differ
  * between the doors (dueAt, due_date).
@@ -20,9 +24,8 @@ export type Refusal = Exclude<Created | Read | Written | Deleted, { kind: 'ok' }
 export function problemOf(refused: Refusal, needsDueDate: (field: 'dueAt' | 'recurrence') => Problem): Problem {
   switch (refused.kind) {
     case 'not-found':
-      return notFound('No task has this id.')
     case 'forbidden':
-      return forbidden('This task belongs to another user.')
+      return missProblem(refused)
     case 'precondition-failed':
       return preconditionFailed()
     case 'conflict':
