@@ -7,14 +7,12 @@
  * preflight itself with a permissive 204, and the worker's CORS would never be exercised.
  */
 import { readFileSync } from 'node:fs'
-import { createServer, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import path from 'node:path'
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { devToken } from '../../scripts/dev-server.mjs'
 import { systemChromium } from './chromium'
-import { relayTo, type SharedDev, shared, sharedChromium, sharedDev } from './shared'
+import { type SharedDev, servePage, shared, sharedChromium, sharedDev } from './shared'
 
 const executablePath = systemChromium()
 const PAGE = readFileSync(path.join(import.meta.dirname, 'page.html'))
@@ -49,31 +47,18 @@ interface Exchange {
 const lowerKeys = (headers: Record<string, string>) =>
   Object.fromEntries(Object.entries(headers).map(([name, value]) => [name.toLowerCase(), value]))
 
-/** Serves page.html on a free loopback port, for the page relay (test/e2e/global-setup.ts). */
-async function servePage(): Promise<{ server: Server; port: number }> {
-  const server = createServer((req, res) => {
-    if (req.url === '/favicon.ico') return res.writeHead(404).end()
-    res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' }).end(PAGE)
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  return { server, port: (server.address() as AddressInfo).port }
-}
-
 describe.skipIf(!executablePath)('the API called from a page in Chromium', () => {
   // The page relay, listed in the shared server's CORS_ORIGINS (with https://app.example.com).
   const listedOrigin = `http://localhost:${shared.pagesPort}`
   // The same relay and port, but another origin: not in CORS_ORIGINS.
   const unlistedOrigin = `http://127.0.0.1:${shared.pagesPort}`
-  let pages: Server | undefined
   let release: (() => Promise<void>) | undefined
   let dev: SharedDev | undefined
   let browser: Browser | undefined
   let token = ''
 
   beforeAll(async () => {
-    const page = await servePage()
-    pages = page.server
-    release = await relayTo('pages', page.port)
+    release = await servePage(PAGE)
     ;[dev, browser] = await Promise.all([sharedDev(), sharedChromium()])
     token = devToken('browser-user', shared.secret)
   })
@@ -81,7 +66,6 @@ describe.skipIf(!executablePath)('the API called from a page in Chromium', () =>
   afterAll(async () => {
     await browser?.close()
     await release?.()
-    pages?.close()
   })
 
   /** A fresh browser context (no shared preflight cache) with the page from `origin` loaded. */

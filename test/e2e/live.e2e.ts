@@ -6,14 +6,12 @@
  * good ticket.
  */
 import { readFileSync } from 'node:fs'
-import { createServer, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import path from 'node:path'
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { devToken } from '../../scripts/dev-server.mjs'
 import { systemChromium } from './chromium'
-import { relayTo, type SharedDev, shared, sharedChromium, sharedDev } from './shared'
+import { type SharedDev, servePage, shared, sharedChromium, sharedDev } from './shared'
 
 const executablePath = systemChromium()
 const DOC = readFileSync(path.join(import.meta.dirname, '../../docs/live.md'), 'utf8')
@@ -73,20 +71,10 @@ interface PageScript {
   open_(url: string): Promise<string>
 }
 
-async function servePage(): Promise<{ server: Server; port: number }> {
-  const server = createServer((req, res) => {
-    if (req.url === '/favicon.ico') return res.writeHead(404).end()
-    res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' }).end(PAGE)
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  return { server, port: (server.address() as AddressInfo).port }
-}
-
 describe.skipIf(!executablePath)('live updates in Chromium', () => {
   // The page relay (test/e2e/global-setup.ts): listed in CORS_ORIGINS as localhost, not as 127.0.0.1.
   const listedOrigin = `http://localhost:${shared.pagesPort}`
   const unlistedOrigin = `http://127.0.0.1:${shared.pagesPort}`
-  let pages: Server | undefined
   let release: (() => Promise<void>) | undefined
   let dev: SharedDev | undefined
   let browser: Browser | undefined
@@ -94,9 +82,7 @@ describe.skipIf(!executablePath)('live updates in Chromium', () => {
   let bob = ''
 
   beforeAll(async () => {
-    const page = await servePage()
-    pages = page.server
-    release = await relayTo('pages', page.port)
+    release = await servePage(PAGE)
     ;[dev, browser] = await Promise.all([sharedDev(), sharedChromium()])
     alice = devToken('live-alice', shared.secret)
     bob = devToken('live-bob', shared.secret)
@@ -105,7 +91,6 @@ describe.skipIf(!executablePath)('live updates in Chromium', () => {
   afterAll(async () => {
     await browser?.close()
     await release?.()
-    pages?.close()
   })
 
   /** A page from `origin` in a context of its own, listening as `token`'s user once `ready` came. */

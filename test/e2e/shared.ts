@@ -3,6 +3,8 @@
  * them. Files run one at a time (vitest.e2e.config.ts), so a file has the server to itself; its
  * users are its own (a `sub` no other file uses).
  */
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { type Browser, chromium } from 'playwright-core'
 import { inject } from 'vitest'
 import type { RelayName } from './provided'
@@ -40,4 +42,21 @@ export async function sharedChromium(): Promise<Browser> {
 export async function relayTo(name: RelayName, port: number): Promise<() => Promise<void>> {
   await control('PUT', `/relay/${name}`, `http://127.0.0.1:${port}`)
   return async () => void (await control('DELETE', `/relay/${name}`))
+}
+
+/**
+ * Serves `html` (and a 404 for the favicon) on a free loopback port behind the `pages` relay, the
+ * page origin CORS_ORIGINS lists, until the returned function is called.
+ */
+export async function servePage(html: string | Buffer): Promise<() => Promise<void>> {
+  const server = createServer((req, res) => {
+    if (req.url === '/favicon.ico') return res.writeHead(404).end()
+    res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' }).end(html)
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const release = await relayTo('pages', (server.address() as AddressInfo).port)
+  return async () => {
+    await release()
+    server.close()
+  }
 }
