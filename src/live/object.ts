@@ -60,6 +60,18 @@ const tokenAt = async (seq: number, userId: string) =>
 /** The sync token the user's tasks are at now. */
 const currentToken = async (env: Env, userId: string) => tokenAt(await currentSequence(env.DB, userId), userId)
 
+/** Logs a poke that failed: the write has committed, and the client catches up on its next pull. */
+export async function logPokeFailure(userId: string, error: unknown): Promise<void> {
+  console.error(
+    JSON.stringify({
+      level: 'error',
+      message: 'live poke failed',
+      user: await userPseudonym(userId),
+      error: String(error),
+    }),
+  )
+}
+
 function close(socket: WebSocket, { code, reason }: { code: number; reason: string }) {
   try {
     socket.close(code, reason)
@@ -130,17 +142,7 @@ export class UserObject extends DurableObject<Env> {
       return this.refreshing
     }
     this.refreshing = this.refresh(userId)
-      .catch(async (error) => {
-        // The write has committed and its response gone; the client catches up on its next pull.
-        console.error(
-          JSON.stringify({
-            level: 'error',
-            message: 'live poke failed',
-            user: await userPseudonym(userId),
-            error: String(error),
-          }),
-        )
-      })
+      .catch((error) => logPokeFailure(userId, error))
       .finally(() => {
         this.refreshing = undefined
       })

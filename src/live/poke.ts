@@ -4,8 +4,7 @@
  * poke that fails is logged and never fails the write; the client still catches up on its next
  * connect or pull.
  */
-import { userPseudonym } from '../hash'
-import { userObject } from './object'
+import { logPokeFailure, userObject } from './object'
 
 /** Tells `userId`'s open sockets their tasks changed, without delaying the response (`waitUntil`). */
 export function pokeUser(env: Env, waitUntil: (promise: Promise<unknown>) => void, userId: string): void {
@@ -17,13 +16,6 @@ export async function poke(env: Pick<Env, 'USER'>, userId: string): Promise<void
   try {
     await userObject(env, userId).poke(userId)
   } catch (error) {
-    console.error(
-      JSON.stringify({
-        level: 'error',
-        message: 'live poke failed',
-        user: await userPseudonym(userId),
-        error: String(error),
-      }),
-    )
+    await logPokeFailure(userId, error)
   }
 }
