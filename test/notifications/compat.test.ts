@@ -6,7 +6,7 @@ import { env } from 'cloudflare:workers'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { type ApiNotification, apiNotification } from '../../src/notifications/model'
 import { countingDb, expectProblem, invalidNames, request, type SignedIn, signIn } from '../helpers'
-import { clock, dueTasks, runJob, storedNotifications } from './seed'
+import { clock, inboxAt, storedNotifications } from './seed'
 
 const times = clock('2042-01-01T00:00:00.000Z')
 
@@ -15,13 +15,7 @@ beforeEach(() => {
 })
 afterEach(() => vi.restoreAllMocks())
 
-async function withInbox(count: number): Promise<SignedIn> {
-  const user = await signIn()
-  const at = times.next()
-  await dueTasks(user.id, count, at, 'Reminder')
-  await runJob(at)
-  return user
-}
+const withInbox = (count: number) => inboxAt(times, count)
 
 /** Both spellings of every route: `/api/{user_id}/notifications…` and `/api/notifications…`. */
 const prefixes = (user: SignedIn) => [`/api/${user.id}/notifications`, '/api/notifications']

@@ -23,7 +23,7 @@ import {
   signIn,
   tableScans,
 } from '../helpers'
-import { clock, dueTasks, runJob, storedNotifications } from './seed'
+import { clock, dueTasks, inboxAt, runJob, storedNotifications } from './seed'
 
 const times = clock('2041-01-01T00:00:00.000Z')
 
@@ -33,13 +33,7 @@ beforeEach(() => {
 afterEach(() => vi.restoreAllMocks())
 
 /** A signed-in user with `count` notifications from the job: ids 1..count, all unread. */
-async function withInbox(count: number): Promise<SignedIn> {
-  const user = await signIn()
-  const at = times.next()
-  await dueTasks(user.id, count, at, 'Reminder')
-  await runJob(at)
-  return user
-}
+const withInbox = (count: number) => inboxAt(times, count)
 
 const list = async (user: SignedIn, query = '') => {
   const res = await user.request(`/notifications${query}`)

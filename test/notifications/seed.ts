@@ -5,6 +5,7 @@
  */
 import { env } from 'cloudflare:workers'
 import { sendDueReminders } from '../../src/reminders/job'
+import { type SignedIn, signIn } from '../helpers'
 
 const MINUTE = 60_000
 
@@ -67,3 +68,15 @@ export const storedNotifications = (userId: string) =>
       sent_at: string
     }>()
     .then((r) => r.results)
+
+/**
+ * A signed-in user with `count` notifications from the job, at `times`' next run: numbers 1..count,
+ * all unread.
+ */
+export async function inboxAt(times: ReturnType<typeof clock>, count: number): Promise<SignedIn> {
+  const user = await signIn()
+  const at = times.next()
+  await dueTasks(user.id, count, at, 'Reminder')
+  await runJob(at)
+  return user
+}
