@@ -8,10 +8,8 @@ export default defineConfig({
     environment: 'node',
     // One `npm run dev` and one Chromium for every file but dev-server.e2e.ts.
     globalSetup: ['./test/e2e/global-setup.ts'],
-    // One file at a time: the files share that server, and some read its log since a test began;
-    // and a 2-core machine stays responsive. Not even dev-server.e2e.ts beside another file: each
-    // wrangler dev start rebuilds public/ (wrangler.toml [build]), two at once collide, and a
-    // running server reloads when public/ changes.
+    // One file at a time: the files share that server and its relays, and some read its log since a
+    // test began; and a 2-core machine stays responsive.
     fileParallelism: false,
     testTimeout: 30_000,
     // The first file to ask for the shared server waits for it to start (up to 120 s).
