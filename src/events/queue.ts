@@ -5,8 +5,8 @@
  * delivered event. Three ways in:
  * - the task service queues a message once a change has committed (enqueueEvents);
  * - the consumer (deliverBatch) POSTs each due event of the message's user in sequence order: a
- *   2xx marks it delivered; anything else schedules its retry with a growing delay and retries the
- *   message with that delay; an event still failing a day after it was made is dead-lettered;
+ *   2xx marks it delivered; anything else schedules its retry with a growing delay (or when the
+ *   endpoint's Retry-After says) and retries the message with that delay; an event still failing a day after it was made is dead-lettered;
  * - the every-minute sweep (sweepUndelivered) queues a message for every user with an event a
  *   minute past its due time, whose message was lost: a lost send never loses an event.
  */
@@ -21,6 +21,13 @@ export interface EventsMessage {
 
 /** Seconds before each retry of a failed event: the first within a minute, then longer and longer. */
 export const RETRY_DELAYS = [30, 120, 600, 1_800, 3_600, 7_200, 14_400, 28_800, 43_200] as const
+/**
+ * Bounds on an endpoint's own Retry-After, honoured in place of the schedule's delay: not sooner
+ * than this (an endpoint that always says 0 would be sent to in a loop), not later than the longest
+ * delay (also the longest a Queues message can be delayed).
+ */
+export const RETRY_AFTER_MIN = 5
+const RETRY_AFTER_MAX = Math.max(...RETRY_DELAYS)
 /** An event still failing this long after it was made is given up (state `dead`) and logged. */
 export const GIVE_UP_MS = 24 * 60 * 60 * 1000
 /** How late an event's attempt may be before the sweep queues it again. */
@@ -91,9 +98,9 @@ async function deliverUser(env: Env, webhook: Webhook, userId: string): Promise<
   const attempts: Attempt[] = []
   let retryIn: number | undefined
   for (const event of events) {
-    const delivered = await send(webhook, event)
+    const sent = await send(webhook, event)
     const now = Date.now()
-    if (delivered) {
+    if (sent.delivered) {
       attempts.push({ seq: event.seq, outcome: 'delivered', at: new Date(now).toISOString() })
       continue
     }
@@ -107,7 +114,10 @@ async function deliverUser(env: Env, webhook: Webhook, userId: string): Promise<
       })
       continue
     }
-    retryIn = RETRY_DELAYS[Math.min(event.attempts, RETRY_DELAYS.length - 1)]!
+    retryIn =
+      sent.retryAfter === undefined
+        ? RETRY_DELAYS[Math.min(event.attempts, RETRY_DELAYS.length - 1)]!
+        : Math.min(Math.max(sent.retryAfter, RETRY_AFTER_MIN), RETRY_AFTER_MAX)
     attempts.push({ seq: event.seq, outcome: 'retry', at: new Date(now + retryIn * 1000).toISOString() })
     break
   }

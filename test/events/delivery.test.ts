@@ -14,7 +14,7 @@ import { env } from 'cloudflare:workers'
 import { Webhook } from 'standardwebhooks'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { eventsConfig } from '../../src/events/config'
-import { GIVE_UP_MS, RETRY_DELAYS } from '../../src/events/queue'
+import { GIVE_UP_MS, RETRY_AFTER_MIN, RETRY_DELAYS } from '../../src/events/queue'
 import worker from '../../src/index'
 import { request, type SignedIn, signIn } from '../helpers'
 
@@ -51,18 +51,26 @@ interface Received {
   body: string
 }
 
-/** Stubs the endpoint: answers each POST with the next status of `statuses` (the last one repeats). */
-function endpoint(...statuses: number[]) {
+/** An endpoint's answer: a status, or a status with a Retry-After. */
+type Answer = number | { status: number; retryAfter: string }
+
+/** Stubs the endpoint: answers each POST with the next of `answers` (the last one repeats). */
+function endpoint(...answers: Answer[]) {
   const received: Received[] = []
   vi.spyOn(globalThis, 'fetch').mockImplementation(async (input, init) => {
     const req = new Request(input as RequestInfo, init)
     const body = await req.text()
     const headers = Object.fromEntries(req.headers)
     received.push({ url: req.url, id: headers['webhook-id']!, headers, body })
-    const status = statuses[Math.min(received.length - 1, statuses.length - 1)]!
-    return status >= 300 && status < 400
-      ? new Response(null, { status, headers: { Location: 'https://elsewhere.example.com/' } })
-      : new Response('ok', { status })
+    const answer = answers[Math.min(received.length - 1, answers.length - 1)]!
+    const { status, retryAfter } = typeof answer === 'number' ? { status: answer, retryAfter: undefined } : answer
+    return new Response(status >= 300 && status < 400 ? null : 'ok', {
+      status,
+      headers: {
+        ...(status >= 300 && status < 400 && { Location: 'https://elsewhere.example.com/' }),
+        ...(retryAfter !== undefined && { 'Retry-After': retryAfter }),
+      },
+    })
   })
   return received
 }
@@ -237,6 +245,43 @@ describe('the consumer', () => {
     // A redirect was not followed: one request per attempt, all to WEBHOOK_URL.
     expect(received.map((r) => r.url)).toEqual([HOOK, HOOK, HOOK, HOOK])
     expect(await states(user.id)).toMatchObject([{ delivery: 'delivered', attempts: 4 }])
+  })
+
+  it('comes back when a refusing endpoint says (Retry-After), within 5 s and 12 h; an unreadable one keeps the schedule', async () => {
+    const user = await signIn()
+    const { queue } = fakeQueue()
+    await createVia(user, { WEBHOOK_URL: HOOK, WEBHOOK_SECRET: SECRET, EVENTS_QUEUE: queue })
+    const inSeconds = (s: number) => new Date(Math.floor(Date.now() / 1000) * 1000 + s * 1000).toUTCString()
+    const cases: { answer: Answer; delay: number | [number, number] }[] = [
+      { answer: { status: 503, retryAfter: '120' }, delay: 120 },
+      { answer: { status: 429, retryAfter: inSeconds(90) }, delay: [89, 90] },
+      { answer: { status: 500, retryAfter: '0' }, delay: RETRY_AFTER_MIN },
+      { answer: { status: 503, retryAfter: inSeconds(-600) }, delay: RETRY_AFTER_MIN },
+      { answer: { status: 503, retryAfter: '99999999999999999999' }, delay: 43_200 },
+      // Not delay-seconds nor an HTTP-date: the schedule's delay for the attempt.
+      { answer: { status: 503, retryAfter: 'soon' }, delay: RETRY_DELAYS[5] },
+      { answer: { status: 503, retryAfter: '1.5' }, delay: RETRY_DELAYS[6] },
+      { answer: { status: 503, retryAfter: '-5' }, delay: RETRY_DELAYS[7] },
+    ]
+    for (const [i, { answer, delay }] of cases.entries()) {
+      endpoint(answer)
+      const before = Date.now()
+      const { delays } = await consume(hooked(), user.id)
+      const [low, high] = typeof delay === 'number' ? [delay, delay] : delay
+      expect(delays, JSON.stringify(answer)).toHaveLength(1)
+      expect(delays[0], JSON.stringify(answer)).toBeGreaterThanOrEqual(low)
+      expect(delays[0], JSON.stringify(answer)).toBeLessThanOrEqual(high)
+      // The event itself is due then too: a message arriving sooner sends nothing.
+      const [state] = await states(user.id)
+      expect(state).toMatchObject({ delivery: 'pending', attempts: i + 1 })
+      expect(Date.parse(state!.next_attempt_at!) - before).toBeGreaterThanOrEqual(low * 1000)
+      await makeDue(user.id)
+    }
+    // The retry that is taken is the same event.
+    const received = endpoint({ status: 200, retryAfter: '3600' })
+    expect((await consume(hooked(), user.id)).explicitAcks).toEqual(['m0'])
+    expect(received).toHaveLength(1)
+    expect(await states(user.id)).toMatchObject([{ delivery: 'delivered', attempts: cases.length + 1 }])
   })
 
   it('keeps retrying for a day, then dead-letters the event, logs it, and goes on with the next', async () => {
