@@ -16,7 +16,12 @@ trap cleanup EXIT
 git clone -q "$repo" "$work/tasks-api"
 cd "$work/tasks-api"
 start=$SECONDS
-step() { printf '%-34s %4ss\n' "$1" $((SECONDS - start)); }
+last=$SECONDS
+# Each step's own time, then the path's so far.
+step() {
+  printf '%-34s %4ss %6s\n' "$1" $((SECONDS - last)) "($((SECONDS - start))s)"
+  last=$SECONDS
+}
 
 npm install --no-audit --no-fund >"$work/install.log" 2>&1 || { cat "$work/install.log"; exit 1; }
 step 'npm install'
@@ -48,4 +53,4 @@ api PATCH "/tasks/$id" 200 '{"completed":true}' | grep -q '"completed":true'
 api DELETE "/tasks/$id" 204
 api GET "/tasks/$id" 404 >/dev/null
 step 'curl: create, list, update, delete'
-echo "newcomer path: $((SECONDS - start))s (target: under 300s)"
+echo "newcomer path: $((SECONDS - start))s (targets: the path under 300s; npm test under 180s on 2 cores)"
