@@ -5,6 +5,7 @@
  * the time it takes.
  */
 import * as z from 'zod'
+import { retryAfterSeconds } from '../retry-after'
 import { CHAT_BOUNDS } from './bounds'
 import type { ChatConfig } from './config'
 
@@ -54,21 +55,8 @@ export class ModelFault extends Error {
   }
 }
 
-const MAX_RETRY_AFTER_SECONDS = 3600
-
-/** Retry-After in seconds (a number of seconds or an HTTP date), within 1 s to an hour; undefined when absent or unreadable. */
-export function retryAfterSeconds(value: string | null, now = Date.now()): number | undefined {
-  if (value === null) return undefined
-  const text = value.trim()
-  // Delay-seconds, or an HTTP-date (RFC 9110 10.2.3), which always ends in GMT.
-  const seconds = /^\d+$/.test(text)
-    ? Number(text)
-    : /GMT$/.test(text)
-      ? Math.ceil((Date.parse(text) - now) / 1000)
-      : Number.NaN
-  if (!Number.isFinite(seconds)) return undefined
-  return Math.min(Math.max(seconds, 1), MAX_RETRY_AFTER_SECONDS)
-}
+/** The model's Retry-After, passed on to the client, is held within 1 s and an hour. */
+const RETRY_AFTER_BOUNDS = { min: 1, max: 3600 }
 
 // Some servers send arguments as an object, or leave out the id or type; all are read the same way.
 const functionCall = z.object({
@@ -284,7 +272,7 @@ export async function callModel(config: ChatConfig, { messages, tools, onDelta }
         'busy',
         `status ${response.status}`,
         response.status,
-        retryAfterSeconds(response.headers.get('Retry-After')),
+        retryAfterSeconds(response.headers.get('Retry-After'), RETRY_AFTER_BOUNDS),
       )
     }
     if (response.status < 200 || response.status > 299) {

@@ -5,12 +5,14 @@
  * delivered event. Three ways in:
  * - the task service queues a message once a change has committed (enqueueEvents);
  * - the consumer (deliverBatch) POSTs each due event of the message's user in sequence order: a
- *   2xx marks it delivered; anything else schedules its retry with a growing delay (or when the
- *   endpoint's Retry-After says) and retries the message with that delay; an event still failing a day after it was made is dead-lettered;
+ *   2xx marks it delivered; anything else schedules its retry with a growing delay, or when the
+ *   endpoint's Retry-After says, and retries the message with that delay; an event still failing a
+ *   day after it was made is dead-lettered;
  * - the every-minute sweep (sweepUndelivered) queues a message for every user with an event a
  *   minute past its due time, whose message was lost: a lost send never loses an event.
  */
 import { userPseudonym } from '../hash'
+import { retryAfterSeconds } from '../retry-after'
 import { eventsConfig, type Webhook } from './config'
 import { type Attempt, overdueUsers, pendingEvents, recordAttempts } from './repo'
 import { send } from './webhook'
@@ -27,7 +29,7 @@ export const RETRY_DELAYS = [30, 120, 600, 1_800, 3_600, 7_200, 14_400, 28_800, 
  * delay (also the longest a Queues message can be delayed).
  */
 export const RETRY_AFTER_MIN = 5
-const RETRY_AFTER_MAX = Math.max(...RETRY_DELAYS)
+const RETRY_AFTER_BOUNDS = { min: RETRY_AFTER_MIN, max: Math.max(...RETRY_DELAYS) }
 /** An event still failing this long after it was made is given up (state `dead`) and logged. */
 export const GIVE_UP_MS = 24 * 60 * 60 * 1000
 /** How late an event's attempt may be before the sweep queues it again. */
@@ -115,9 +117,8 @@ async function deliverUser(env: Env, webhook: Webhook, userId: string): Promise<
       continue
     }
     retryIn =
-      sent.retryAfter === undefined
-        ? RETRY_DELAYS[Math.min(event.attempts, RETRY_DELAYS.length - 1)]!
-        : Math.min(Math.max(sent.retryAfter, RETRY_AFTER_MIN), RETRY_AFTER_MAX)
+      retryAfterSeconds(sent.retryAfter, RETRY_AFTER_BOUNDS) ??
+      RETRY_DELAYS[Math.min(event.attempts, RETRY_DELAYS.length - 1)]!
     attempts.push({ seq: event.seq, outcome: 'retry', at: new Date(now + retryIn * 1000).toISOString() })
     break
   }

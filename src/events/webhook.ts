@@ -47,24 +47,8 @@ export async function signature(key: Uint8Array, id: string, timestamp: number, 
   return `v1,${btoa(String.fromCharCode(...mac))}`
 }
 
-/** What one delivery came to; a refusal carries the endpoint's Retry-After, in seconds, when it gave one. */
-export type Sent = { delivered: true } | { delivered: false; retryAfter?: number }
-
-/** An IMF-fixdate, the HTTP-date form senders must use (RFC 9110 5.6.7). */
-const HTTP_DATE = /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT$/
-
-/**
- * A Retry-After header (RFC 9110 10.2.3) as seconds from `now`: delay-seconds, or an HTTP-date (one
- * in the past is 0). Undefined when absent or neither.
- */
-export function retryAfterSeconds(value: string | null, now: number): number | undefined {
-  const text = value?.trim()
-  if (!text) return undefined
-  if (/^\d+$/.test(text)) return Number(text)
-  if (!HTTP_DATE.test(text)) return undefined
-  const at = Date.parse(text)
-  return Number.isNaN(at) ? undefined : Math.max(0, Math.ceil((at - now) / 1000))
-}
+/** What one delivery came to; a refusal carries the endpoint's Retry-After header, if it sent one. */
+export type Sent = { delivered: true } | { delivered: false; retryAfter: string | null }
 
 /**
  * POSTs the event: delivered when the endpoint answered 2xx. A redirect is not followed (it is not a
@@ -89,10 +73,10 @@ export async function send(webhook: Webhook, row: EventRow, now = Date.now()): P
     })
     // The body is not needed: release the connection.
     await res.body?.cancel()
-    if (res.status >= 200 && res.status < 300) return { delivered: true }
-    const retryAfter = retryAfterSeconds(res.headers.get('Retry-After'), Date.now())
-    return retryAfter === undefined ? { delivered: false } : { delivered: false, retryAfter }
+    return res.status >= 200 && res.status < 300
+      ? { delivered: true }
+      : { delivered: false, retryAfter: res.headers.get('Retry-After') }
   } catch {
-    return { delivered: false }
+    return { delivered: false, retryAfter: null }
   }
 }

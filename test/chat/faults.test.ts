@@ -5,7 +5,6 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { CHAT_BOUNDS } from '../../src/chat/bounds'
-import { retryAfterSeconds } from '../../src/chat/model'
 import { expectProblem } from '../helpers'
 import { API_KEY, answer, call, chatter, completion, say, scriptModel, storedMessages, storedTasks } from './model'
 
@@ -189,19 +188,5 @@ describe('a model that fails', () => {
     const res = await user.chat({ message: 'Add lenient' })
     expect(res.status).toBe(200)
     expect(await storedTasks(user.id)).toEqual([{ number: 1, title: 'Lenient', completed: 0 }])
-  })
-})
-
-describe('retryAfterSeconds', () => {
-  it('reads seconds and HTTP dates, within a second to an hour, and nothing else', () => {
-    const now = Date.parse('2026-05-01T00:00:00Z')
-    expect(retryAfterSeconds('17', now)).toBe(17)
-    expect(retryAfterSeconds('0', now)).toBe(1)
-    expect(retryAfterSeconds('999999', now)).toBe(3600)
-    expect(retryAfterSeconds('Fri, 01 May 2026 00:00:30 GMT', now)).toBe(30)
-    expect(retryAfterSeconds('Thu, 30 Apr 2026 00:00:00 GMT', now)).toBe(1)
-    expect(retryAfterSeconds('soon', now)).toBeUndefined()
-    expect(retryAfterSeconds('-5', now)).toBeUndefined()
-    expect(retryAfterSeconds(null, now)).toBeUndefined()
   })
 })
