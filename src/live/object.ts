@@ -57,9 +57,6 @@ export const CLOCK_MARGIN_MS = 60_000
 const tokenAt = async (seq: number, userId: string) =>
   encodeToken({ after: seq, tombstonesAfter: seq, user: await userPseudonym(userId) })
 
-/** The sync token the user's tasks are at now. */
-const currentToken = async (env: Env, userId: string) => tokenAt(await currentSequence(env.DB, userId), userId)
-
 /** Logs a poke that failed: the write has committed, and the client catches up on its next pull. */
 export async function logPokeFailure(userId: string, error: unknown): Promise<void> {
   console.error(
@@ -87,6 +84,8 @@ export class UserObject extends DurableObject<Env> {
   private again = false
   /** Pokes received since the object started, so that a connect can tell whether one came while it read. */
   private pokes = 0
+  /** The highest change sequence number the sockets were told since the object started: no message goes back. */
+  private told = 0
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env)
@@ -129,14 +128,16 @@ export class UserObject extends DurableObject<Env> {
   }
 
   /**
-   * Tells every socket of the user the token their tasks are at, after a committed write. Pokes
-   * during a read are coalesced into one more read, so the last message after a burst covers every
-   * write in it. Resolves once the message that covers this poke's write has been sent, or its
-   * failure logged.
+   * Tells every socket of the user the token their tasks are at, after a committed write. A write
+   * that passes `seq`, the change sequence number it took, is told at once, without reading D1.
+   * Other pokes (a delete, a reminder) read the number; pokes during a read are coalesced into one
+   * more read, so the last message after a burst covers every write in it. Resolves once the
+   * message that covers this poke's write has been sent, or its failure logged.
    */
-  async poke(userId: string): Promise<void> {
+  async poke(userId: string, seq?: number): Promise<void> {
     this.pokes++
     if (this.ctx.getWebSockets().length === 0) return
+    if (seq !== undefined) return this.tell(userId, seq).catch((error) => logPokeFailure(userId, error))
     if (this.refreshing) {
       this.again = true
       return this.refreshing
@@ -152,15 +153,24 @@ export class UserObject extends DurableObject<Env> {
   private async refresh(userId: string): Promise<void> {
     do {
       this.again = false
-      const message = JSON.stringify({ type: 'changed', token: await currentToken(this.env, userId) })
-      for (const socket of this.ctx.getWebSockets()) {
-        try {
-          socket.send(message)
-        } catch {
-          // Closing: the client reconnects and is sent `ready`.
-        }
-      }
+      await this.tell(userId, await currentSequence(this.env.DB, userId))
     } while (this.again)
+  }
+
+  /**
+   * Sends every socket the token at `seq`, or at the higher number told before: pokes may arrive out
+   * of order, and a read may end after a newer write was told.
+   */
+  private async tell(userId: string, seq: number): Promise<void> {
+    this.told = Math.max(this.told, seq)
+    const message = JSON.stringify({ type: 'changed', token: await tokenAt(this.told, userId) })
+    for (const socket of this.ctx.getWebSockets()) {
+      try {
+        socket.send(message)
+      } catch {
+        // Closing: the client reconnects and is sent `ready`.
+      }
+    }
   }
 
   /** Keeps a ticket's record under its hash, dropping expired tickets and, past MAX_TICKETS, the oldest. */

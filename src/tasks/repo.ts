@@ -33,17 +33,32 @@ export const COLUMNS = Object.values(COLUMN_OF)
 export const LISTENING =
   "coalesce((SELECT live_until FROM task_counts WHERE user_id = ?1), 0) > unixepoch('subsec') * 1000 AS listening"
 
-/** The row a write returns: its task, and LISTENING. */
-export type WrittenRow = TaskRow & { listening: 0 | 1 }
+/**
+ * What an INSERT or UPDATE of a task returns: COLUMNS, the change sequence number the write took
+ * (migrations/0010: the user's newest, which the live poke passes on), and LISTENING.
+ */
+const WRITTEN = `${COLUMNS}, seq, ${LISTENING}`
 
-/** A committed write's task, and whether its user may be listening for it (LISTENING). */
+/** The row a write returns (WRITTEN). */
+export type WrittenRow = TaskRow & { seq: number; listening: 0 | 1 }
+
+/**
+ * A committed write's task, and whether its user may be listening for it (LISTENING); `seq`, the
+ * user's change sequence number it took, where the statement can return it (not for a delete:
+ * its tombstone's number is set by a trigger, which RETURNING does not see).
+ */
 export interface Committed<T = Task> {
   task: T
   listening: boolean
+  seq?: number
 }
 
 /** The Committed of a row a write returned. */
-export const committed = (row: WrittenRow): Committed => ({ task: toTask(row), listening: row.listening === 1 })
+export const committed = (row: WrittenRow): Committed => ({
+  task: toTask(row),
+  listening: row.listening === 1,
+  seq: row.seq,
+})
 
 /** One more condition on an insert, over the user (?1) and its own parameters, which start at ?16. */
 export interface InsertCondition {
@@ -97,7 +112,7 @@ export function insertStatement(
                           completed_at, recurrence, time_zone, series_start, remind_at, number, seq, changed_by)
        SELECT ?2, ?1, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, CASE WHEN ?5 = 1 THEN ?9 END, ?11, ?12, ?13, ?14, ${NEXT_NUMBER}, ${NEXT_SEQ}, ?15
        WHERE coalesce((SELECT n FROM task_counts WHERE user_id = ?1), 0) < ?10${and ? ` AND ${and.sql}` : ''}
-       RETURNING ${COLUMNS}, ${LISTENING}`,
+       RETURNING ${WRITTEN}`,
     )
     .bind(
       userId,
@@ -236,7 +251,7 @@ export function updateStatement(
     where.push(`(next_task_id IS NOT NULL OR ${exists})`)
   }
   return db
-    .prepare(`UPDATE tasks SET ${sets.join(', ')} WHERE ${where.join(' AND ')} RETURNING ${COLUMNS}, ${LISTENING}`)
+    .prepare(`UPDATE tasks SET ${sets.join(', ')} WHERE ${where.join(' AND ')} RETURNING ${WRITTEN}`)
     .bind(...params)
 }
 
@@ -261,7 +276,7 @@ export function toggleStatement(
     .prepare(
       `UPDATE tasks SET completed = 1 - completed, completed_at = CASE WHEN completed = 0 THEN ?3 END,
                         updated_at = ?3, version = version + 1, seq = ${NEXT_SEQ}, ${changedByWrite('?4')}
-       WHERE ${where.join(' AND ')} RETURNING ${COLUMNS}, ${LISTENING}`,
+       WHERE ${where.join(' AND ')} RETURNING ${WRITTEN}`,
     )
     .bind(...params)
 }

@@ -18,7 +18,7 @@ import { pokeUser } from '../live/poke'
 import { type ListOptions, listPage, listTasks, listTasksWithTotal } from './list-repo'
 import type { Task, TaskFields } from './model'
 import { satisfies, type VersionCondition } from './preconditions'
-import type { TaskRef } from './repo'
+import type { Committed, TaskRef } from './repo'
 import * as repo from './repo'
 import type { TaskInput, TaskPatch } from './requests'
 import { toTask } from './row'
@@ -92,11 +92,12 @@ export class TaskService {
   /**
    * After every write that committed a change to the user's tasks, whatever the door: the place to
    * add what must follow each change. Its work runs after the response, and never fails the write.
-   * `listening`: the write's own statement found that the user may have a live socket open.
+   * `listening`: the write's own statement found that the user may have a live socket open; `seq`:
+   * the change sequence number it took, when its statement returned it.
    */
-  private committed(listening: boolean): void {
+  private committed({ listening, seq }: Pick<Committed<unknown>, 'listening' | 'seq'>): void {
     // Every device of the user listening on GET /tasks/live pulls the change (src/live/).
-    if (listening) pokeUser(this.env, this.waitUntil, this.userId)
+    if (listening) pokeUser(this.env, this.waitUntil, this.userId, seq)
     // The change's events go to the webhook's queue (src/events/).
     if (this.actor.deliver) this.waitUntil(enqueueEvents(this.env, this.userId))
   }
@@ -111,14 +112,14 @@ export class TaskService {
     if (key === undefined) {
       const created = await repo.insertTask(this.db, this.userId, input, now(), this.actor, quota)
       if (!created) return { kind: 'quota', quota }
-      this.committed(created.listening)
+      this.committed(created)
       return { kind: 'ok', task: created.task, replayed: false }
     }
     const bounds: CreateBounds = { quota, keyBudget: budget }
     const result = await insertTaskOnce(this.db, this.userId, key, input, now(), this.actor, bounds)
     switch (result.outcome) {
       case 'created':
-        this.committed(result.listening)
+        this.committed(result)
         return { kind: 'ok', task: result.task, replayed: false }
       case 'replayed':
         return { kind: 'ok', task: result.task, replayed: true }
@@ -199,7 +200,7 @@ export class TaskService {
     const { tombstonesPerUser } = this.limits
     const deleted = await repo.deleteTask(this.db, this.userId, ref, now(), this.actor, tombstonesPerUser, condition)
     if (!deleted) return this.miss(ref, condition)
-    this.committed(deleted.listening)
+    this.committed(deleted)
     return { kind: 'ok', task: deleted.task }
   }
 
@@ -213,14 +214,14 @@ export class TaskService {
       this.actor,
       tombstonesPerUser,
     )
-    if (deleted > 0) this.committed(listening)
+    if (deleted > 0) this.committed({ listening })
     return deleted
   }
 
   private async written(ref: TaskRef, condition: VersionCondition, result: WriteResult): Promise<Written> {
     switch (result.outcome) {
       case 'written':
-        this.committed(result.listening)
+        this.committed(result)
         return { kind: 'ok', task: result.task }
       case 'over-quota':
         return { kind: 'quota', quota: this.limits.taskQuota }
