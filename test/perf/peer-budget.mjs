@@ -17,7 +17,9 @@
 // goes first, and takes their ratio; rounds are added until the median ratio is, with 99%
 // confidence, within the budget or over it (a sign test on the rounds), or MAX_ROUNDS are run. On
 // a quiet machine that takes the fewest rounds; on a machine too noisy to tell, the verdict says so
-// and does not fail.
+// and does not fail. The sign test speaks for one workerd process only, and a process can be off as
+// a whole (how V8 happened to compile either app in it moves every round alike): an endpoint over
+// budget is measured again in fresh processes, and fails only when each of PROCESSES says so.
 //
 //   npm run test:budget [-- --record]     (--record prints a BASELINE measured by this run)
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -48,6 +50,8 @@ const ALPHA = 0.01
 /** CPU the peer's loop takes in each round: several times what starting a loop costs (one HTTP request). */
 const LOOP_NANOS = 5e6
 const WARMUP_TIMES = 2000
+/** Fresh workerd processes that must each find an endpoint over budget before it fails. */
+const PROCESSES = 3
 
 const { values: opts } = parseArgs({ options: { record: { type: 'boolean', default: false } } })
 
@@ -62,76 +66,33 @@ if (process.platform !== 'linux') {
   process.exit(0)
 }
 
+const now = Math.floor(Date.now() / 1000)
+const config = unstable_readConfig(
+  { config: path.join(root, 'wrangler.toml'), env: 'loadtest' },
+  { hideWarnings: true },
+)
+const { JWT_ISSUER: iss, JWT_AUDIENCE: aud } = config.vars
+const claims = { sub: 'budget-user', iat: now, exp: now + 3600, ...(iss && { iss }), ...(aud && { aud }) }
+const auth = { Authorization: `Bearer ${await sign(claims, SECRET, 'HS256')}` }
+const body = JSON.stringify({ title: 'Benchmark task', description: 'created under load', tags: ['bench', 'load'] })
+const endpoints = [
+  { name: 'health', method: 'GET', path: '/health', headers: {} },
+  { name: 'list', method: 'GET', path: '/tasks?limit=50', headers: auth },
+  { name: 'get', method: 'GET', path: `/tasks/${TASK_ID}`, headers: auth },
+  { name: 'create', method: 'POST', path: '/tasks', headers: { ...auth, 'Content-Type': 'application/json' }, body },
+]
+
 const stateDir = mkdtempSync(path.join(tmpdir(), 'tasks-budget-'))
-let mf
 try {
   const bundle = build(path.join(stateDir, 'build'), ['bench/entry.ts'], { quiet: true })
-  const config = unstable_readConfig(
-    { config: path.join(root, 'wrangler.toml'), env: 'loadtest' },
-    { hideWarnings: true },
-  )
-  let base
-  ;({ mf, base } = await serve(bundle, config, {
-    bindings: { ...config.vars, BETTER_AUTH_SECRET: SECRET },
-    d1Databases: { DB: config.d1_databases.find((d) => d.binding === 'DB').database_id },
-  }))
-
-  const now = Math.floor(Date.now() / 1000)
-  const { JWT_ISSUER: iss, JWT_AUDIENCE: aud } = config.vars
-  const claims = { sub: 'budget-user', iat: now, exp: now + 3600, ...(iss && { iss }), ...(aud && { aud }) }
-  const auth = { Authorization: `Bearer ${await sign(claims, SECRET, 'HS256')}` }
-  const body = JSON.stringify({ title: 'Benchmark task', description: 'created under load', tags: ['bench', 'load'] })
-  const endpoints = [
-    { name: 'health', method: 'GET', path: '/health', headers: {} },
-    { name: 'list', method: 'GET', path: '/tasks?limit=50', headers: auth },
-    { name: 'get', method: 'GET', path: `/tasks/${TASK_ID}`, headers: auth },
-    { name: 'create', method: 'POST', path: '/tasks', headers: { ...auth, 'Content-Type': 'application/json' }, body },
-  ]
-
-  /** The endpoint `times` times inside workerd, in the project or the peer: CPU nanoseconds in all. */
-  const loop = async ({ name, method, path: urlPath, headers, body }, peer, times) => {
-    const request = { method, path: urlPath, headers: peer ? headers : { ...headers, ...STUB_D1 }, body, times, peer }
-    const before = workerdCpuNanos()
-    const res = await fetch(`${base}/__bench/in-process`, { method: 'POST', body: JSON.stringify(request) })
-    const text = await res.text()
-    const nanos = workerdCpuNanos() - before
-    // A refused request costs less than a served one: it must not pass for a fast one.
-    if (res.status !== 204) throw new Error(`${peer ? 'peer' : 'project'} ${name}: ${text || res.status}`)
-    return nanos
-  }
-
-  const rows = []
-  for (const endpoint of endpoints) {
-    const limit = BASELINE[endpoint.name] * TOLERANCE
-    // Compiled, and the caches of both (verified tokens, configuration) filled.
-    await loop(endpoint, false, WARMUP_TIMES)
-    await loop(endpoint, true, WARMUP_TIMES)
-    const times = Math.max(10, Math.round((LOOP_NANOS * 500) / (await loop(endpoint, true, 500))))
-    const rounds = []
-    let verdict
-    while (!verdict) {
-      // What a loop of no requests costs (the HTTP request that starts it), taken off both loops.
-      const start = await loop(endpoint, true, 0)
-      // Alternating which goes first: neither always runs right after the other's garbage.
-      const peerFirst = rounds.length % 2 === 1
-      const peerBefore = peerFirst ? await loop(endpoint, true, times) : undefined
-      const project = await loop(endpoint, false, times)
-      const peer = peerBefore ?? (await loop(endpoint, true, times))
-      rounds.push({ start, project, peer, ratio: (project - start) / (peer - start) })
-      verdict = decide(rounds, limit)
+  const rows = await inWorkerd(bundle, endpoints)
+  for (const [i, row] of rows.entries()) {
+    for (let process = 2; row.verdict === 'OVER BUDGET' && process <= PROCESSES; process++) {
+      console.log(`${row.label}: over budget in workerd process ${process - 1}; measuring it in a fresh one`)
+      const [again] = await inWorkerd(bundle, [endpoints.find((e) => e.name === row.name)])
+      rows[i] = again
+      if (again.verdict !== 'OVER BUDGET') break
     }
-    const ratios = rounds.map((r) => r.ratio).sort((a, b) => a - b)
-    const rank = lowerRank(ratios.length)
-    rows.push({
-      name: endpoint.name,
-      label: `${endpoint.method} ${endpoint.path.replace(TASK_ID, '{id}')}`,
-      perRequest: (side) => median(rounds.map((r) => (r[side] - r.start) / times / 1000)).toFixed(1),
-      rounds: rounds.length,
-      multiple: median(ratios),
-      interval: [ratios[rank], ratios[ratios.length - 1 - rank]],
-      limit,
-      verdict,
-    })
   }
 
   console.log('\nCPU per request against the naive peer, in process (median of the rounds, and its 98% interval):\n')
@@ -161,14 +122,71 @@ try {
   }
   if (rows.some((r) => r.verdict === 'OVER BUDGET')) {
     console.log(
-      `\nA request costs more than ${TOLERANCE} x its recorded multiple of the naive peer's CPU: ` +
-        'see "Against the naive peer" in docs/performance.md.',
+      `\nA request costs more than ${TOLERANCE} x its recorded multiple of the naive peer's CPU, in each of ` +
+        `${PROCESSES} workerd processes: see "Against the naive peer" in docs/performance.md.`,
     )
     process.exitCode = 1
   }
 } finally {
-  await mf?.dispose()
   rmSync(stateDir, { recursive: true, force: true })
+}
+
+/** Measures `list` of the endpoints in one fresh workerd, serving `bundle`: a row each. */
+async function inWorkerd(bundle, list) {
+  const { mf, base } = await serve(bundle, config, {
+    bindings: { ...config.vars, BETTER_AUTH_SECRET: SECRET },
+    d1Databases: { DB: config.d1_databases.find((d) => d.binding === 'DB').database_id },
+  })
+  try {
+    /** The endpoint `times` times inside workerd, in the project or the peer: CPU nanoseconds in all. */
+    const loop = async ({ name, method, path: urlPath, headers, body }, peer, times) => {
+      const request = { method, path: urlPath, headers: peer ? headers : { ...headers, ...STUB_D1 }, body, times, peer }
+      const before = workerdCpuNanos()
+      const res = await fetch(`${base}/__bench/in-process`, { method: 'POST', body: JSON.stringify(request) })
+      const text = await res.text()
+      const nanos = workerdCpuNanos() - before
+      // A refused request costs less than a served one: it must not pass for a fast one.
+      if (res.status !== 204) throw new Error(`${peer ? 'peer' : 'project'} ${name}: ${text || res.status}`)
+      return nanos
+    }
+
+    const rows = []
+    for (const endpoint of list) {
+      const limit = BASELINE[endpoint.name] * TOLERANCE
+      // Compiled, and the caches of both (verified tokens, configuration) filled.
+      await loop(endpoint, false, WARMUP_TIMES)
+      await loop(endpoint, true, WARMUP_TIMES)
+      const times = Math.max(10, Math.round((LOOP_NANOS * 500) / (await loop(endpoint, true, 500))))
+      const rounds = []
+      let verdict
+      while (!verdict) {
+        // What a loop of no requests costs (the HTTP request that starts it), taken off both loops.
+        const start = await loop(endpoint, true, 0)
+        // Alternating which goes first: neither always runs right after the other's garbage.
+        const peerFirst = rounds.length % 2 === 1
+        const peerBefore = peerFirst ? await loop(endpoint, true, times) : undefined
+        const project = await loop(endpoint, false, times)
+        const peer = peerBefore ?? (await loop(endpoint, true, times))
+        rounds.push({ start, project, peer, ratio: (project - start) / (peer - start) })
+        verdict = decide(rounds, limit)
+      }
+      const ratios = rounds.map((r) => r.ratio).sort((a, b) => a - b)
+      const rank = lowerRank(ratios.length)
+      rows.push({
+        name: endpoint.name,
+        label: `${endpoint.method} ${endpoint.path.replace(TASK_ID, '{id}')}`,
+        perRequest: (side) => median(rounds.map((r) => (r[side] - r.start) / times / 1000)).toFixed(1),
+        rounds: rounds.length,
+        multiple: median(ratios),
+        interval: [ratios[rank], ratios[ratios.length - 1 - rank]],
+        limit,
+        verdict,
+      })
+    }
+    return rows
+  } finally {
+    await mf.dispose()
+  }
 }
 
 /**
