@@ -63,7 +63,7 @@ export function writeEnvFile(file, vars) {
  * it does not within `timeoutMs`. `stop()` is Ctrl-C for the whole process group, then SIGKILL
  * for whatever is still there after `graceMs`. `extraArgs` go to `npm run dev` (e.g. `--test-scheduled`).
  */
-export async function startDevServer({
+export function startDevServer({
   persistTo,
   envFile,
   extraArgs = /** @type {string[]} */ ([]),
@@ -72,12 +72,32 @@ export async function startDevServer({
 }) {
   const args = ['--ip', '127.0.0.1', '--port', '0', '--inspector-port', '0', '--persist-to', persistTo]
   args.push('--env-file', envFile, '--show-interactive-dev-session=false', ...extraArgs)
+  return startGroup('npm run dev', [path.join(root, 'scripts/dev.mjs'), ...args], root, timeoutMs, graceMs)
+}
+
+/**
+ * `npx wrangler dev` as a newcomer types it, in the checkout at `cwd` with its own .dev.vars and
+ * .wrangler/state, on free loopback ports; as startDevServer.
+ */
+export function startPlainWranglerDev({ cwd, timeoutMs = 120_000, graceMs = 5_000 }) {
+  const wrangler = path.join(cwd, 'node_modules/wrangler/bin/wrangler.js')
+  const args = [
+    'dev',
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    '0',
+    '--inspector-port',
+    '0',
+    '--show-interactive-dev-session=false',
+  ]
+  return startGroup('wrangler dev', [wrangler, ...args], cwd, timeoutMs, graceMs)
+}
+
+/** Runs `args` on this Node in a process group of its own, in `cwd`, until wrangler dev is ready. */
+async function startGroup(name, args, cwd, timeoutMs, graceMs) {
   // A group of its own, so that stop() reaches wrangler, esbuild and both workerd processes.
-  const child = spawn(process.execPath, [path.join(root, 'scripts/dev.mjs'), ...args], {
-    cwd: root,
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
+  const child = spawn(process.execPath, args, { cwd, detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
   installCleanup()
   running.add(child.pid)
   let output = ''
@@ -111,12 +131,12 @@ export async function startDevServer({
       child.stderr.setEncoding('utf8').on('data', onData)
       exited.then((code) => {
         clearTimeout(timer)
-        reject(new Error(`npm run dev exited with ${code} before it was ready`))
+        reject(new Error(`${name} exited with ${code} before it was ready`))
       })
     })
   } catch (error) {
     await server.stop()
-    error.message += `\n--- npm run dev output ---\n${output}`
+    error.message += `\n--- ${name} output ---\n${output}`
     throw error
   }
   return server

@@ -21,6 +21,8 @@ const env = {
   ...process.env,
   // Not overridable: the explorer answers any local process, or any web page, with every user's rows.
   X_LOCAL_EXPLORER: 'false',
+  // .dev.vars and the migrations are done below, for this server's state: the [build] step skips them.
+  TASKS_DEV_PREPARED: '1',
 }
 const run = (args) => spawnSync(process.execPath, [wrangler, ...args], { cwd: root, env, stdio: 'inherit' })
 
