@@ -207,9 +207,14 @@ export const invalidNames = (problem: Problem) =>
  * Wraps D1 so a test can count round trips (each first/all/run/raw, or one batch()) and the rows
  * D1 reports reading and writing (`meta.rows_read`, `meta.rows_written`). first() returns no meta, so the wrapper runs it as all()
  * and hands back the first row: the same statement, the same single round trip. Every statement
- * run is recorded, those of a batch() too, so a budget test cannot miss them.
+ * run is recorded, those of a batch() too, so a budget test cannot miss them. `delayMs` answers
+ * each round trip that much later: a duration workerd's clock, which moves only across I/O, sees.
  */
-export function countingDb(db: D1Database) {
+export function countingDb(db: D1Database, { delayMs = 0 } = {}) {
+  const later = async <T>(result: T): Promise<T> => {
+    if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs))
+    return result
+  }
   // statements[i] ran with bindings[i]: enough to EXPLAIN exactly what a request ran.
   const counter = {
     roundTrips: 0,
@@ -239,13 +244,13 @@ export function countingDb(db: D1Database) {
         return async (...args: unknown[]) => {
           counter.roundTrips++
           record(sql, bound)
-          if (prop === 'all' || prop === 'run') return meter(await target[prop]())
+          if (prop === 'all' || prop === 'run') return meter(await later(await target[prop]()))
           if (prop === 'first') {
-            const row = meter(await target.all<Record<string, unknown>>()).results[0] ?? null
+            const row = meter(await later(await target.all<Record<string, unknown>>())).results[0] ?? null
             const column = args[0] as string | undefined
             return column === undefined || row === null ? row : row[column]
           }
-          return (value as (...a: unknown[]) => unknown).apply(target, args)
+          return later(await (value as (...a: unknown[]) => unknown).apply(target, args))
         }
       },
     })
@@ -264,7 +269,7 @@ export function countingDb(db: D1Database) {
               const { sql, bound } = known.get(statement) ?? { sql: '(unwrapped)', bound: [] }
               record(sql, bound)
             }
-            return (await t.batch(statements)).map(meter)
+            return (await later(await t.batch(statements))).map(meter)
           }
         }
         if (prop === 'withSession') {
