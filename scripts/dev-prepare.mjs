@@ -5,16 +5,11 @@
 // (wrangler reads it after the build), and applies migrations/ to the local D1 in .wrangler/state.
 // `npm run dev` has done both, for its own --persist-to and --env, and says so (TASKS_DEV_PREPARED).
 // Runs on the `node` on PATH, as the rest of the build: Node 20 will do.
-import { spawnSync } from 'node:child_process'
-import { ensureDevVars, root } from './dev-vars.mjs'
+import { ensureDevVars, migrateLocal } from './dev-vars.mjs'
 
 if (process.env.WRANGLER_COMMAND === 'dev' && process.env.TASKS_DEV_PREPARED !== '1') {
   ensureDevVars()
-  const migrate = spawnSync(
-    process.execPath,
-    [`${root}node_modules/wrangler/bin/wrangler.js`, 'd1', 'migrations', 'apply', 'DB', '--local'],
-    // The API never reads request.cf; without this, wrangler tries to download it from Cloudflare.
-    { cwd: root, stdio: 'inherit', env: { CLOUDFLARE_CF_FETCH_ENABLED: 'false', ...process.env } },
-  )
-  if (migrate.status !== 0) process.exit(migrate.status ?? 1)
+  // The API never reads request.cf; without this, wrangler tries to download it from Cloudflare.
+  const status = migrateLocal([], { CLOUDFLARE_CF_FETCH_ENABLED: 'false', ...process.env })
+  if (status !== 0) process.exit(status)
 }

@@ -1,4 +1,6 @@
-// Local configuration shared by `npm run dev` and `npm run token`, so both use the same secret.
+// Local set-up shared by `npm run dev`, the [build] step's dev half (dev-prepare.mjs) and
+// `npm run token`: one .dev.vars, so all use the same secret, and one way to migrate the local D1.
+import { spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
@@ -18,4 +20,20 @@ export function ensureDevVars() {
     console.error('Created .dev.vars with a new BETTER_AUTH_SECRET.')
   }
   return parseEnv(readFileSync(devVarsPath, 'utf8'))
+}
+
+/** The local wrangler, run on this Node. */
+export const wrangler = `${root}node_modules/wrangler/bin/wrangler.js`
+
+/**
+ * Applies migrations/ to the local D1 (`args`: the `--persist-to` and `--env` wrangler dev will
+ * use), printing wrangler's output; its exit status.
+ */
+export function migrateLocal(args = [], env = process.env) {
+  const migrate = spawnSync(process.execPath, [wrangler, 'd1', 'migrations', 'apply', 'DB', '--local', ...args], {
+    cwd: root,
+    stdio: 'inherit',
+    env,
+  })
+  return migrate.status ?? 1
 }

@@ -8,13 +8,12 @@
 // and the scheduled trigger (no switch in wrangler 4.156), which runs the purges. So wrangler dev
 // listens on a private port and this script forwards everything but /cdn-cgi/ to it. With
 // `--test-scheduled`, /__scheduled and /cdn-cgi/local/scheduled are forwarded too (docs/dev-server.md).
-import { spawn, spawnSync } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import http from 'node:http'
 import { createInterface } from 'node:readline'
 import { parseArgs } from 'node:util'
-import { ensureDevVars, root } from './dev-vars.mjs'
+import { ensureDevVars, migrateLocal, root, wrangler } from './dev-vars.mjs'
 
-const wrangler = `${root}node_modules/wrangler/bin/wrangler.js`
 const env = {
   // The API never reads request.cf; without this, every start tries to download it from Cloudflare.
   CLOUDFLARE_CF_FETCH_ENABLED: 'false',
@@ -24,7 +23,6 @@ const env = {
   // .dev.vars and the migrations are done below, for this server's state: the [build] step skips them.
   TASKS_DEV_PREPARED: '1',
 }
-const run = (args) => spawnSync(process.execPath, [wrangler, ...args], { cwd: root, env, stdio: 'inherit' })
 
 ensureDevVars()
 
@@ -55,8 +53,8 @@ for (const t of tokens) {
 const wranglerArgs = args.filter((_, i) => !taken.has(i))
 
 // The same migrations the tests and production use; local state persists in .wrangler/state.
-const migrate = run(['d1', 'migrations', 'apply', 'DB', '--local', ...migrateArgs])
-if (migrate.status !== 0) process.exit(migrate.status ?? 1)
+const migrated = migrateLocal(migrateArgs, env)
+if (migrated !== 0) process.exit(migrated)
 
 const dev = spawn(process.execPath, [wrangler, 'dev', ...wranglerArgs, '--ip', '127.0.0.1', '--port', '0'], {
   cwd: root,
